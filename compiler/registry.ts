@@ -1,0 +1,131 @@
+/**
+ * The registry: every block, loss, distance, ... that a spec can name, filled by plugins.
+ * Built-in plugins are registered through the same `register` call third parties use; the only
+ * difference is `builtin: true`, which lets their ids go without the `plugin-name/` namespace.
+ */
+import { EXTENSION_POINTS, PLUGIN_API_VERSION } from './api.js';
+import type { Contributions, ExtensionPoint, PunetPlugin } from './api.js';
+
+export interface Registered<P extends ExtensionPoint> {
+  id: string;
+  point: P;
+  plugin: { name: string; version: string };
+  contribution: Contributions[P];
+}
+
+export class PluginError extends Error {
+  constructor(
+    readonly plugin: string,
+    message: string,
+  ) {
+    super(`plugin '${plugin}': ${message}`);
+    this.name = 'PluginError';
+  }
+}
+
+export class Registry {
+  private readonly entries = new Map<ExtensionPoint, Map<string, Registered<ExtensionPoint>>>();
+  private readonly plugins = new Map<string, PunetPlugin>();
+
+  constructor() {
+    for (const point of EXTENSION_POINTS) this.entries.set(point, new Map());
+  }
+
+  /** Adds every contribution of `plugin`. Throws PluginError on a malformed plugin or a duplicate id. */
+  register(plugin: PunetPlugin, opts: { builtin?: boolean } = {}): void {
+    checkPluginShape(plugin);
+    if (this.plugins.has(plugin.name)) throw new PluginError(plugin.name, 'is already registered');
+    for (const point of EXTENSION_POINTS) {
+      const contributions = plugin[point] as Record<string, Contributions[typeof point]> | undefined;
+      for (const [key, contribution] of Object.entries(contributions ?? {})) {
+        const id = opts.builtin ? key : `${plugin.name}/${key}`;
+        const table = this.entries.get(point)!;
+        const existing = table.get(id);
+        if (existing) {
+          throw new PluginError(
+            plugin.name,
+            `${point} id '${id}' is already registered by plugin '${existing.plugin.name}'`,
+          );
+        }
+        table.set(id, { id, point, plugin: { name: plugin.name, version: plugin.version }, contribution });
+      }
+    }
+    this.plugins.set(plugin.name, plugin);
+  }
+
+  get<P extends ExtensionPoint>(point: P, id: string): Registered<P> | undefined {
+    return this.entries.get(point)!.get(id) as Registered<P> | undefined;
+  }
+
+  /** All ids registered at an extension point, sorted. */
+  ids(point: ExtensionPoint): string[] {
+    return [...this.entries.get(point)!.keys()].sort();
+  }
+
+  list<P extends ExtensionPoint>(point: P): Registered<P>[] {
+    return [...this.entries.get(point)!.values()] as Registered<P>[];
+  }
+
+  pluginNames(): string[] {
+    return [...this.plugins.keys()];
+  }
+}
+
+function checkPluginShape(plugin: PunetPlugin): void {
+  const name = typeof plugin?.name === 'string' && plugin.name ? plugin.name : '<unnamed>';
+  if (name === '<unnamed>') throw new PluginError(name, "has no 'name' (a non-empty string)");
+  if (!/^[a-z0-9@][a-z0-9._/-]*$/i.test(name)) throw new PluginError(name, 'name must be letters, digits, . _ / - or @');
+  if (typeof plugin.version !== 'string') throw new PluginError(name, "has no 'version' string");
+  if (typeof plugin.punetApi !== 'string') {
+    throw new PluginError(name, `has no 'punetApi' range (this punet implements plugin API ${PLUGIN_API_VERSION})`);
+  }
+  if (!satisfiesCaret(PLUGIN_API_VERSION, plugin.punetApi)) {
+    throw new PluginError(
+      name,
+      `supports plugin API '${plugin.punetApi}', but this punet implements ${PLUGIN_API_VERSION}`,
+    );
+  }
+  const known = new Set<string>([...EXTENSION_POINTS, 'name', 'version', 'punetApi', 'description']);
+  for (const key of Object.keys(plugin)) {
+    if (!known.has(key)) {
+      throw new PluginError(name, `unknown extension point '${key}' (known: ${EXTENSION_POINTS.join(', ')})`);
+    }
+  }
+}
+
+/**
+ * Minimal semver range check for the forms plugins use: "1.0.0", "^1.0.0", "~1.0.0", ">=1.0.0",
+ * "1.x", "*", and "a || b". Enough for an API version; not a general semver implementation.
+ */
+export function satisfiesCaret(version: string, range: string): boolean {
+  const v = parse(version);
+  if (!v) return false;
+  return range.split('||').some((part) => {
+    const r = part.trim();
+    if (r === '*' || r === '') return true;
+    const op = /^(\^|~|>=)?\s*(.*)$/.exec(r)!;
+    const want = parse(op[2]!.replace(/\.x$/, '.0').replace(/\.x\./, '.0.'));
+    if (!want) return false;
+    const cmp = compare(v, want);
+    switch (op[1]) {
+      case '^':
+        return cmp >= 0 && (want[0] > 0 ? v[0] === want[0] : v[0] === 0 && v[1] === want[1]);
+      case '~':
+        return cmp >= 0 && v[0] === want[0] && v[1] === want[1];
+      case '>=':
+        return cmp >= 0;
+      default:
+        return /\.x/.test(op[2]!) ? v[0] === want[0] : cmp === 0;
+    }
+  });
+}
+
+function parse(s: string): [number, number, number] | undefined {
+  const m = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?$/.exec(s.trim());
+  return m ? [Number(m[1]), Number(m[2] ?? 0), Number(m[3] ?? 0)] : undefined;
+}
+
+function compare(a: number[], b: number[]): number {
+  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return 0;
+}

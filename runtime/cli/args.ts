@@ -1,0 +1,30 @@
+/**
+ * Argument parsing shared by commands: node:util parseArgs, with its errors turned into
+ * usage errors (exit 2) that name the command.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UserError, EXIT } from './errors.js';
+
+export type Options = NonNullable<ParseArgsConfig['options']>;
+
+export function parseCommandArgs<O extends Options>(command: string, argv: string[], options: O, help: string) {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(help.trimEnd() + '\n');
+    return undefined;
+  }
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UserError(`${command}: ${(err as Error).message}\n\n${help.trimEnd()}`, EXIT.usage);
+  }
+}
+
+/** A flag that must be a positive integer (or zero with `allowZero`). */
+export function intFlag(command: string, name: string, value: string | undefined, allowZero = false): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1)) {
+    throw new UserError(`${command}: --${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got '${value}'`, EXIT.usage);
+  }
+  return n;
+}

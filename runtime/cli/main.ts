@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+/**
+ * `punet <command> ...`: dispatches to runtime/cli/commands/<command>.js. Each command module
+ * exports `run(argv): Promise<number>` (the exit code) and a one-line `summary`. Commands load
+ * lazily so `punet check` does not pay for TensorFlow.js start-up.
+ */
+import { pathToFileURL } from 'node:url';
+import { UserError, EXIT } from './errors.js';
+
+export interface Command {
+  summary: string;
+  run(argv: string[]): Promise<number>;
+}
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  'compile-and-train': () => import('./commands/compile-and-train.js'),
+  check: () => import('./commands/check.js'),
+  print: () => import('./commands/print.js'),
+  schema: () => import('./commands/schema.js'),
+  inspect: () => import('./commands/inspect.js'),
+  sample: () => import('./commands/sample.js'),
+  eval: () => import('./commands/eval.js'),
+  import: () => import('./commands/import.js'),
+  'latent-grid': () => import('./commands/latent-grid.js'),
+  report: () => import('./commands/report.js'),
+  plugins: () => import('./commands/plugins.js'),
+};
+
+async function usage(): Promise<string> {
+  const lines = ['usage: punet <command> [options]', '', 'commands:'];
+  for (const [name, load] of Object.entries(COMMANDS)) {
+    const summary = await load().then((c) => c.summary, () => '(not available in this build)');
+    lines.push(`  ${name.padEnd(18)} ${summary}`);
+  }
+  lines.push('', "Run 'punet <command> --help' for a command's options.");
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write((await usage()) + '\n');
+    return name ? EXIT.ok : EXIT.usage;
+  }
+  if (name === '--version' || name === '-v') {
+    const { createRequire } = await import('node:module');
+    process.stdout.write(createRequire(import.meta.url)('../../../package.json').version + '\n');
+    return EXIT.ok;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    process.stderr.write(`punet: unknown command '${name}'\n\n${await usage()}\n`);
+    return EXIT.usage;
+  }
+  return runCommand(await load(), rest);
+}
+
+/** Runs a command; a UserError becomes its message and exit code, anything else a bug report. */
+export async function runCommand(command: Command, argv: string[]): Promise<number> {
+  try {
+    return await command.run(argv);
+  } catch (err) {
+    if (err instanceof UserError) {
+      process.stderr.write(`punet: ${err.message}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`punet: internal error (please report it with the command you ran):\n${(err as Error)?.stack ?? err}\n`);
+    return EXIT.failure;
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
