@@ -26,6 +26,17 @@ export interface ContributionBase {
   description: string;
   /** JSON Schema of the options object (the block's keys other than `kind`). */
   options: OptionsSchema;
+  /**
+   * Optional checks JSON Schema cannot express (e.g. "one more value than boundaries"), run on
+   * schema-valid options with defaults applied. Each problem names the option path inside the
+   * contribution's options (`values`, `widths.2`; '' = the whole object).
+   */
+  check?(options: any): OptionProblem[];
+}
+
+export interface OptionProblem {
+  option: string;
+  message: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -79,6 +90,11 @@ export interface BuildContext<O> {
   /** The whole resolved spec, read-only (e.g. a prior reads `spec.latent`). */
   spec: Readonly<ResolvedSpec>;
   params: ParamFactory;
+  /**
+   * The blocks built before this one, in the order the architecture lists its roles
+   * (required, then optional): e.g. a combiner reads the U-Net's output channels here.
+   */
+  blocks?: Readonly<Partial<Record<BlockRole, Block>>>;
 }
 
 /** A built block: its variables were created through `params`; `apply` is role specific. */

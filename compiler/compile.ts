@@ -1,0 +1,185 @@
+/**
+ * compileModel: resolved spec + registry -> a trainable model. Every block is looked up by kind
+ * in the registry and built through the same contribution API a third-party plugin uses (no kind
+ * names are special here); the architecture contribution composes the roles.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Block, BlockRole, ProbabilisticSegmenter, ResolvedSpec, Tf, Variable } from './api.js';
+import { BLOCK_ROLES } from '../spec/types.js';
+import type { Registry } from './registry.js';
+import { BlockOptionError, CompileError, joinPath } from './errors.js';
+import { resolveEntry } from './options.js';
+import { SeededParamFactory, type VariableRecord } from './params.js';
+import type { LayerInfo } from './nn.js';
+import { specHash } from './provenance.js';
+
+export interface CompiledBlock {
+  role: BlockRole;
+  kind: string;
+  plugin: string;
+  /** Validated options, defaults applied. */
+  options: Record<string, unknown>;
+  parameters: number;
+  /** Per-image output shapes (no batch axis), when the block reports them. */
+  outputShapes: Record<string, number[]>;
+  /** Per-layer facts, when the block reports them (built-ins do). */
+  layers?: LayerInfo[];
+}
+
+export interface CompiledModel {
+  spec: ResolvedSpec;
+  /** sha256 of the canonical JSON of `spec` (store it with checkpoints). */
+  specHash: string;
+  seed: number;
+  segmenter: ProbabilisticSegmenter;
+  /** The built blocks by role (the surfaces the architecture drives). */
+  blocks: Partial<Record<BlockRole, Block>>;
+  /** Per block, in build order. */
+  summary: CompiledBlock[];
+  /** Every variable by path name (`unet/encoder/level0/conv1/kernel`). */
+  variables: Map<string, Variable>;
+  /** Names of the variables marked for weight decay (conv kernels). */
+  regularized: Set<string>;
+  parameterCount: number;
+  trainableVariables(): Variable[];
+  regularizedWeights(): Variable[];
+  /** Frees every variable. */
+  dispose(): void;
+}
+
+export interface CompileModelOptions {
+  /** Seed of the initial weights; defaults to spec.train.seed. */
+  seed?: number;
+  /** The tfjs namespace to build with (default: the one this module imports). */
+  tf?: Tf;
+}
+
+export function compileModel(spec: ResolvedSpec, registry: Registry, opts: CompileModelOptions = {}): CompiledModel {
+  const tfns = opts.tf ?? tf;
+  const seed = opts.seed ?? spec.train?.seed ?? 0;
+  checkInput(spec);
+  const arch = resolveEntry(registry, 'architectures', spec.architecture, 'architecture');
+  const roles = [...arch.contribution.roles.required, ...(arch.contribution.roles.optional ?? [])];
+  for (const role of BLOCK_ROLES) {
+    if (spec[role] && !roles.includes(role)) {
+      throw new CompileError(role, `architecture '${arch.registered.id}' does not use a '${role}' block (it uses: ${roles.join(', ')})`);
+    }
+  }
+
+  const store = new Map<string, VariableRecord>();
+  const factory = new SeededParamFactory(tfns, seed, store);
+  const blocks: Partial<Record<BlockRole, Block>> = {};
+  const summary: CompiledBlock[] = [];
+  try {
+    for (const role of roles) {
+      const entry = spec[role];
+      if (!entry) {
+        if (arch.contribution.roles.required.includes(role)) {
+          throw new CompileError(role, `architecture '${arch.registered.id}' needs a '${role}' block`);
+        }
+        continue;
+      }
+      const resolved = resolveEntry(registry, 'blocks', entry, role);
+      const contribution = resolved.contribution;
+      if (!contribution.roles.includes(role)) {
+        throw new CompileError(
+          joinPath(role, 'kind'),
+          `block kind '${resolved.registered.id}' cannot be a ${role} (it can be: ${contribution.roles.join(', ')})`,
+          resolved.registered.plugin.name,
+        );
+      }
+      const before = store.size;
+      const block = atPath(role, resolved.registered.plugin.name, resolved.registered.id, () =>
+        contribution.build({
+          tf: tfns,
+          options: resolved.options,
+          input: spec.input,
+          spec,
+          params: factory.scope(role),
+          blocks: { ...blocks },
+          role,
+        }),
+      );
+      blocks[role] = block;
+      const created = [...store.values()].slice(before);
+      const described = block as { outputShapes?: Record<string, number[]>; layers?: LayerInfo[] };
+      summary.push({
+        role,
+        kind: resolved.registered.id,
+        plugin: resolved.registered.plugin.name,
+        options: resolved.options,
+        parameters: created.reduce((n, r) => n + r.variable.size, 0),
+        outputShapes: described.outputShapes ?? {},
+        layers: described.layers,
+      });
+    }
+    const segmenter = atPath('architecture', arch.registered.plugin.name, arch.registered.id, () =>
+      arch.contribution.compose({
+        tf: tfns,
+        options: arch.options,
+        input: spec.input,
+        spec,
+        params: factory.scope('architecture'),
+        blocks,
+      }),
+    );
+    return assemble(spec, seed, segmenter, blocks, summary, store);
+  } catch (err) {
+    for (const r of store.values()) r.variable.dispose();
+    throw err;
+  }
+}
+
+function assemble(
+  spec: ResolvedSpec,
+  seed: number,
+  segmenter: ProbabilisticSegmenter,
+  blocks: Partial<Record<BlockRole, Block>>,
+  summary: CompiledBlock[],
+  store: Map<string, VariableRecord>,
+): CompiledModel {
+  const variables = new Map([...store].map(([name, r]) => [name, r.variable]));
+  const regularized = new Set([...store.values()].filter((r) => r.regularize).map((r) => r.name));
+  let disposed = false;
+  return {
+    spec,
+    specHash: specHash(spec),
+    seed,
+    segmenter,
+    blocks,
+    summary,
+    variables,
+    regularized,
+    parameterCount: [...variables.values()].reduce((n, v) => n + v.size, 0),
+    trainableVariables: () => [...variables.values()],
+    regularizedWeights: () => [...regularized].map((name) => variables.get(name)!),
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      for (const v of variables.values()) v.dispose();
+    },
+  };
+}
+
+/** Runs a contribution's build/compose; its option errors become CompileErrors at `path`. */
+function atPath<T>(path: string, plugin: string, kind: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof CompileError) throw err;
+    if (err instanceof BlockOptionError) throw new CompileError(joinPath(path, err.option), err.message, plugin);
+    const wrapped = new CompileError(path, `'${kind}' (plugin '${plugin}') failed to build: ${(err as Error)?.message ?? err}`, plugin);
+    (wrapped as { cause?: unknown }).cause = err;
+    throw wrapped;
+  }
+}
+
+function checkInput(spec: ResolvedSpec): void {
+  const input = spec.input;
+  const [h, w] = input?.size ?? [];
+  if (!Number.isInteger(h) || !Number.isInteger(w) || h! < 1 || w! < 1) {
+    throw new CompileError('input.size', `must be [height, width] in pixels, got ${JSON.stringify(input?.size)}`);
+  }
+  if (!Number.isInteger(input.channels) || input.channels < 1) throw new CompileError('input.channels', 'must be a positive integer');
+  if (!Number.isInteger(input.classes) || input.classes < 2) throw new CompileError('input.classes', 'must be an integer >= 2 (background counts)');
+}

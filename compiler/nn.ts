@@ -1,0 +1,113 @@
+/**
+ * Layer helpers shared by the built-in blocks: convolutions with their variables, and a record
+ * of every layer's static output shape and FLOPs. `tf` is passed in (never imported here) so
+ * plugin modules that use these stay cheap to load.
+ */
+import type { Initializer, ParamFactory, Tensor, Tf, Variable } from './api.js';
+
+export type Activation = 'relu' | 'elu' | 'linear';
+export type WeightInit = 'he-normal-truncated' | 'orthogonal' | 'glorot-uniform';
+
+export interface LayerInfo {
+  name: string;
+  op: 'conv2d' | 'avgpool' | 'maxpool' | 'resize' | 'concat' | 'mean' | 'tile-add';
+  /** Per-image output shape [H, W, C] (or [C]). */
+  output: number[];
+  /** Forward FLOPs per image: a multiply-add counts 2, a bias add / activation / pool read 1. */
+  flops: number;
+  params: number;
+}
+
+export function weightInitializer(init: WeightInit): Initializer {
+  return { kind: init };
+}
+
+/** Bias init: truncated normal of the given std (0 means zeros). */
+export function biasInitializer(std: number): Initializer {
+  return std > 0 ? { kind: 'truncated-normal', std } : { kind: 'zeros' };
+}
+
+export interface ConvLayer {
+  kernel: Variable;
+  bias: Variable;
+  kernelSize: number;
+  inChannels: number;
+  outChannels: number;
+  /** x [N, H, W, inChannels] -> [N, H, W, outChannels], stride 1, SAME padding. */
+  apply(x: Tensor, activation: Activation): Tensor;
+}
+
+export interface ConvConfig {
+  kernelSize: number;
+  inChannels: number;
+  outChannels: number;
+  init: Initializer;
+  bias: Initializer;
+}
+
+/** A conv with `${name}/kernel` (regularised) and `${name}/bias`. */
+export function createConv(tf: Tf, params: ParamFactory, name: string, c: ConvConfig): ConvLayer {
+  const scope = params.scope(name);
+  const kernel = scope.variable('kernel', [c.kernelSize, c.kernelSize, c.inChannels, c.outChannels], c.init, { regularize: true });
+  const bias = scope.variable('bias', [c.outChannels], c.bias);
+  return {
+    kernel,
+    bias,
+    kernelSize: c.kernelSize,
+    inChannels: c.inChannels,
+    outChannels: c.outChannels,
+    apply(x, activation) {
+      // The fused op runs conv + bias + activation as one kernel where the backend has one; while
+      // gradients are recorded tfjs falls back to the separate ops itself.
+      return tf.fused.conv2d({
+        x: x as never,
+        filter: kernel as never,
+        bias,
+        strides: 1,
+        pad: 'same',
+        activation,
+      });
+    },
+  };
+}
+
+export function convParams(c: { kernelSize: number; inChannels: number; outChannels: number }): number {
+  return c.kernelSize * c.kernelSize * c.inChannels * c.outChannels + c.outChannels;
+}
+
+/** FLOPs of a stride-1 SAME conv on an h x w map, plus bias and activation. */
+export function convFlops(h: number, w: number, c: { kernelSize: number; inChannels: number; outChannels: number }, activation: Activation): number {
+  const out = h * w * c.outChannels;
+  return 2 * c.kernelSize * c.kernelSize * c.inChannels * out + out + (activation === 'linear' ? 0 : out);
+}
+
+export function applyActivation(tf: Tf, x: Tensor, activation: Activation): Tensor {
+  switch (activation) {
+    case 'relu':
+      return tf.relu(x);
+    case 'elu':
+      return tf.elu(x);
+    case 'linear':
+      return x;
+  }
+}
+
+/** Output size of a 2x2 stride-2 SAME pool (K pools with SAME padding: odd sizes round up). */
+export function pooledSize(n: number): number {
+  return Math.ceil(n / 2);
+}
+
+export type DownSampling = 'avgpool' | 'maxpool';
+
+export function downsample(tf: Tf, x: Tensor, down: DownSampling): Tensor {
+  const x4 = x as never;
+  return down === 'avgpool' ? tf.avgPool(x4, 2, 2, 'same') : tf.maxPool(x4, 2, 2, 'same');
+}
+
+export type UpSampling = 'bilinear' | 'nearest';
+
+/** Resizes to `size` (the skip connection's size), aligning corners as the reference does. */
+export function upsample(tf: Tf, x: Tensor, size: [number, number], up: UpSampling): Tensor {
+  const x4 = x as never;
+  return up === 'bilinear' ? tf.image.resizeBilinear(x4, size, true) : tf.image.resizeNearestNeighbor(x4, size, true);
+}

@@ -1,0 +1,334 @@
+/**
+ * Loads third-party plugins named by a spec's `use` lines or the CLI's `--plugin`, registers them,
+ * and attributes errors thrown inside plugin code to the plugin, extension point and contribution.
+ *
+ * Resolution: `./x.js`, `../x.js` and absolute paths are files relative to the spec's folder; any
+ * other specifier is an npm package resolved from the spec's folder upwards (node_modules). A
+ * module must `export default plugin` or `export const plugin = ...`.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { UserError } from '../runtime/cli/errors.js';
+import { EXTENSION_POINTS } from './api.js';
+import type { Contributions, ExtensionPoint, PunetPlugin } from './api.js';
+import { PluginError } from './registry.js';
+import type { Registered, Registry } from './registry.js';
+
+/** Where in a spec something was written: `{ file, line, column }` or a preformatted "file:line:col". */
+export type SpecPosition = string | { file: string; line: number; column?: number };
+
+export function formatPosition(at: SpecPosition | undefined): string | undefined {
+  if (at === undefined) return undefined;
+  if (typeof at === 'string') return at;
+  return at.column === undefined ? `${at.file}:${at.line}` : `${at.file}:${at.line}:${at.column}`;
+}
+
+/** A plugin could not be found, parsed, or accepted. A user error: the CLI prints only the message. */
+export class PluginLoadError extends UserError {
+  constructor(
+    readonly specifier: string,
+    readonly reason: string,
+    readonly at?: SpecPosition,
+  ) {
+    const where = formatPosition(at);
+    super(`${where ? `${where}: ` : ''}plugin '${specifier}': ${reason}`);
+    this.name = 'PluginLoadError';
+  }
+}
+
+export interface LoadOptions {
+  /** The folder relative paths and package names resolve from (the spec's folder, or cwd for --plugin). */
+  fromDir: string;
+  /** Where the `use` line is, for messages. */
+  at?: SpecPosition;
+}
+
+/** Where each loaded plugin (by name) came from, so errors thrown inside it can quote its own file:line. */
+const pluginFiles = new Map<string, string>();
+
+/** The module file a plugin was loaded from, if it came through `loadPlugin`. */
+export function pluginSourceFile(name: string): string | undefined {
+  return pluginFiles.get(name);
+}
+
+/** Loads one plugin module and returns its plugin object (not yet registered). */
+export async function loadPlugin(specifier: string, opts: LoadOptions): Promise<PunetPlugin> {
+  const file = resolveSpecifier(specifier, opts);
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(/* @vite-ignore */ pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (err) {
+    throw new PluginLoadError(specifier, describeImportFailure(err, file), opts.at);
+  }
+  const plugin = pickExport(mod);
+  if (!plugin) {
+    const names = Object.keys(mod).filter((k) => k !== '__esModule');
+    throw new PluginLoadError(
+      specifier,
+      `${file} has no plugin export: write \`export default plugin\` or \`export const plugin = {...}\`` +
+        ` (it exports: ${names.length ? names.join(', ') : 'nothing'})`,
+      opts.at,
+    );
+  }
+  if (typeof plugin.name !== 'string' || !plugin.name) {
+    throw new PluginLoadError(specifier, `the exported plugin object in ${file} has no 'name' (a non-empty string)`, opts.at);
+  }
+  pluginFiles.set(plugin.name, file);
+  return plugin;
+}
+
+export interface PluginRequest {
+  specifier: string;
+  at?: SpecPosition;
+}
+
+/**
+ * Loads and registers plugins in order. The same module named twice (e.g. by `use` and
+ * `--plugin`) is registered once; a different module with an already-registered name or id is
+ * an error naming both plugins (reported by the registry).
+ */
+export async function loadPlugins(
+  specifiers: Array<string | PluginRequest>,
+  registry: Registry,
+  opts: { fromDir: string },
+): Promise<PunetPlugin[]> {
+  const loaded: PunetPlugin[] = [];
+  const seen = new Map<string, PunetPlugin>();
+  for (const request of specifiers) {
+    const { specifier, at } = typeof request === 'string' ? { specifier: request, at: undefined } : request;
+    const file = resolveSpecifier(specifier, { fromDir: opts.fromDir, at });
+    if (seen.has(file)) continue;
+    const plugin = await loadPlugin(specifier, { fromDir: opts.fromDir, at });
+    try {
+      registry.register(plugin);
+    } catch (err) {
+      if (err instanceof PluginError) throw new PluginLoadError(specifier, err.message, at);
+      throw err;
+    }
+    seen.set(file, plugin);
+    loaded.push(plugin);
+  }
+  return loaded;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resolution
+
+/** The absolute file a specifier names; throws PluginLoadError when there is none. */
+export function resolveSpecifier(specifier: string, opts: LoadOptions): string {
+  if (specifier.startsWith('file:')) return checkFile(specifier, fileURLToPath(specifier), opts);
+  if (specifier.startsWith('./') || specifier.startsWith('../') || specifier === '.' || isAbsolute(specifier)) {
+    return checkFile(specifier, resolve(opts.fromDir, specifier), opts);
+  }
+  return resolvePackage(specifier, opts);
+}
+
+function checkFile(specifier: string, file: string, opts: LoadOptions): string {
+  if (!existsSync(file)) throw new PluginLoadError(specifier, `cannot find plugin '${specifier}' (looked in ${file})`, opts.at);
+  if (statSync(file).isDirectory()) {
+    const index = join(file, 'index.js');
+    if (existsSync(index)) return index;
+    throw new PluginLoadError(specifier, `${file} is a folder without index.js; name the plugin's .js file`, opts.at);
+  }
+  return file;
+}
+
+/** npm package resolution from `fromDir`: ESM `exports` (import/default) first, then main, then index.js. */
+function resolvePackage(specifier: string, opts: LoadOptions): string {
+  const parts = specifier.split('/');
+  const pkgName = specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+  const subpath = parts.slice(specifier.startsWith('@') ? 2 : 1).join('/');
+  const looked: string[] = [];
+  for (let dir = resolve(opts.fromDir); ; dir = dirname(dir)) {
+    const pkgDir = join(dir, 'node_modules', pkgName);
+    looked.push(pkgDir);
+    if (existsSync(join(pkgDir, 'package.json'))) {
+      const entry = packageEntry(pkgDir, subpath);
+      if (entry && existsSync(entry)) return entry;
+      throw new PluginLoadError(specifier, `package ${pkgDir} has no usable entry point for '${subpath ? `./${subpath}` : '.'}'`, opts.at);
+    }
+    if (dirname(dir) === dir) break;
+  }
+  // Last resort: Node's own CommonJS resolution (global folders, NODE_PATH).
+  try {
+    return createRequire(join(resolve(opts.fromDir), 'noop.js')).resolve(specifier);
+  } catch {
+    throw new PluginLoadError(
+      specifier,
+      `cannot find plugin package '${specifier}' (looked in ${looked.slice(0, 3).join(', ')}${looked.length > 3 ? ', ...' : ''}); ` +
+        `install it next to the spec or write a path such as './${specifier}.js'`,
+      opts.at,
+    );
+  }
+}
+
+function packageEntry(pkgDir: string, subpath: string): string | undefined {
+  const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as Record<string, unknown>;
+  const key = subpath ? `./${subpath}` : '.';
+  const exportsField = pkg.exports as unknown;
+  if (exportsField !== undefined) {
+    const target =
+      typeof exportsField === 'string' || Array.isArray(exportsField) || !hasSubpathKeys(exportsField)
+        ? key === '.'
+          ? exportsField
+          : undefined
+        : (exportsField as Record<string, unknown>)[key];
+    const chosen = pickCondition(target);
+    return chosen ? join(pkgDir, chosen) : undefined;
+  }
+  if (subpath) return join(pkgDir, subpath);
+  const main = (pkg.module ?? pkg.main) as string | undefined;
+  return join(pkgDir, main ?? 'index.js');
+}
+
+function hasSubpathKeys(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && Object.keys(value).some((k) => k.startsWith('.'));
+}
+
+function pickCondition(target: unknown): string | undefined {
+  if (typeof target === 'string') return target;
+  if (Array.isArray(target)) return target.map(pickCondition).find(Boolean);
+  if (target && typeof target === 'object') {
+    const t = target as Record<string, unknown>;
+    for (const condition of ['import', 'node', 'default', 'require']) {
+      const found = pickCondition(t[condition]);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Module contents
+
+function isPluginLike(value: unknown): value is PunetPlugin {
+  if (!value || typeof value !== 'object') return false;
+  const v = value as Record<string, unknown>;
+  return 'name' in v || 'punetApi' in v || EXTENSION_POINTS.some((p) => p in v);
+}
+
+function pickExport(mod: Record<string, unknown>): PunetPlugin | undefined {
+  const candidates = [mod.default, mod.plugin, (mod.default as Record<string, unknown> | undefined)?.default];
+  return candidates.find(isPluginLike) as PunetPlugin | undefined;
+}
+
+/** A one-line reason an import failed, with file:line for syntax errors. */
+function describeImportFailure(err: unknown, file: string): string {
+  const e = err as Error & { code?: string };
+  const message = String(e?.message ?? err).split('\n')[0]!;
+  const isSyntax = e?.name === 'SyntaxError' || /Parse fail|SyntaxError/i.test(String(e?.message ?? ''));
+  if (isSyntax) {
+    const where = syntaxErrorLocation(file) ?? file;
+    const detail = /Parse fail/.test(message) ? String(e.message).split('\n')[1] ?? message : message;
+    return `syntax error in ${where}: ${detail.trim()}`;
+  }
+  if (e?.code === 'ERR_MODULE_NOT_FOUND') return `${file} imports something that cannot be found: ${message}`;
+  return `loading ${file} failed: ${e?.name ?? 'Error'}: ${message}`;
+}
+
+/** Node does not put the location of an ES module syntax error on the error object: ask `node --check`. */
+function syntaxErrorLocation(file: string): string | undefined {
+  for (const flags of [['--experimental-default-type=module'], []]) {
+    const run = spawnSync(process.execPath, [...flags, '--check', file], { encoding: 'utf8', timeout: 10_000 });
+    const header = /^(.+):(\d+)\s*$/m.exec(run.stderr ?? '');
+    if (run.status !== 0 && header && resolve(header[1]!) === resolve(file)) return `${file}:${header[2]}`;
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors inside plugin code
+
+/** Something a plugin's contribution threw, attributed to the plugin, point, id and spec position. */
+export class PluginContributionError extends UserError {
+  constructor(
+    readonly plugin: string,
+    readonly point: ExtensionPoint,
+    readonly id: string,
+    readonly at: SpecPosition | undefined,
+    readonly original: unknown,
+  ) {
+    const where = formatPosition(at);
+    const inner = original instanceof Error ? `${original.name === 'Error' ? '' : `${original.name}: `}${original.message}` : String(original);
+    super(`${where ? `${where}: ` : ''}plugin '${plugin}' failed in ${point} '${id}': ${inner}`);
+    this.name = 'PluginContributionError';
+    (this as { cause?: unknown }).cause = original;
+  }
+}
+
+interface Source {
+  plugin: { name: string };
+  point: ExtensionPoint;
+  id: string;
+}
+
+/**
+ * Runs `fn` (a call into plugin code) and rethrows anything it throws as a
+ * PluginContributionError. Errors already attributed (an inner contribution) pass through
+ * unchanged, so the innermost plugin is named. Works for sync and async `fn`.
+ */
+export function callPlugin<R>(source: Source, fn: () => R, at?: SpecPosition): R {
+  const wrap = (err: unknown): never => {
+    if (err instanceof PluginContributionError || err instanceof PluginLoadError) throw err;
+    throw new PluginContributionError(source.plugin.name, source.point, source.id, at, addPluginFrame(err, source.plugin));
+  };
+  let result: R;
+  try {
+    result = fn();
+  } catch (err) {
+    return wrap(err);
+  }
+  if (result && typeof (result as { then?: unknown }).then === 'function') {
+    return (result as unknown as Promise<unknown>).catch(wrap) as R;
+  }
+  return result;
+}
+
+/** Appends " (at /path/plugin.js:12:7)" to the message when the stack shows the plugin's own file. */
+function addPluginFrame(err: unknown, plugin: { name: string }): unknown {
+  if (!(err instanceof Error)) return err;
+  const file = pluginFiles.get(plugin.name);
+  if (!file) return err;
+  const frame = String(err.stack ?? '')
+    .split('\n')
+    .find((line) => line.includes(file) || line.includes(pathToFileURL(file).href));
+  const loc = frame ? /((?:file:\/\/)?\/[^\s()]+:\d+:\d+)/.exec(frame)?.[1] : undefined;
+  if (loc && !err.message.includes(loc)) err.message = `${err.message} (at ${loc.replace(/^file:\/\//, '')})`;
+  return err;
+}
+
+/**
+ * A copy of a registered contribution whose methods report errors through `callPlugin`. For
+ * blocks and architectures the objects they build (blocks, the segmenter) are wrapped too, so an
+ * error at train or sample time still names the contribution that built them.
+ */
+export function wrapContribution<P extends ExtensionPoint>(entry: Registered<P>, at?: SpecPosition): Contributions[P] {
+  return wrapMethods(entry.contribution as object, entry, at, entry.point === 'blocks' || entry.point === 'architectures') as Contributions[P];
+}
+
+function wrapMethods<T extends object>(target: T, source: Source, at: SpecPosition | undefined, wrapResults: boolean): T {
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(target)) {
+    const value = (target as Record<string, unknown>)[key];
+    if (typeof value !== 'function') {
+      copy[key] = value;
+      continue;
+    }
+    copy[key] = (...args: unknown[]) => {
+      const result = callPlugin(source, () => (value as (...a: unknown[]) => unknown).apply(target, args), at);
+      // A built block or segmenter: a plain object of methods (not a tensor, not a promise).
+      if (wrapResults && isMethodBag(result)) return wrapMethods(result as object, source, at, false);
+      return result;
+    };
+  }
+  return copy as T;
+}
+
+function isMethodBag(value: unknown): boolean {
+  if (!value || typeof value !== 'object' || typeof (value as { then?: unknown }).then === 'function') return false;
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  return Object.values(value).some((v) => typeof v === 'function');
+}

@@ -1,0 +1,387 @@
+/**
+ * The flat Probabilistic U-Net (Kohl et al. 2018) as a built-in plugin: blocks `unet`,
+ * `conv-encoder` (prior / posterior), `gaussian` (latent), `fcomb` (combiner), and the
+ * architecture `prob-unet` that composes them. No TensorFlow.js import: `tf` arrives in ctx.
+ */
+import { definePlugin } from '../../compiler/api.js';
+import type { BlockRole, Prepared, ProbabilisticSegmenter, Tensor, Tf, Distribution } from '../../compiler/api.js';
+import { BlockOptionError } from '../../compiler/errors.js';
+import { diagGaussianFromHead } from '../../compiler/distributions.js';
+import {
+  biasInitializer,
+  convFlops,
+  convParams,
+  createConv,
+  weightInitializer,
+  type Activation,
+  type ConvLayer,
+  type DownSampling,
+  type LayerInfo,
+  type UpSampling,
+  type WeightInit,
+} from '../../compiler/nn.js';
+import { buildDecoder, buildEncoder, type StackConfig } from '../../compiler/unet-parts.js';
+import { expectBlock, type Combiner, type FeatureNet, type LatentBlock, type LatentEncoder } from '../../compiler/roles.js';
+
+// ---------------------------------------------------------------------------------------------
+// Option schemas (draft-07; the spec front end builds its validation from these)
+
+const positiveInt = { type: 'integer', minimum: 1 } as const;
+const widthsSchema = {
+  type: 'array',
+  items: positiveInt,
+  minItems: 1,
+  default: [32, 64, 128, 192],
+  description: 'Channels per level, finest first (one level per entry).',
+} as const;
+const activationSchema = { enum: ['relu', 'elu'], default: 'relu', description: 'After every conv but the last.' } as const;
+const initSchema = {
+  enum: ['he-normal-truncated', 'orthogonal', 'glorot-uniform'],
+  default: 'he-normal-truncated',
+  description: 'Conv kernel initialiser (he-normal-truncated: variance scaling 2.0, fan-in, truncated normal).',
+} as const;
+const biasStdSchema = { type: 'number', minimum: 0, default: 0.001, description: 'Std of the truncated-normal bias init (0: zeros).' } as const;
+const convsSchema = { ...positiveInt, default: 3, description: 'Convs per level.' } as const;
+const kernelSchema = { ...positiveInt, default: 3, description: 'Conv kernel size (stride 1, SAME padding).' } as const;
+const downSchema = { enum: ['avgpool', 'maxpool'], default: 'avgpool', description: '2x2 stride-2 pooling at the start of every level but the first.' } as const;
+
+const unetOptions = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    widths: widthsSchema,
+    convs_per_block: convsSchema,
+    kernel_size: kernelSchema,
+    down: downSchema,
+    up: { enum: ['bilinear', 'nearest'], default: 'bilinear', description: 'Decoder upsampling to the skip size (align corners).' },
+    activation: activationSchema,
+    init: initSchema,
+    bias_init_std: biasStdSchema,
+  },
+} as const;
+
+const encoderOptions = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    widths: widthsSchema,
+    convs_per_block: convsSchema,
+    kernel_size: kernelSchema,
+    down: downSchema,
+    activation: activationSchema,
+    init: initSchema,
+    bias_init_std: biasStdSchema,
+    sees: { enum: ['image', 'image+mask'], default: 'image', description: "The prior sees the image; the posterior 'image+mask'." },
+    mask_encoding: {
+      enum: ['onehot-shifted', 'onehot'],
+      default: 'onehot-shifted',
+      description: 'How the mask joins the image: onehot(y) - 0.5 (Kohl et al.) or onehot(y).',
+    },
+  },
+} as const;
+
+const gaussianOptions = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    size: { ...positiveInt, default: 6, description: 'Latent dimensions M.' },
+    log_sigma_bound: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      default: 10,
+      description: 'log sigma = b * tanh(raw / b), so sigma stays in [e^-b, e^b].',
+    },
+    head_init_std: { type: 'number', minimum: 0, default: 0.001, description: "Std of the truncated-normal init of the encoders' head biases." },
+  },
+} as const;
+
+const fcombOptions = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    layers: { ...positiveInt, default: 3, description: '1x1 convs (with activation) before the logits conv.' },
+    width: { ...positiveInt, default: 32, description: 'Channels of those 1x1 convs.' },
+    inject: { enum: ['last'], default: 'last', description: "Where z joins the U-Net: 'last' = after its last feature map." },
+    activation: activationSchema,
+    init: initSchema,
+    bias_init_std: biasStdSchema,
+  },
+} as const;
+
+interface StackOptions {
+  widths: number[];
+  convs_per_block: number;
+  kernel_size: number;
+  down: DownSampling;
+  activation: Activation;
+  init: WeightInit;
+  bias_init_std: number;
+}
+type UNetOptions = StackOptions & { up: UpSampling };
+type EncoderOptions = StackOptions & { sees: 'image' | 'image+mask'; mask_encoding: 'onehot-shifted' | 'onehot' };
+interface GaussianOptions {
+  size: number;
+  log_sigma_bound: number;
+  head_init_std: number;
+}
+interface FcombOptions {
+  layers: number;
+  width: number;
+  inject: 'last';
+  activation: Activation;
+  init: WeightInit;
+  bias_init_std: number;
+}
+
+function stackConfig(o: StackOptions): StackConfig {
+  return {
+    widths: o.widths,
+    convsPerBlock: o.convs_per_block,
+    kernelSize: o.kernel_size,
+    activation: o.activation,
+    init: weightInitializer(o.init),
+    bias: biasInitializer(o.bias_init_std),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Blocks
+
+function buildUNet(tf: Tf, ctx: { options: UNetOptions; input: { size: [number, number]; channels: number }; params: import('../../compiler/api.js').ParamFactory }): FeatureNet {
+  const cfg = stackConfig(ctx.options);
+  const encoder = buildEncoder(tf, ctx.params.scope('encoder'), ctx.input.channels, ctx.input.size, ctx.options.down, cfg);
+  const decoder = buildDecoder(tf, ctx.params.scope('decoder'), encoder.levelShapes, ctx.options.up, cfg);
+  const outputShapes: Record<string, number[]> = {};
+  encoder.levelShapes.forEach((s, i) => (outputShapes[`encoder.level${i}`] = s));
+  decoder.levelShapes.forEach((s, j) => (outputShapes[`decoder.up${decoder.levelShapes.length - 1 - j}`] = s));
+  outputShapes.features = [...ctx.input.size, ctx.options.widths[0]!];
+  return {
+    channels: ctx.options.widths[0]!,
+    outputShapes,
+    layers: [...encoder.layers.map(prefixed('encoder')), ...decoder.layers.map(prefixed('decoder'))],
+    features(images) {
+      return tf.tidy(() => decoder.apply(encoder.apply(images)));
+    },
+  };
+}
+
+function prefixed(scope: string) {
+  return (l: LayerInfo): LayerInfo => ({ ...l, name: `${scope}/${l.name}` });
+}
+
+function buildLatentEncoder(
+  tf: Tf,
+  ctx: import('../../compiler/api.js').BuildContext<EncoderOptions> & { role: BlockRole },
+): LatentEncoder {
+  const o = ctx.options;
+  const seesMask = o.sees === 'image+mask';
+  if (seesMask && ctx.role === 'prior') {
+    throw new BlockOptionError('sees', "a prior cannot see the mask (there is none at sampling time); use sees: 'image'");
+  }
+  const latent = expectBlock<LatentBlock>(ctx.blocks, 'latent', ['headChannels', 'headBiasStd']);
+  const classes = ctx.input.classes;
+  const inChannels = ctx.input.channels + (seesMask ? classes : 0);
+  const cfg = stackConfig(o);
+  const encoder = buildEncoder(tf, ctx.params.scope('encoder'), inChannels, ctx.input.size, o.down, cfg);
+  const last = o.widths[o.widths.length - 1]!;
+  const headCfg = { kernelSize: 1, inChannels: last, outChannels: latent.headChannels };
+  const head = createConv(tf, ctx.params, 'head', { ...headCfg, init: cfg.init, bias: biasInitializer(latent.headBiasStd) });
+  const outputShapes: Record<string, number[]> = {};
+  encoder.levelShapes.forEach((s, i) => (outputShapes[`encoder.level${i}`] = s));
+  outputShapes.pooled = [last];
+  outputShapes.head = [latent.headChannels];
+  const layers: LayerInfo[] = [
+    ...encoder.layers.map(prefixed('encoder')),
+    { name: 'pool-hw', op: 'mean', output: [last], flops: encoder.levelShapes.at(-1)!.reduce((a, b) => a * b, 1), params: 0 },
+    { name: 'head', op: 'conv2d', output: [latent.headChannels], flops: convFlops(1, 1, headCfg, 'linear'), params: convParams(headCfg) },
+  ];
+  return {
+    seesMask,
+    outputShapes,
+    layers,
+    encode(images, masks) {
+      return tf.tidy(() => {
+        let x = images;
+        if (seesMask) {
+          if (!masks) throw new Error(`the ${ctx.role} encoder sees the mask: call encode(images, masks)`);
+          let onehot = tf.oneHot(tf.cast(masks, 'int32') as never, classes).toFloat();
+          if (o.mask_encoding === 'onehot-shifted') onehot = tf.sub(onehot, 0.5);
+          x = tf.concat([images, onehot], 3);
+        }
+        const levels = encoder.apply(x);
+        const pooled = tf.mean(levels[levels.length - 1]!, [1, 2], true);
+        return tf.reshape(head.apply(pooled, 'linear'), [images.shape[0]!, latent.headChannels]);
+      });
+    },
+  };
+}
+
+function buildGaussian(tf: Tf, o: GaussianOptions): LatentBlock {
+  return {
+    headChannels: 2 * o.size,
+    headBiasStd: o.head_init_std,
+    eventShape: [o.size],
+    outputShapes: { mu: [o.size], log_sigma: [o.size] },
+    layers: [],
+    distribution(head) {
+      return diagGaussianFromHead(tf, head, o.size, o.log_sigma_bound);
+    },
+  };
+}
+
+/**
+ * fcomb: tile z over H x W, concat after the U-Net's features, `layers` x (1x1 conv + act),
+ * 1x1 conv to K logits. The first conv over concat(features, z) is W_f.features + W_z.z + b: the
+ * W_f part is computed once per image (`prepare`) and the per-sample W_z.z broadcast-added, so
+ * n samples cost one batched pass over the remaining 1x1 convs.
+ */
+function buildFcomb(
+  tf: Tf,
+  ctx: import('../../compiler/api.js').BuildContext<FcombOptions> & { role: BlockRole },
+): Combiner {
+  const o = ctx.options;
+  const unet = expectBlock<FeatureNet>(ctx.blocks, 'unet', ['channels', 'features']);
+  const latent = expectBlock<LatentBlock>(ctx.blocks, 'latent', ['eventShape']);
+  if (latent.eventShape.length !== 1) {
+    throw new BlockOptionError('inject', `fcomb tiles a vector latent; the latent block has event shape [${latent.eventShape}]`);
+  }
+  const m = latent.eventShape[0]!;
+  const features = unet.channels;
+  const classes = ctx.input.classes;
+  const [h, w] = ctx.input.size;
+  const init = weightInitializer(o.init);
+  const bias = biasInitializer(o.bias_init_std);
+  const layers: LayerInfo[] = [];
+  const convs: ConvLayer[] = [];
+  for (let i = 0; i < o.layers; i++) {
+    const cfg = { kernelSize: 1, inChannels: i === 0 ? features + m : o.width, outChannels: o.width };
+    convs.push(createConv(tf, ctx.params, `conv${i + 1}`, { ...cfg, init, bias }));
+    layers.push({ name: `conv${i + 1}`, op: 'conv2d', output: [h, w, o.width], flops: convFlops(h, w, cfg, o.activation), params: convParams(cfg) });
+  }
+  const logitsCfg = { kernelSize: 1, inChannels: o.width, outChannels: classes };
+  const logitsConv = createConv(tf, ctx.params, 'logits', { ...logitsCfg, init, bias });
+  layers.push({ name: 'logits', op: 'conv2d', output: [h, w, classes], flops: convFlops(h, w, logitsCfg, 'linear'), params: convParams(logitsCfg) });
+  const first = convs[0]!;
+  return {
+    outputShapes: { logits: [h, w, classes] },
+    layers,
+    prepare(f) {
+      return tf.tidy(() => {
+        const wf = tf.slice(first.kernel, [0, 0, 0, 0], [1, 1, features, o.width]);
+        return tf.add(tf.conv2d(f as never, wf as never, 1, 'same'), first.bias);
+      });
+    },
+    combine(prepared, z) {
+      return tf.tidy(() => {
+        const [b, ph, pw] = prepared.shape as number[];
+        const n = z.shape[1]!;
+        const wz = tf.reshape(tf.slice(first.kernel, [0, 0, features, 0], [1, 1, m, o.width]), [m, o.width]);
+        const zw = tf.reshape(tf.matMul(tf.reshape(z, [b! * n, m]), wz), [b!, n, 1, 1, o.width]);
+        let x = tf.add(tf.expandDims(prepared, 1), zw);
+        x = tf.reshape(x, [b! * n, ph!, pw!, o.width]);
+        x = o.activation === 'relu' ? tf.relu(x) : tf.elu(x);
+        for (const conv of convs.slice(1)) x = conv.apply(x, o.activation);
+        return tf.reshape(logitsConv.apply(x, 'linear'), [b!, n, ph!, pw!, classes]);
+      });
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Architecture
+
+interface ProbUNetPrepared extends Prepared {
+  combinerInput: Tensor;
+}
+
+function composeProbUNet(tf: Tf, blocks: Readonly<Partial<Record<BlockRole, unknown>>>): ProbabilisticSegmenter {
+  const b = blocks as Parameters<typeof expectBlock>[0];
+  const unet = expectBlock<FeatureNet>(b, 'unet', ['features']);
+  const prior = expectBlock<LatentEncoder>(b, 'prior', ['encode']);
+  const posterior = expectBlock<LatentEncoder>(b, 'posterior', ['encode']);
+  const latent = expectBlock<LatentBlock>(b, 'latent', ['distribution']);
+  const combiner = expectBlock<Combiner>(b, 'combiner', ['prepare', 'combine']);
+  const cached = (p: Prepared) => (p as ProbUNetPrepared).combinerInput;
+  return {
+    prepare(images) {
+      // The U-Net and the prior run once here; sampling only re-runs the combiner.
+      let priorDist: Distribution | undefined;
+      // tidy keeps the returned tensors: the combiner input and the prior's parameters.
+      const kept = tf.tidy(() => {
+        priorDist = latent.distribution(prior.encode(images));
+        return { combinerInput: combiner.prepare(unet.features(images)), params: { ...priorDist.params } };
+      });
+      const prepared: ProbUNetPrepared = {
+        prior: priorDist!,
+        combinerInput: kept.combinerInput,
+        dispose() {
+          tf.dispose([kept.combinerInput, ...Object.values(kept.params)]);
+        },
+      };
+      return prepared;
+    },
+    sample(prepared, n, opts) {
+      return tf.tidy(() => {
+        const mode = opts.perScale?.[0] ?? 'sample';
+        const z = mode === 'mean' ? tf.tile(tf.expandDims(prepared.prior.mean(), 1), [1, n, 1]) : prepared.prior.sample(n, opts.seed);
+        return combiner.combine(cached(prepared), z);
+      });
+    },
+    decode(prepared, z) {
+      return tf.tidy(() => combiner.combine(cached(prepared), z));
+    },
+    trainForward(images, masks, seed) {
+      const features = unet.features(images);
+      const priorDist: Distribution = latent.distribution(prior.encode(images));
+      const posteriorDist: Distribution = latent.distribution(posterior.encode(images, masks));
+      const z = posteriorDist.sample(1, seed);
+      const logits = combiner.combine(combiner.prepare(features), z);
+      const [bs, , h, w, k] = logits.shape as number[];
+      return {
+        logits: tf.reshape(logits, [bs!, h!, w!, k!]),
+        latents: [{ posterior: posteriorDist, prior: priorDist }],
+      };
+    },
+  };
+}
+
+export default definePlugin({
+  name: 'punet-prob-unet',
+  version: '0.1.0',
+  punetApi: '^1.0.0',
+  blocks: {
+    unet: {
+      description: 'U-Net (Kohl et al. 2018): conv levels with pooling, bilinear-up decoder with skips; ends in C[0] features.',
+      roles: ['unet'],
+      options: unetOptions,
+      build: (ctx) => buildUNet(ctx.tf, ctx),
+    },
+    'conv-encoder': {
+      description: 'U-Net encoder (own weights) + mean over H, W + 1x1 head to the latent parameters: prior or posterior net.',
+      roles: ['prior', 'posterior'],
+      options: encoderOptions,
+      build: (ctx) => buildLatentEncoder(ctx.tf, ctx),
+    },
+    gaussian: {
+      description: 'Axis-aligned Gaussian latent of size M: mu and a bounded log sigma from the encoder head.',
+      roles: ['latent'],
+      options: gaussianOptions,
+      build: (ctx) => buildGaussian(ctx.tf, ctx.options as GaussianOptions),
+    },
+    fcomb: {
+      description: "Combiner: z tiled over the image after the U-Net's last features, 1x1 convs to class logits.",
+      roles: ['combiner'],
+      options: fcombOptions,
+      build: (ctx) => buildFcomb(ctx.tf, ctx),
+    },
+  },
+  architectures: {
+    'prob-unet': {
+      description: 'Probabilistic U-Net (Kohl et al. 2018): U-Net + prior/posterior nets + global latent + fcomb.',
+      // Build order matters: encoders read the latent's head size, fcomb the U-Net's channels.
+      roles: { required: ['unet', 'latent', 'prior', 'posterior', 'combiner'] },
+      options: { type: 'object', additionalProperties: false, properties: {} },
+      compose: (ctx) => composeProbUNet(ctx.tf, ctx.blocks),
+    },
+  },
+});

@@ -1,0 +1,84 @@
+/**
+ * Loss `top-k-cross-entropy` (Kohl et al. 2019): only the k = fraction x (batch pixels) pixels
+ * with the largest cross-entropy count. Selection is deterministic (largest CE) by default, or
+ * stochastic with the Gumbel-top-k trick (k pixels drawn without replacement, probability
+ * proportional to their CE). The selection itself carries no gradient.
+ */
+import type { LossContribution, Tensor, Tf } from '../../compiler/api.js';
+import { mixSeed } from './distribution.js';
+
+export interface TopKOptions {
+  fraction: number;
+  selection: 'deterministic' | 'gumbel';
+  /** sum-per-image: sum over selected pixels / batch size (like cross-entropy sum-per-image); mean: / k. */
+  reduction: 'sum-per-image' | 'mean';
+  /** Seed of the Gumbel noise when the runtime gives none. */
+  seed: number;
+}
+
+/** k for `pixels` batch pixels: round(fraction * pixels), at least 1, at most all of them. */
+export function topKCount(pixels: number, fraction: number): number {
+  return Math.min(pixels, Math.max(1, Math.round(fraction * pixels)));
+}
+
+/** Per-pixel softmax cross-entropy, flattened to [B*H*W]. */
+export function pixelCrossEntropy(tf: Tf, logits: Tensor, labels: Tensor): Tensor {
+  const classes = logits.shape[logits.rank - 1]!;
+  const onehot = tf.oneHot(tf.reshape(tf.cast(labels, 'int32'), [-1]) as never, classes);
+  const logp = tf.logSoftmax(tf.reshape(logits, [-1, classes]) as never);
+  return tf.neg(tf.sum(tf.mul(onehot, logp), 1));
+}
+
+/**
+ * A 0/1 mask [N] with exactly k ones at the largest `scores`. Computed inside a custom-gradient
+ * op so neither topk (no gradient in tfjs) nor the mask enters the gradient tape.
+ */
+export function topKMask(tf: Tf, scores: Tensor, k: number): Tensor {
+  const n = scores.shape[0]!;
+  const select = tf.customGrad(((s: Tensor) => ({
+    value: tf.tidy(() => {
+      const { indices } = tf.topk(s as never, k, true);
+      return tf.scatterND(tf.expandDims(indices, 1), tf.ones([k]), [n]);
+    }),
+    gradFunc: (dy: Tensor) => tf.zerosLike(dy),
+  })) as never);
+  return select(scores) as Tensor;
+}
+
+export function topKCrossEntropy(): LossContribution<TopKOptions> {
+  let calls = 0;
+  return {
+    description: 'cross-entropy over only the k = fraction of batch pixels with the largest loss (top-k masking)',
+    options: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        fraction: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.02 },
+        selection: { enum: ['deterministic', 'gumbel'], default: 'deterministic' },
+        reduction: { enum: ['sum-per-image', 'mean'], default: 'sum-per-image' },
+        seed: { type: 'integer', minimum: 0, default: 0 },
+      },
+    },
+    compute(ctx) {
+      const { tf, options, logits, labels } = ctx;
+      const seed = (ctx as { seed?: number }).seed ?? mixSeed(options.seed, calls++);
+      return tf.tidy(() => {
+        const ce = pixelCrossEntropy(tf, logits, labels);
+        const k = topKCount(ce.shape[0]!, options.fraction);
+        const scores =
+          options.selection === 'gumbel'
+            ? // log(CE) + Gumbel noise: top-k of it samples pixels without replacement, p ~ CE.
+              tf.add(tf.log(tf.add(ce, 1e-12)), gumbel(tf, ce.shape[0]!, seed))
+            : ce;
+        const selected = tf.sum(tf.mul(ce, topKMask(tf, scores, k)));
+        const divisor = options.reduction === 'mean' ? k : logits.shape[0]!;
+        return tf.div(selected, divisor) as Tensor as never;
+      });
+    },
+  };
+}
+
+function gumbel(tf: Tf, n: number, seed: number): Tensor {
+  const u = tf.randomUniform([n], 1e-7, 1 - 1e-7, 'float32', seed);
+  return tf.neg(tf.log(tf.neg(tf.log(u))));
+}

@@ -1,0 +1,34 @@
+/**
+ * Loads the wasm backend from the installed package (no network): the .wasm binaries are located
+ * next to the package's own JS through Node's resolver, then the training kernels are registered.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { registerWasmTrainingKernels } from './wasm-kernels/index.js';
+
+let pathsSet = false;
+
+/** Folder holding tfjs-backend-wasm's .wasm files, with a trailing separator. */
+export function wasmBinaryFolder(): string {
+  const require = createRequire(import.meta.url);
+  const simdBinary = require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm');
+  return path.dirname(simdBinary) + path.sep;
+}
+
+/**
+ * Makes 'wasm' the active backend. Throws (plain Error, first line = the cause) if the package is
+ * missing or the module cannot be instantiated; the caller turns that into a user-facing message.
+ */
+export async function activateWasm(): Promise<void> {
+  // Imported lazily: importing registers 'wasm' with a higher priority than 'cpu', which would
+  // change the default backend of every program that merely imports this module.
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  if (!pathsSet) {
+    wasm.setWasmPaths(wasmBinaryFolder());
+    pathsSet = true;
+  }
+  registerWasmTrainingKernels();
+  const ok = await tf.setBackend('wasm');
+  if (!ok || tf.getBackend() !== 'wasm') throw new Error('tf.setBackend("wasm") failed to initialise the wasm module');
+}

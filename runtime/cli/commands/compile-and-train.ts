@@ -1,0 +1,144 @@
+/**
+ * `punet compile-and-train SPEC`: spec -> backend -> data -> compiled model -> training ->
+ * samples and evaluation on the test split, all in one run folder.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
+import { intFlag, parseCommandArgs } from '../args.js';
+import { EXIT, UserError } from '../errors.js';
+import { listCheckpoints } from '../../run/checkpoint.js';
+import { newRunDir, runPath, writeJsonAtomic } from '../../run/folder.js';
+import { PUNET_VERSION } from '../../run/version.js';
+import {
+  applyOverrides,
+  asTrainable,
+  compileOrFail,
+  describeData,
+  loadData,
+  loadSpecOrFail,
+  useBackend,
+  type RunInfo,
+} from '../../run/session.js';
+import { ResumeError, train, TrainingDivergedError } from '../../train/trainer.js';
+import { restoreWeights } from '../../train/snapshot.js';
+import { readLatestCheckpoint } from '../../run/checkpoint.js';
+import { evaluateAndWrite, sampleSplitToFolder } from '../../sample/report.js';
+import { specHash } from '../../../compiler/provenance.js';
+
+export const summary = 'Train a spec end to end: compile, train, sample and evaluate (writes a run folder)';
+
+const HELP = `usage: punet compile-and-train SPEC [options]
+       compile-and-train SPEC [options]
+
+Compiles the .punet spec, trains it, then samples and evaluates it on the test split.
+
+options:
+  --data SOURCE    data instead of the spec's: a data source name (synthetic) or a folder
+                   (a punet dataset folder, or a folder of PNGs)
+  --steps N        training steps (overrides train.steps)
+  --out RUN_DIR    run folder (default: runs/<model>-<timestamp>)
+  --seed N         run seed (overrides train.seed)
+  --backend B      auto, tensorflow, webgpu, wasm or cpu (overrides train.backend)
+  --resume         continue the run in --out from its last good checkpoint
+  -h, --help       this help
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseCommandArgs('compile-and-train', argv, {
+    data: { type: 'string' },
+    steps: { type: 'string' },
+    out: { type: 'string' },
+    seed: { type: 'string' },
+    backend: { type: 'string' },
+    resume: { type: 'boolean' },
+  }, HELP);
+  if (!args) return EXIT.ok;
+  const { values, positionals } = args;
+  if (positionals.length !== 1) {
+    throw new UserError(`compile-and-train: expected one SPEC file, got ${positionals.length ? positionals.join(' ') : 'none'}\n\n${HELP.trimEnd()}`, EXIT.usage);
+  }
+  const steps = intFlag('compile-and-train', 'steps', values.steps);
+  const seed = intFlag('compile-and-train', 'seed', values.seed, true);
+  if (values.resume && !values.out) throw new UserError('compile-and-train: --resume needs --out RUN_DIR (the run folder to continue)', EXIT.usage);
+
+  const out = (s: string) => process.stdout.write(s);
+  const err = (s: string) => process.stderr.write(s);
+  const loaded = await loadSpecOrFail(positionals[0]!, err);
+  const spec = applyOverrides(loaded.spec, loaded.registry, { data: values.data, steps, seed, backend: values.backend });
+  const registry = loaded.registry;
+
+  const runDir = values.out ? resolve(values.out) : newRunDir('runs', spec.model);
+  if (!values.resume && existsSync(runDir) && listCheckpoints(runPath(runDir, 'checkpoints')).length) {
+    throw new UserError(`${values.out} already holds a trained run; continue it with --resume, or choose another --out`);
+  }
+  if (values.resume && !existsSync(runDir)) throw new UserError(`cannot resume: run folder ${values.out} does not exist`);
+
+  await useBackend(spec.train.backend, values.backend ? '--backend' : `train.backend in ${relative(process.cwd(), loaded.file) || loaded.file}`, out);
+  const dataset = await loadData(spec, registry, dirname(loaded.file));
+  out(describeData(dataset) + '\n');
+  const compiled = compileOrFail(spec, registry);
+  out(`model: ${spec.model}, ${compiled.parameterCount.toLocaleString('en-US')} parameters\n`);
+  out(`run folder: ${runDir}\n`);
+
+  mkdirSync(runDir, { recursive: true });
+  writeJsonAtomic(runPath(runDir, 'spec'), spec);
+  const info: RunInfo = {
+    specFile: loaded.file,
+    specDir: dirname(loaded.file),
+    punetVersion: PUNET_VERSION,
+    started: new Date().toISOString(),
+    command: ['compile-and-train', ...argv],
+  };
+  if (!values.resume || !existsSync(runPath(runDir, 'run'))) writeJsonAtomic(runPath(runDir, 'run'), info);
+
+  // First Ctrl-C: finish the step, checkpoint, exit 130. Second: exit at once.
+  const stop = { requested: false };
+  const onSigint = () => {
+    if (stop.requested) process.exit(EXIT.interrupted);
+    stop.requested = true;
+    err('\ninterrupt: finishing the current step and saving a checkpoint (press Ctrl-C again to quit without saving)\n');
+  };
+  process.on('SIGINT', onSigint);
+  const model = asTrainable(compiled);
+  let result;
+  try {
+    result = await train({ spec, registry, model, dataset, runDir, specHash: specHash(spec), resume: values.resume, stop });
+  } catch (e) {
+    compiled.dispose();
+    if (e instanceof TrainingDivergedError || e instanceof ResumeError) throw new UserError(e.message);
+    throw e;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  if (result.status === 'interrupted') {
+    const specArg = positionals[0]!;
+    err(
+      `stopped at step ${result.step}/${spec.train.steps}; checkpoint saved in ${result.lastCheckpoint}\n` +
+        `resume with: compile-and-train ${specArg} --out ${runDir} --resume${values.data ? ` --data ${values.data}` : ''}${steps ? ` --steps ${steps}` : ''}${seed !== undefined ? ` --seed ${seed}` : ''}${values.backend ? ` --backend ${values.backend}` : ''}\n`,
+    );
+    compiled.dispose();
+    return EXIT.interrupted;
+  }
+
+  // Evaluate the checkpoint chosen by validation GED when there is one, else the last weights.
+  const best = readLatestCheckpoint(runPath(runDir, 'best'), (m) => err(`warning: ${m}\n`));
+  if (best) restoreWeights(model, best.checkpoint.weights);
+  const which = best ? `best checkpoint (step ${best.checkpoint.meta.step}, validation GED ${best.checkpoint.meta.best?.ged.toFixed(4) ?? '?'})` : `last checkpoint (step ${result.step})`;
+  out(`training done: ${result.step} steps. Evaluating the ${which} on the test split.\n`);
+
+  const samplesDir = runPath(runDir, 'samples');
+  const written = await sampleSplitToFolder(model.segmenter, dataset, spec, { split: 'test', n: 16, limit: 8, outDir: samplesDir });
+  const report = await evaluateAndWrite(model.segmenter, dataset, spec, registry, {
+    split: 'test',
+    sampleCounts: spec.eval.samples,
+    runDir,
+    checkpoint: best ? { which: 'best', step: best.checkpoint.meta.step } : { which: 'last', step: result.step },
+  });
+  out(report.table + '\n\n');
+  out(`run:        ${runDir}\n`);
+  out(`samples:    ${written.overview ?? samplesDir}${written.images ? ` (${written.images} test images, 16 samples each)` : ''}\n`);
+  out(`evaluation: ${runPath(runDir, 'eval')}\n`);
+  out(`metrics:    ${runPath(runDir, 'metrics')}\n`);
+  compiled.dispose();
+  return EXIT.ok;
+}

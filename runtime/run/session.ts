@@ -1,0 +1,197 @@
+/**
+ * The steps the training, sampling and evaluation commands share: load and validate a spec,
+ * apply command-line overrides, pick the data source, load data, select the backend, and reopen
+ * a run folder (spec, plugins, compiled model, checkpoint weights).
+ */
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
+import { compileModel, type CompiledModel } from '../../compiler/compile.js';
+import { CompileError } from '../../compiler/errors.js';
+import { loadPlugins } from '../../compiler/plugin-loader.js';
+import type { Registry } from '../../compiler/registry.js';
+import { createRegistry } from '../../plugins/index.js';
+import { formatDiagnostics, loadSpec } from '../../spec/index.js';
+import type { BackendChoice, KindSpec, ResolvedSpec } from '../../spec/types.js';
+import { selectBackend, type BackendRequest } from '../backends/select.js';
+import { UserError } from '../cli/errors.js';
+import { isDatasetDir } from '../data/store.js';
+import type { Dataset } from '../data/types.js';
+import { resolve as resolveContribution, withDefaults } from '../train/contributions.js';
+import { trainableModel, type TrainableModel } from '../train/model.js';
+import { restoreWeights } from '../train/snapshot.js';
+import { readLatestCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
+import { readJson, runPath } from './folder.js';
+
+export interface LoadedSpec {
+  spec: ResolvedSpec;
+  registry: Registry;
+  file: string;
+}
+
+/** Loads + validates a spec; prints diagnostics (file:line:col) and fails with exit 1 on errors. */
+export async function loadSpecOrFail(file: string, err: (s: string) => void): Promise<LoadedSpec> {
+  const abs = resolvePath(file);
+  if (!existsSync(abs)) throw new UserError(`spec file not found: ${file}`);
+  if (statSync(abs).isDirectory()) throw new UserError(`${file} is a folder; give the path of a .punet spec file`);
+  const registry = createRegistry();
+  const result = await loadSpec(abs, {
+    registry,
+    loadPlugins: async (uses, reg) => {
+      const failures: Array<{ module: string; message: string }> = [];
+      for (const use of uses) {
+        try {
+          await loadPlugins([use.module], reg, { fromDir: use.fromDir });
+        } catch (e) {
+          failures.push({ module: use.module, message: (e as Error).message });
+        }
+      }
+      return failures;
+    },
+  });
+  if (result.diagnostics.length) err(formatDiagnostics(result.diagnostics, { sources: result.sources }) + '\n');
+  if (!result.spec) {
+    const n = result.diagnostics.filter((d) => d.severity === 'error').length;
+    throw new UserError(`${file}: ${n} error${n === 1 ? '' : 's'} in the spec; fix ${n === 1 ? 'it' : 'them'} and run again`);
+  }
+  return { spec: result.spec, registry, file: abs };
+}
+
+export interface Overrides {
+  data?: string;
+  steps?: number;
+  seed?: number;
+  backend?: string;
+}
+
+/** The spec as it will be trained: command-line flags replace the spec's values (recorded in spec.json). */
+export function applyOverrides(spec: ResolvedSpec, registry: Registry, o: Overrides): ResolvedSpec {
+  const out = structuredClone(spec);
+  if (o.steps !== undefined) out.train.steps = o.steps;
+  if (o.seed !== undefined) out.train.seed = o.seed;
+  if (o.backend !== undefined) out.train.backend = o.backend as BackendChoice;
+  if (o.data !== undefined) out.train.data = dataSourceFromFlag(o.data, registry);
+  return out;
+}
+
+/**
+ * `--data`: a registered data source id (`synthetic`) or a folder: a punet dataset folder
+ * (dataset.json) or a folder of PNGs.
+ */
+export function dataSourceFromFlag(value: string, registry: Registry): KindSpec {
+  const asPath = resolvePath(value);
+  if (existsSync(asPath)) {
+    if (!statSync(asPath).isDirectory()) {
+      throw new UserError(`--data ${value} is a file; give a folder (a punet dataset or a folder of PNGs) or a data source name (${registry.ids('dataSources').join(', ')})`);
+    }
+    const kind = isDatasetDir(asPath) ? 'dataset' : 'png-folder';
+    return wrapCompile(() => withDefaults('dataSources', { kind, path: asPath }, registry, '--data'));
+  }
+  if (registry.get('dataSources', value)) return wrapCompile(() => withDefaults('dataSources', { kind: value }, registry, '--data'));
+  throw new UserError(
+    `--data ${value}: no such folder, and not a data source name (known: ${registry.ids('dataSources').join(', ')}); ` +
+      'give a folder (a punet dataset or a folder of PNGs) or a data source name',
+  );
+}
+
+/** Loads the spec's data and checks it fits the model's input. */
+export async function loadData(spec: ResolvedSpec, registry: Registry, specDir: string): Promise<Dataset> {
+  const { contribution, options } = wrapCompile(() => resolveContribution(registry, 'dataSources', spec.train.data, 'train.data'));
+  const dataset = await contribution.load({ options, input: spec.input, seed: spec.train.seed, specDir });
+  const [h, w] = spec.input.size;
+  const problems: string[] = [];
+  if (dataset.height !== h || dataset.width !== w) problems.push(`images are ${dataset.height}x${dataset.width}, the spec's input.size is [${h}, ${w}]`);
+  if (dataset.channels !== spec.input.channels) problems.push(`images have ${dataset.channels} channels, input.channels is ${spec.input.channels}`);
+  if (dataset.classes > spec.input.classes) problems.push(`masks have ${dataset.classes} classes, input.classes is ${spec.input.classes}`);
+  if (problems.length) throw new UserError(`the data does not fit the model: ${problems.join('; ')}; change the spec's input or the data`);
+  if (dataset.splits.train.length === 0) throw new UserError(`the data (${dataset.name}) has no training items`);
+  return dataset;
+}
+
+export function describeData(d: Dataset): string {
+  return `data: ${d.name}, ${d.items.length} images ${d.height}x${d.width}x${d.channels} (train ${d.splits.train.length} / val ${d.splits.val.length} / test ${d.splits.test.length})`;
+}
+
+/** Selects the backend and prints its one-line report. */
+export async function useBackend(requested: string, source: string, out: (s: string) => void): Promise<string> {
+  const selection = await selectBackend(requested as BackendRequest, { source });
+  out(selection.report + '\n');
+  return selection.name;
+}
+
+export function compileOrFail(spec: ResolvedSpec, registry: Registry): CompiledModel {
+  return wrapCompile(() => compileModel(spec, registry, { seed: spec.train.seed }));
+}
+
+export function asTrainable(compiled: CompiledModel): TrainableModel {
+  return trainableModel(compiled.segmenter, compiled.variables, (n) => compiled.regularized.has(n));
+}
+
+/** How a run was started (run.json). */
+export interface RunInfo {
+  specFile: string;
+  specDir: string;
+  punetVersion: string;
+  started: string;
+  command: string[];
+}
+
+export interface OpenedRun {
+  runDir: string;
+  spec: ResolvedSpec;
+  registry: Registry;
+  info: RunInfo;
+  compiled: CompiledModel;
+  model: TrainableModel;
+  checkpoint: LoadedCheckpoint;
+  which: 'best' | 'last';
+}
+
+/** Reopens a run folder with the weights of its best (or last) checkpoint. */
+export async function openRun(runDir: string, which: 'best' | 'last', warn: (s: string) => void): Promise<OpenedRun> {
+  const dir = resolvePath(runDir);
+  if (!existsSync(dir)) throw new UserError(`run folder not found: ${runDir}`);
+  const specPath = runPath(dir, 'spec');
+  if (!existsSync(specPath)) throw new UserError(`${runDir} is not a punet run folder (no spec.json); give the folder compile-and-train printed`);
+  const spec = readJson<ResolvedSpec>(specPath);
+  const info: RunInfo = existsSync(runPath(dir, 'run'))
+    ? readJson<RunInfo>(runPath(dir, 'run'))
+    : { specFile: '', specDir: dir, punetVersion: 'unknown', started: '', command: [] };
+  const registry = createRegistry();
+  if (spec.use.length) {
+    try {
+      await loadPlugins(spec.use, registry, { fromDir: info.specDir || dir });
+    } catch (e) {
+      throw new UserError(`cannot load the run's plugins: ${(e as Error).message}`);
+    }
+  }
+  let checkpoint = which === 'best' ? readLatestCheckpoint(runPath(dir, 'best'), warn) : undefined;
+  let used: 'best' | 'last' = which;
+  if (!checkpoint) {
+    if (which === 'best') used = 'last';
+    checkpoint = readLatestCheckpoint(runPath(dir, 'checkpoints'), warn);
+  }
+  if (!checkpoint) throw new UserError(`${runDir} has no usable checkpoint yet (train it first, or resume it with --resume)`);
+  const compiled = compileOrFail(spec, registry);
+  const model = asTrainable(compiled);
+  try {
+    restoreWeights(model, checkpoint.checkpoint.weights);
+  } catch (e) {
+    compiled.dispose();
+    throw new UserError(`${checkpoint.dir}: ${(e as Error).message}`);
+  }
+  return { runDir: dir, spec, registry, info, compiled, model, checkpoint, which: used };
+}
+
+export function specDirOf(info: RunInfo, fallback: string): string {
+  return info.specDir || dirname(fallback);
+}
+
+/** Spec problems found while compiling are the user's to fix: no stack trace. */
+export function wrapCompile<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof CompileError) throw new UserError(`spec error at ${e.message}`);
+    throw e;
+  }
+}

@@ -1,0 +1,16 @@
+/** punet's version from package.json, found from sources (tsx/vitest) or from dist/. */
+import { existsSync, readFileSync } from 'node:fs';
+
+export const PUNET_VERSION: string = (() => {
+  for (const up of ['../../package.json', '../../../package.json']) {
+    const url = new URL(up, import.meta.url);
+    try {
+      if (!existsSync(url)) continue;
+      const pkg = JSON.parse(readFileSync(url, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'punet' && pkg.version) return pkg.version;
+    } catch {
+      /* try the next */
+    }
+  }
+  return 'unknown';
+})();

@@ -1,0 +1,90 @@
+/**
+ * What the commands do after training: sample images of a split (or one PNG) into a folder, and
+ * evaluate a split into eval.json + a terminal table.
+ */
+import type { ProbabilisticSegmenter } from '../../compiler/api.js';
+import type { Registry } from '../../compiler/registry.js';
+import type { Dataset, SplitName } from '../data/types.js';
+import type { ResolvedSpec } from '../../spec/types.js';
+import { runPath, writeJsonAtomic } from '../run/folder.js';
+import { STREAM } from '../train/rng.js';
+import { evaluateSplit, formatEvalTable, type EvalReport } from './evaluate.js';
+import { sampleItems } from './sampler.js';
+import { writeSampleImages } from './write.js';
+
+export interface SampleToFolderOptions {
+  split: SplitName;
+  n: number;
+  /** At most this many images of the split (the first ones). */
+  limit?: number;
+  outDir: string;
+  seed?: number;
+  batchSize?: number;
+}
+
+export async function sampleSplitToFolder(
+  segmenter: ProbabilisticSegmenter,
+  dataset: Dataset,
+  spec: ResolvedSpec,
+  o: SampleToFolderOptions,
+): Promise<{ images: number; files: string[]; overview?: string }> {
+  const items = dataset.splits[o.split].slice(0, o.limit ?? Infinity);
+  if (!items.length) return { images: 0, files: [] };
+  const samples = await sampleItems(segmenter, dataset, items, o.n, {
+    seed: o.seed ?? spec.train.seed,
+    stream: STREAM.sampling,
+    batchSize: o.batchSize ?? spec.train.batch_size,
+  });
+  const files = writeSampleImages(
+    o.outDir,
+    items.map((index, k) => ({
+      id: dataset.items[index]!.id,
+      image: dataset.items[index]!.image,
+      annotations: dataset.items[index]!.annotations,
+      samples: samples[k]!.masks,
+    })),
+    { height: dataset.height, width: dataset.width, channels: dataset.channels, classes: Math.max(dataset.classes, spec.input.classes) },
+  );
+  return { images: items.length, files, overview: files[0] };
+}
+
+export interface EvaluateAndWriteOptions {
+  split: SplitName;
+  sampleCounts: number[];
+  runDir: string;
+  checkpoint: { which: 'best' | 'last'; step: number };
+  seed?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface WrittenEval {
+  report: EvalReport & { checkpoint: { which: string; step: number }; time: string };
+  table: string;
+  path: string;
+}
+
+export async function evaluateAndWrite(
+  segmenter: ProbabilisticSegmenter,
+  dataset: Dataset,
+  spec: ResolvedSpec,
+  registry: Registry,
+  o: EvaluateAndWriteOptions,
+): Promise<WrittenEval> {
+  const base = await evaluateSplit(segmenter, dataset, spec, registry, {
+    split: o.split,
+    sampleCounts: o.sampleCounts,
+    seed: o.seed ?? spec.train.seed,
+    batchSize: spec.train.batch_size,
+    onProgress: o.onProgress,
+  });
+  const report = { ...base, checkpoint: o.checkpoint, time: new Date().toISOString() };
+  const path = runPath(o.runDir, 'eval');
+  writeJsonAtomic(path, jsonSafe(report));
+  const table = `${formatEvalTable(base)}\n(checkpoint: ${o.checkpoint.which}, step ${o.checkpoint.step})`;
+  return { report, table, path };
+}
+
+/** NaN is not JSON: written as null. */
+export function jsonSafe<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))) as T;
+}

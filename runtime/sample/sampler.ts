@@ -1,0 +1,99 @@
+/**
+ * Prior sampling: the U-Net features and the prior are computed once per image (`prepare`), then
+ * all n samples come from one batched combiner pass (`sample`). Samples always come from the
+ * PRIOR; the posterior is for training only.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { ProbabilisticSegmenter } from '../../compiler/api.js';
+import type { Dataset } from '../data/types.js';
+import { assembleBatch } from '../train/batches.js';
+import { tfSeed } from '../train/rng.js';
+
+export interface ImageSamples {
+  /** n hard masks (argmax class per pixel), H*W each. */
+  masks: Uint8Array[];
+  /** n foreground-probability maps (1 - p(background)), H*W each. */
+  foreground: Float32Array[];
+}
+
+export interface SampleShape {
+  batch: number;
+  height: number;
+  width: number;
+  channels: number;
+}
+
+/** n prior samples for each image of a batch [B, H, W, C]. */
+export async function samplePrior(
+  segmenter: ProbabilisticSegmenter,
+  images: Float32Array,
+  shape: SampleShape,
+  n: number,
+  seed: number,
+): Promise<ImageSamples[]> {
+  const { batch: B, height: H, width: W, channels: C } = shape;
+  const input = tf.tensor4d(images, [B, H, W, C]);
+  const prepared = segmenter.prepare(input);
+  let classes: tf.Tensor | undefined;
+  let foreground: tf.Tensor | undefined;
+  try {
+    [classes, foreground] = tf.tidy(() => {
+      const logits = segmenter.sample(prepared, n, { seed }); // [B, n, H, W, K]
+      const hard = tf.cast(tf.argMax(logits, -1), 'int32');
+      const K = logits.shape[logits.shape.length - 1]!;
+      const background = tf.slice(tf.softmax(logits, -1), [0, 0, 0, 0, 0], [B, n, H, W, 1]);
+      const fg = K > 1 ? tf.reshape(tf.sub(1, background), [B, n, H, W]) : tf.zeros([B, n, H, W]);
+      return [hard, fg] as [tf.Tensor, tf.Tensor];
+    });
+    const hard = await classes.data();
+    const soft = (await foreground.data()) as Float32Array;
+    const pixels = H * W;
+    const out: ImageSamples[] = [];
+    for (let b = 0; b < B; b++) {
+      const masks: Uint8Array[] = [];
+      const fg: Float32Array[] = [];
+      for (let s = 0; s < n; s++) {
+        const offset = (b * n + s) * pixels;
+        masks.push(Uint8Array.from(hard.subarray(offset, offset + pixels)));
+        fg.push(soft.slice(offset, offset + pixels));
+      }
+      out.push({ masks, foreground: fg });
+    }
+    return out;
+  } finally {
+    classes?.dispose();
+    foreground?.dispose();
+    prepared.dispose();
+    input.dispose();
+  }
+}
+
+/**
+ * n samples for each listed dataset item, `batchSize` images per pass. The noise seed depends
+ * on (seed, chunk), so the same call gives the same samples.
+ */
+export async function sampleItems(
+  segmenter: ProbabilisticSegmenter,
+  dataset: Dataset,
+  items: number[],
+  n: number,
+  opts: { seed: number; stream: number; batchSize: number; onChunk?: (done: number) => void },
+): Promise<ImageSamples[]> {
+  const out: ImageSamples[] = [];
+  const size = Math.max(1, opts.batchSize);
+  for (let start = 0, chunk = 0; start < items.length; start += size, chunk++) {
+    const slice = items.slice(start, start + size);
+    const batch = assembleBatch(dataset, slice);
+    out.push(...(await samplePrior(segmenter, batch.images, batch.shape, n, tfSeed(opts.seed, opts.stream, chunk))));
+    opts.onChunk?.(Math.min(items.length, start + size));
+  }
+  return out;
+}
+
+/** Per-pixel fraction of samples that are foreground (any class but 0). */
+export function foregroundFrequency(masks: Uint8Array[]): Float32Array {
+  const freq = new Float32Array(masks[0]?.length ?? 0);
+  for (const m of masks) for (let i = 0; i < m.length; i++) if (m[i]) freq[i] += 1;
+  for (let i = 0; i < freq.length; i++) freq[i] /= masks.length;
+  return freq;
+}

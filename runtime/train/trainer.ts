@@ -1,0 +1,224 @@
+/**
+ * The training loop: batches, loss, Adam with the spec's schedule, validation GED with a best
+ * checkpoint, atomic checkpoints, resume, NaN stop and a clean stop on request (Ctrl-C).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { ObjectiveState, OptimizerHandle } from '../../compiler/api.js';
+import type { Registry } from '../../compiler/registry.js';
+import type { Dataset } from '../data/types.js';
+import type { ResolvedSpec } from '../../spec/types.js';
+import { readLatestCheckpoint, writeCheckpoint, type Checkpoint } from '../run/checkpoint.js';
+import { MetricsLog, runPath } from '../run/folder.js';
+import { PUNET_VERSION } from '../run/version.js';
+import { evaluateSplit } from '../sample/evaluate.js';
+import { BatchSampler } from './batches.js';
+import { resolve } from './contributions.js';
+import { composeLoss } from './loss.js';
+import type { TrainableModel } from './model.js';
+import { Progress, type ProgressSink } from './progress.js';
+import { STREAM, tfSeed } from './rng.js';
+import { captureOptimizer, captureWeights, restoreOptimizer, restoreWeights } from './snapshot.js';
+import { NonFiniteLossError, trainStep } from './step.js';
+
+export interface TrainOptions {
+  spec: ResolvedSpec;
+  registry: Registry;
+  model: TrainableModel;
+  dataset: Dataset;
+  runDir: string;
+  /** Provenance hash of `spec` (compiler/provenance.ts). */
+  specHash: string;
+  /** Continue from the newest good checkpoint in the run folder. */
+  resume?: boolean;
+  /** Set `requested` (e.g. from a SIGINT handler) to stop after the current step with a checkpoint. */
+  stop?: { requested: boolean };
+  /** Progress output (default: process.stdout). */
+  out?: ProgressSink;
+  warn?: (message: string) => void;
+  /** Tests: stop as if interrupted once this many steps are done. */
+  stopAfterStep?: number;
+  /** Checkpoints kept in `checkpoints/` (default 2: the newest and the one before). */
+  keepCheckpoints?: number;
+}
+
+export interface TrainResult {
+  status: 'completed' | 'interrupted';
+  /** Completed steps. */
+  step: number;
+  /** Folder of the last checkpoint written or loaded. */
+  lastCheckpoint?: string;
+  best?: { step: number; ged: number; dir: string };
+  resumedFrom?: number;
+}
+
+/** Training stopped on a NaN/Inf; carries the last good checkpoint. */
+export class TrainingDivergedError extends Error {
+  constructor(
+    readonly failure: NonFiniteLossError,
+    readonly lastCheckpoint: string | undefined,
+  ) {
+    super(
+      `${failure.message}; training stopped. ` +
+        (lastCheckpoint
+          ? `The last good checkpoint is ${lastCheckpoint} (step ${/step-0*(\d+)/.exec(lastCheckpoint)?.[1] ?? '?'}).`
+          : 'No checkpoint was written before it.') +
+        ' Try a lower learning rate or a bound on log sigma.',
+    );
+    this.name = 'TrainingDivergedError';
+  }
+}
+
+export class ResumeError extends Error {
+  override name = 'ResumeError';
+}
+
+export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const { spec, registry, model, dataset, runDir } = opts;
+  const t = spec.train;
+  const warn = opts.warn ?? ((m: string) => process.stderr.write(`warning: ${m}\n`));
+  const out = opts.out ?? process.stdout;
+  const log = new MetricsLog(runPath(runDir, 'metrics'));
+  const checkpoints = runPath(runDir, 'checkpoints');
+
+  const loss = composeLoss(spec, registry);
+  const { contribution: optimizerC, options: optimizerOptions } = resolve(registry, 'optimizers', t.optimizer, 'train.optimizer');
+  const { contribution: scheduleC, options: scheduleOptions } = resolve(registry, 'schedules', t.schedule, 'train.schedule');
+  const handle: OptimizerHandle = optimizerC.create({ tf, options: optimizerOptions });
+  const baseLearningRate = optimizerC.baseLearningRate(optimizerOptions);
+  const learningRate = (step: number) =>
+    scheduleC.learningRate({ options: scheduleOptions, step, baseLearningRate, totalSteps: t.steps });
+
+  const sampler = new BatchSampler(dataset, dataset.splits.train, t.batch_size, t.seed);
+  let step = 0;
+  let state: ObjectiveState = loss.initialState();
+  let best: TrainResult['best'];
+  let lastCheckpoint: string | undefined;
+  let resumedFrom: number | undefined;
+
+  if (opts.resume) {
+    const loaded = readLatestCheckpoint(checkpoints, warn);
+    if (!loaded) throw new ResumeError(`there is no checkpoint to resume from in ${checkpoints}`);
+    const c = loaded.checkpoint;
+    checkSameSpec(c.spec as ResolvedSpec, spec, loaded.dir);
+    restoreWeights(model, c.weights);
+    await restoreOptimizer(handle.optimizer, c.optimizer);
+    step = c.meta.step;
+    state = c.meta.objectiveState;
+    if (c.meta.best) best = { ...c.meta.best, dir: runPath(runDir, 'best') };
+    lastCheckpoint = loaded.dir;
+    resumedFrom = step;
+    log.truncateAfter(step);
+    log.append({ event: 'resume', step, checkpoint: loaded.dir, time: new Date().toISOString() });
+  }
+
+  const snapshot = async (): Promise<Checkpoint> => {
+    const optimizer = await captureOptimizer(handle.optimizer);
+    return {
+      meta: {
+        format: 'punet-checkpoint',
+        version: 1,
+        step,
+        rng: { seed: t.seed, step },
+        objectiveState: state,
+        best: best ? { step: best.step, ged: best.ged } : undefined,
+        optimizerExtras: optimizer.extras,
+        provenance: { specHash: opts.specHash, punetVersion: PUNET_VERSION, backend: tf.getBackend(), time: new Date().toISOString(), model: spec.model },
+      },
+      spec,
+      weights: await captureWeights(model),
+      optimizer: optimizer.tensors,
+    };
+  };
+  const saveCheckpoint = async () => {
+    lastCheckpoint = writeCheckpoint(checkpoints, await snapshot(), { keep: opts.keepCheckpoints ?? 2 });
+    log.append({ event: 'checkpoint', step, dir: lastCheckpoint });
+  };
+
+  const progress = new Progress(out, t.steps);
+  progress.start(step);
+  if (resumedFrom !== undefined) progress.note(`resumed from ${lastCheckpoint} at step ${step}/${t.steps}`);
+  let savedAt = resumedFrom ?? -1;
+
+  while (step < t.steps) {
+    const lr = learningRate(step);
+    handle.setLearningRate(lr);
+    let values: Record<string, number>;
+    try {
+      values = trainStep({
+        model,
+        loss,
+        optimizer: handle.optimizer,
+        batch: sampler.batchAt(step),
+        seed: tfSeed(t.seed, STREAM.latent, step),
+        step: step + 1,
+        state,
+      });
+    } catch (err) {
+      if (err instanceof NonFiniteLossError) {
+        progress.finish();
+        log.append({ event: 'non-finite', step: err.step, term: err.term, value: String(err.value) });
+        throw new TrainingDivergedError(err, lastCheckpoint);
+      }
+      throw err;
+    }
+    state = loss.nextState(state, { reconstruction: values.reconstruction!, KL: values.KL! });
+    step++;
+    log.append({ step, lr, ...values });
+    progress.update(step, values);
+
+    if (t.validate_every > 0 && step % t.validate_every === 0 && dataset.splits.val.length > 0) {
+      const ged = await validate(opts, model);
+      log.append({ event: 'validation', step, split: 'val', samples: t.validate_samples, ged });
+      const improved = Number.isFinite(ged) && (!best || ged < best.ged);
+      if (improved) {
+        best = { step, ged, dir: runPath(runDir, 'best') };
+        writeCheckpoint(best.dir, await snapshot(), { keep: 1 });
+      }
+      progress.note(`validation at step ${step}: GED ${ged.toFixed(4)} (${t.validate_samples} samples)${improved ? ', new best' : ` (best ${best?.ged.toFixed(4)} at step ${best?.step})`}`);
+    }
+    if ((t.checkpoint_every > 0 && step % t.checkpoint_every === 0) || step === t.steps) {
+      await saveCheckpoint();
+      savedAt = step;
+    }
+    // Let signal handlers run between steps (a step itself is synchronous).
+    await new Promise((r) => setImmediate(r));
+    if (opts.stop?.requested || step === opts.stopAfterStep) {
+      if (savedAt !== step) await saveCheckpoint();
+      progress.finish();
+      log.append({ event: 'interrupted', step });
+      return { status: 'interrupted', step, lastCheckpoint, best, resumedFrom };
+    }
+  }
+  progress.finish();
+  if (savedAt !== step) await saveCheckpoint(); // resumed a finished run
+  return { status: 'completed', step, lastCheckpoint, best, resumedFrom };
+}
+
+/** Mean GED over the val split with `validate_samples` prior samples per image. */
+async function validate(opts: TrainOptions, model: TrainableModel): Promise<number> {
+  const report = await evaluateSplit(model.segmenter, opts.dataset, opts.spec, opts.registry, {
+    split: 'val',
+    sampleCounts: [opts.spec.train.validate_samples],
+    seed: opts.spec.train.seed,
+    stream: STREAM.validation,
+    batchSize: opts.spec.train.batch_size,
+    metricIds: ['ged'],
+  });
+  return report.results[String(opts.spec.train.validate_samples)]?.ged?.mean ?? NaN;
+}
+
+/** Resuming with a different model or loss would silently train something else: refuse. */
+function checkSameSpec(saved: ResolvedSpec, current: ResolvedSpec, dir: string): void {
+  const strip = (s: ResolvedSpec) => ({ ...s, train: { ...s.train, steps: 0 } });
+  const a = strip(saved) as unknown as Record<string, unknown>;
+  const b = strip(current) as unknown as Record<string, unknown>;
+  const differing = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter(
+    (k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]),
+  );
+  if (differing.length) {
+    throw new ResumeError(
+      `the spec differs from the one the checkpoint in ${dir} was trained with (in: ${differing.join(', ')}); ` +
+        'resume with the same spec and options (only --steps may change), or start a new run with a different --out',
+    );
+  }
+}

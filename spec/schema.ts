@@ -1,0 +1,244 @@
+/**
+ * Stage 4a: the JSON Schema of a resolved spec, BUILT from what is registered.
+ *
+ * Every kind-discriminated block is `{ kind: enum(known ids), allOf: [if kind = id then options] }`,
+ * so an unknown kind yields one `enum` error (no cascade over every alternative), and each
+ * kind's options schema is closed (`additionalProperties: false` unless the plugin says
+ * otherwise) so a misspelt option is reported. Compiled once per registry content.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import AjvModule, { type ValidateFunction } from 'ajv';
+import type { OptionsSchema } from '../compiler/api.js';
+import type { Registry } from '../compiler/registry.js';
+import { KIND_SLOTS, type KindSlot } from './slots.js';
+
+type Schema = Record<string, unknown>;
+
+/** Kinds that may fill a slot: for block roles, only kinds that list the role. */
+export function kindsFor(registry: Registry, slot: KindSlot): string[] {
+  if (slot.point === 'blocks' && slot.role) {
+    return registry
+      .list('blocks')
+      .filter((r) => r.contribution.roles.includes(slot.role!))
+      .map((r) => r.id)
+      .sort();
+  }
+  return registry.ids(slot.point);
+}
+
+/** The options schema of one kind, with `kind` allowed and unknown options rejected. */
+export function closedOptions(id: string, options: OptionsSchema | undefined): Schema {
+  const base: Schema = { ...(options ?? {}) };
+  const props = (base.properties as Record<string, unknown> | undefined) ?? {};
+  return {
+    ...base,
+    type: 'object',
+    properties: { kind: { const: id }, ...props },
+    additionalProperties: base.additionalProperties ?? false,
+  };
+}
+
+/** `#/definitions/<key>` for a kind's options: each kind is compiled once, whatever slots share it. */
+export function definitionKey(point: string, id: string): string {
+  return `${point}:${id}`;
+}
+
+function refTo(key: string): string {
+  return `#/definitions/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+}
+
+function kindSchema(registry: Registry, slot: KindSlot): Schema {
+  const ids = kindsFor(registry, slot);
+  const schema: Schema = {
+    type: 'object',
+    description: `A ${slot.what}: \`${slot.path.at(-1)} <kind> { options }\`.`,
+    required: ['kind'],
+    properties: { kind: ids.length ? { type: 'string', enum: ids } : { type: 'string', not: {} } },
+    allOf: ids.map((id) => ({
+      if: { properties: { kind: { const: id } }, required: ['kind'] },
+      then: { $ref: refTo(definitionKey(slot.point, id)) },
+    })),
+  };
+  if (slot.defaultKind && ids.includes(slot.defaultKind)) schema.default = { kind: slot.defaultKind };
+  return schema;
+}
+
+const int = (min?: number, extra: Schema = {}): Schema => ({ type: 'integer', ...(min === undefined ? {} : { minimum: min }), ...extra });
+
+/** Metric ids enabled by default, when registered. */
+const DEFAULT_METRICS = ['ged', 'hungarian-iou'];
+
+export function buildSchema(registry: Registry): Schema {
+  const slot = (...path: string[]) => kindSchema(registry, KIND_SLOTS.find((s) => s.path.join('.') === path.join('.'))!);
+  const metricIds = registry.ids('metrics');
+  const definitions: Record<string, Schema> = {};
+  for (const slot of KIND_SLOTS) {
+    for (const id of kindsFor(registry, slot)) definitions[definitionKey(slot.point, id)] = closedOptions(id, registry.get(slot.point, id)!.contribution.options);
+  }
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: 'https://punet.dev/schema/spec.json',
+    title: 'punet resolved spec',
+    type: 'object',
+    additionalProperties: false,
+    required: ['model', 'input', 'architecture', 'loss', 'train'],
+    properties: {
+      model: { type: 'string', minLength: 1, description: 'The model name (`model "name" { ... }`).' },
+      use: { type: 'array', items: { type: 'string' }, default: [], description: 'Plugin modules (`use "./plugin.js"`).' },
+      input: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['size'],
+        description: 'Image shape and number of classes.',
+        properties: {
+          size: { type: 'array', items: int(1), minItems: 2, maxItems: 2, unit: 'px', description: 'height x width in pixels, e.g. 128x128.' },
+          channels: int(1, { default: 1, description: 'Image channels (1 = grey).' }),
+          classes: int(undefined, { default: 2, description: 'Classes including background (>= 2).' }),
+        },
+      },
+      architecture: slot('architecture'),
+      unet: slot('unet'),
+      prior: slot('prior'),
+      posterior: slot('posterior'),
+      latent: slot('latent'),
+      combiner: slot('combiner'),
+      loss: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['reconstruction'],
+        properties: {
+          reconstruction: slot('loss', 'reconstruction'),
+          kl: slot('loss', 'kl'),
+          objective: slot('loss', 'objective'),
+          regularization: slot('loss', 'regularization'),
+        },
+      },
+      eval: {
+        type: 'object',
+        additionalProperties: false,
+        default: {},
+        properties: {
+          distance: slot('eval', 'distance'),
+          samples: { type: 'array', items: int(1), minItems: 1, default: [1, 4, 8, 16], description: 'Sample counts to report.' },
+          metrics: {
+            type: 'array',
+            items: metricIds.length ? { type: 'string', enum: metricIds } : { type: 'string', not: {} },
+            default: DEFAULT_METRICS.filter((m) => metricIds.includes(m)),
+            description: 'Metric ids to report.',
+          },
+        },
+      },
+      train: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['optimizer', 'steps'],
+        properties: {
+          optimizer: slot('train', 'optimizer'),
+          schedule: slot('train', 'schedule'),
+          data: slot('train', 'data'),
+          batch_size: int(1, { default: 16 }),
+          steps: int(undefined, { unit: 'steps', description: 'Training steps (>= 1).' }),
+          seed: int(0, { default: 0 }),
+          validate_every: int(0, { default: 1000, unit: 'steps', description: '0 = never.' }),
+          validate_samples: int(1, { default: 16 }),
+          checkpoint_every: int(0, { default: 1000, unit: 'steps', description: '0 = never.' }),
+          backend: { type: 'string', enum: ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'], default: 'auto' },
+        },
+      },
+    },
+    definitions,
+  };
+}
+
+const Ajv = ((AjvModule as unknown as { default?: unknown }).default ?? AjvModule) as typeof AjvModule.default;
+const AJV_OPTIONS = { allErrors: true, useDefaults: true, strict: false } as const;
+const require = createRequire(import.meta.url);
+
+export interface CompiledSchema {
+  schema: Schema;
+  validate: ValidateFunction;
+}
+
+const cache = new WeakMap<Registry, { signature: string; compiled: CompiledSchema }>();
+
+/** What is registered, as a string: a change (a plugin loaded later) invalidates the cache. */
+function signature(registry: Registry): string {
+  return registry.pluginNames().join('\n');
+}
+
+/** The compiled validator for `registry` (built and compiled once per registry content). */
+export function compiledSchema(registry: Registry): CompiledSchema {
+  const sig = signature(registry);
+  const hit = cache.get(registry);
+  if (hit && hit.signature === sig) return hit.compiled;
+  const schema = buildSchema(registry);
+  const compiled = { schema, validate: compileWithDiskCache(schema) };
+  cache.set(registry, { signature: sig, compiled });
+  return compiled;
+}
+
+/**
+ * Compiling the whole schema with ajv takes a few hundred milliseconds, most of `punet check`'s
+ * cold start. The generated validator (ajv "standalone" code) is therefore cached on disk under
+ * node_modules/.cache/punet-schema, keyed by a hash of the schema and the ajv version: the same
+ * registry compiles once per machine. PUNET_SCHEMA_CACHE=0 disables it; any cache problem falls
+ * back to compiling in memory.
+ */
+function compileWithDiskCache(schema: Schema): ValidateFunction {
+  const dir = schemaCacheDir();
+  if (!dir) return new Ajv(AJV_OPTIONS).compile(schema);
+  const version = (require('ajv/package.json') as { version: string }).version;
+  const key = createHash('sha256').update(`${version}\n${JSON.stringify(AJV_OPTIONS)}\n${JSON.stringify(schema)}`).digest('hex').slice(0, 24);
+  const file = path.join(dir, `spec-${key}.cjs`);
+  if (fs.existsSync(file)) {
+    try {
+      const mod = require(file) as { default?: ValidateFunction } & ValidateFunction;
+      return (mod.default ?? mod) as ValidateFunction;
+    } catch {
+      // a corrupt or foreign file: recompile below and overwrite it
+    }
+  }
+  const ajv = new Ajv({ ...AJV_OPTIONS, code: { source: true } });
+  const validate = ajv.compile(schema);
+  try {
+    const standalone = require('ajv/dist/standalone') as { default: (ajv: unknown, v: ValidateFunction) => string };
+    const code = standalone.default(ajv, validate);
+    fs.mkdirSync(dir, { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, code);
+    fs.renameSync(tmp, file);
+  } catch {
+    // read-only install, full disk...: the in-memory validator still works
+  }
+  return validate;
+}
+
+function schemaCacheDir(): string | undefined {
+  const env = process.env.PUNET_SCHEMA_CACHE;
+  if (env === '0' || env === 'false') return undefined;
+  if (env) return path.resolve(env);
+  try {
+    const ajvMain = require.resolve('ajv');
+    const marker = `${path.sep}node_modules${path.sep}`;
+    const at = ajvMain.lastIndexOf(marker);
+    return at < 0 ? undefined : path.join(ajvMain.slice(0, at + marker.length), '.cache', 'punet-schema');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The options schema of the branch of `slotSchema` whose kind is `kind` (following its $ref). */
+export function branchFor(root: Schema, slotSchema: Schema | undefined, kind: unknown): Schema | undefined {
+  for (const branch of (slotSchema?.allOf as Schema[] | undefined) ?? []) {
+    const cond = ((branch.if as Schema | undefined)?.properties as Record<string, Schema> | undefined)?.kind;
+    if (!cond || cond.const !== kind) continue;
+    const then = branch.then as Schema;
+    if (typeof then.$ref !== 'string') return then;
+    const key = then.$ref.replace('#/definitions/', '').replace(/~1/g, '/').replace(/~0/g, '~');
+    return (root.definitions as Record<string, Schema> | undefined)?.[key];
+  }
+  return undefined;
+}

@@ -1,0 +1,201 @@
+/**
+ * Stage 5: semantic checks on the validated JSON (defaults applied): rules that span fields or
+ * need the registry, which JSON Schema cannot express. Each check is its own function with its
+ * own code; a check skips values that already have a schema error, to avoid double reports.
+ */
+import type { Registry } from '../compiler/registry.js';
+import type { Range } from './ast.js';
+import { CODES, error, warning, type Diagnostic } from './diagnostics.js';
+import { isUnder } from './pointer.js';
+import { kindsFor } from './schema.js';
+import { KIND_SLOTS } from './slots.js';
+import type { JsonObject, Origins } from './to-json.js';
+import { originOf } from './validate.js';
+import { BLOCK_ROLES } from './types.js';
+
+export interface CheckContext {
+  spec: JsonObject;
+  registry: Registry;
+  /** Source range of a JSON pointer (nearest ancestor with one); `key` prefers the key's range. */
+  at(ptr: string, key?: boolean): Range | undefined;
+  /** Whether the schema already reported an error at or under `ptr` (or above it). */
+  broken(ptr: string): boolean;
+}
+
+export type Check = (ctx: CheckContext) => Diagnostic[];
+
+const obj = (v: unknown): JsonObject | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const numList = (v: unknown): number[] | undefined => (Array.isArray(v) && v.every((x) => typeof x === 'number') ? (v as number[]) : undefined);
+
+const ENCODER_ROLES = ['unet', 'prior', 'posterior'] as const;
+
+/** Levels of a block: its `levels` option, else the length of its `widths` list. */
+function levelsOf(block: JsonObject): number | undefined {
+  return num(block.levels) ?? numList(block.widths)?.length;
+}
+
+/** Each pooling halves the image: an L-level encoder needs sizes divisible by 2^(L-1). */
+export const checkImageSizeDivisible: Check = ({ spec, at, broken }) => {
+  const size = numList(obj(spec.input)?.size);
+  if (!size || broken('/input/size')) return [];
+  let deepest: { role: string; levels: number } | undefined;
+  for (const role of ENCODER_ROLES) {
+    const block = obj(spec[role]);
+    const levels = block && !broken(`/${role}`) ? levelsOf(block) : undefined;
+    if (levels && levels > 1 && (!deepest || levels > deepest.levels)) deepest = { role, levels };
+  }
+  if (!deepest || deepest.levels > 30) return [];
+  const factor = 2 ** (deepest.levels - 1);
+  const bad = size.filter((s) => s % factor !== 0);
+  if (!bad.length) return [];
+  const fix = size.map((s) => Math.max(factor, Math.round(s / factor) * factor)).join('x');
+  return [
+    error(
+      CODES.sizeNotDivisible,
+      `input size ${size.join('x')} is not divisible by ${factor} = 2^(${deepest.levels}-1), which the ${deepest.levels}-level '${deepest.role}' block needs: use e.g. ${fix}, or fewer levels`,
+      at('/input/size'),
+    ),
+  ];
+};
+
+export const checkLatentSize: Check = ({ spec, at, broken }) => {
+  const size = num(obj(spec.latent)?.size);
+  if (size === undefined || size >= 1 || broken('/latent/size')) return [];
+  return [error(CODES.latentSize, `latent size must be at least 1 (the paper uses 6); found ${size}`, at('/latent/size'))];
+};
+
+export const checkClasses: Check = ({ spec, at, broken }) => {
+  const classes = num(obj(spec.input)?.classes);
+  if (classes === undefined || classes >= 2 || broken('/input/classes')) return [];
+  return [error(CODES.classes, `'input.classes' counts the background too, so it must be at least 2 (2 = background + lesion); found ${classes}`, at('/input/classes'))];
+};
+
+/** The posterior q(z|x,y) is conditioned on the segmentation; the prior p(z|x) must not see it. */
+export const checkMaskVisibility: Check = ({ spec, at, broken }) => {
+  const out: Diagnostic[] = [];
+  const post = obj(spec.posterior)?.sees;
+  if (typeof post === 'string' && !/\bmask\b/.test(post) && !broken('/posterior/sees')) {
+    out.push(error(CODES.posteriorMask, `the posterior must see the mask (it models q(z | image, mask)); found sees: ${post}: write sees: "image+mask"`, at('/posterior/sees')));
+  }
+  const prior = obj(spec.prior)?.sees;
+  if (typeof prior === 'string' && /\bmask\b/.test(prior) && !broken('/prior/sees')) {
+    out.push(error(CODES.priorMask, `the prior must not see the mask (masks are unknown at test time); found sees: ${prior}: write sees: image`, at('/prior/sees')));
+  }
+  return out;
+};
+
+export const checkWidthsMatchLevels: Check = ({ spec, at, broken }) => {
+  const out: Diagnostic[] = [];
+  for (const role of BLOCK_ROLES) {
+    const block = obj(spec[role]);
+    const levels = num(block?.levels);
+    const widths = numList(block?.widths);
+    if (levels === undefined || !widths || broken(`/${role}`)) continue;
+    if (widths.length !== levels) {
+      out.push(error(CODES.widthsLevels, `'${role}.widths' lists ${widths.length} widths but '${role}.levels' is ${levels}: give one width per level`, at(`/${role}/widths`)));
+    }
+  }
+  return out;
+};
+
+export const checkLearningRate: Check = ({ spec, at, broken }) => {
+  const out: Diagnostic[] = [];
+  const lr = num(obj(obj(spec.train)?.optimizer)?.lr);
+  if (lr !== undefined && !broken('/train/optimizer/lr')) {
+    if (lr <= 0) out.push(error(CODES.learningRate, `the learning rate must be > 0; found ${lr}`, at('/train/optimizer/lr')));
+    else if (lr > 1e-3) out.push(warning(CODES.highLearningRate, `learning rate ${lr} is above 1e-3, which is reported to make the Probabilistic U-Net diverge (NaN); the paper uses 1e-4`, at('/train/optimizer/lr')));
+  }
+  const values = numList(obj(obj(spec.train)?.schedule)?.values);
+  values?.forEach((v, i) => {
+    if (v <= 0 && !broken(`/train/schedule/values/${i}`)) {
+      out.push(error(CODES.learningRate, `learning rates in the schedule must be > 0; found ${v}`, at(`/train/schedule/values/${i}`)));
+    }
+  });
+  return out;
+};
+
+export const checkSteps: Check = ({ spec, at, broken }) => {
+  const steps = num(obj(spec.train)?.steps);
+  if (steps === undefined || steps >= 1 || broken('/train/steps')) return [];
+  return [error(CODES.steps, `'train.steps' must be at least 1; found ${steps}`, at('/train/steps'))];
+};
+
+/** A piecewise schedule: one more value than boundaries, boundaries strictly increasing. */
+export const checkScheduleShape: Check = ({ spec, at, broken }) => {
+  const schedule = obj(obj(spec.train)?.schedule);
+  const boundaries = numList(schedule?.boundaries);
+  const values = numList(schedule?.values);
+  if (!boundaries || !values || broken('/train/schedule')) return [];
+  const out: Diagnostic[] = [];
+  if (values.length !== boundaries.length + 1) {
+    out.push(error(CODES.scheduleShape, `a schedule with ${boundaries.length} boundaries needs ${boundaries.length + 1} values (one before the first boundary, one after each); found ${values.length}`, at('/train/schedule/values')));
+  }
+  for (let i = 1; i < boundaries.length; i++) {
+    if (boundaries[i]! <= boundaries[i - 1]!) {
+      out.push(error(CODES.scheduleShape, `schedule boundaries must increase: ${boundaries[i]} comes after ${boundaries[i - 1]}`, at(`/train/schedule/boundaries/${i}`)));
+      break;
+    }
+  }
+  return out;
+};
+
+/** The architecture says which block roles it composes: required ones must be present. */
+export const checkArchitectureRoles: Check = ({ spec, registry, at, broken }) => {
+  const kind = obj(spec.architecture)?.kind;
+  if (typeof kind !== 'string' || broken('/architecture')) return [];
+  const arch = registry.get('architectures', kind);
+  if (!arch) return [];
+  const { required, optional = [] } = arch.contribution.roles;
+  const out: Diagnostic[] = [];
+  for (const role of required) {
+    if (spec[role] !== undefined) continue;
+    const slot = KIND_SLOTS.find((s) => s.role === role)!;
+    const kinds = kindsFor(registry, slot);
+    out.push(
+      error(CODES.requiredRole, `architecture '${kind}' needs a '${role}' block: add \`${role} <kind> { ... }\``, at('/architecture/kind'), [
+        kinds.length ? `kinds for role '${role}': ${kinds.join(', ')}` : `no registered block kind fills role '${role}'`,
+      ]),
+    );
+  }
+  for (const role of BLOCK_ROLES) {
+    if (spec[role] !== undefined && !required.includes(role) && !optional.includes(role)) {
+      out.push(warning(CODES.unusedRole, `architecture '${kind}' does not use a '${role}' block; it is ignored (remove it, or write \`remove ${role}\` in a variant)`, at(`/${role}`, true)));
+    }
+  }
+  return out;
+};
+
+export const SEMANTIC_CHECKS: readonly Check[] = [
+  checkImageSizeDivisible,
+  checkLatentSize,
+  checkClasses,
+  checkMaskVisibility,
+  checkWidthsMatchLevels,
+  checkLearningRate,
+  checkSteps,
+  checkScheduleShape,
+  checkArchitectureRoles,
+];
+
+export function runSemanticChecks(spec: JsonObject, origins: Origins, registry: Registry, errorPointers: Set<string>): Diagnostic[] {
+  const ctx: CheckContext = {
+    spec,
+    registry,
+    at: (ptr, key) => {
+      const o = originOf(origins, ptr);
+      return key ? (o?.keyRange ?? o?.range) : o?.range;
+    },
+    broken: (ptr) => [...errorPointers].some((p) => isUnder(p, ptr) || isUnder(ptr, p)),
+  };
+  const out: Diagnostic[] = [];
+  for (const check of SEMANTIC_CHECKS) {
+    try {
+      out.push(...check(ctx));
+    } catch (e) {
+      // A check must never take down `punet check`; report it as an internal problem instead.
+      out.push(error('E499', `internal error in semantic check '${check.name}': ${(e as Error).message}`, ctx.at('')));
+    }
+  }
+  return out;
+}

@@ -1,0 +1,23 @@
+import { test } from 'vitest';
+import { checkSource } from '../../spec/index.js';
+import { tokenize } from '../../spec/lexer.js';
+import { parseTokens } from '../../spec/parser.js';
+import { loadChain } from '../../spec/load.js';
+import { compiledSchema } from '../../spec/schema.js';
+import { validateSchema } from '../../spec/validate.js';
+import { createRegistry } from '../../plugins/index.js';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+test('scratch', () => {
+  const reg = createRegistry();
+  const f = path.resolve('examples/prob-unet-lidc.punet');
+  const text = fs.readFileSync(f, 'utf8');
+  let t0 = performance.now(); compiledSchema(reg); console.log('compile', performance.now() - t0);
+  const time = (name: string, fn: () => void) => { fn(); const t = performance.now(); for (let i = 0; i < 200; i++) fn(); console.log(name, (performance.now() - t) / 200); };
+  time('lex', () => tokenize(text, f));
+  const toks = tokenize(text, f).tokens;
+  time('parse', () => parseTokens(toks, f));
+  time('chain', () => loadChain(f, text));
+  time('validate', () => { const c = loadChain(f, text); validateSchema(c.layer!.value, c.layer!.origins, reg); });
+  time('all', () => checkSource(text, f, reg));
+});
