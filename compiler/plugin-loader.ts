@@ -56,6 +56,12 @@ export function pluginSourceFile(name: string): string | undefined {
 
 /** Loads one plugin module and returns its plugin object (not yet registered). */
 export async function loadPlugin(specifier: string, opts: LoadOptions): Promise<PunetPlugin> {
+  const { plugin, file } = await importPlugin(specifier, opts);
+  pluginFiles.set(plugin.name, file);
+  return plugin;
+}
+
+async function importPlugin(specifier: string, opts: LoadOptions): Promise<{ plugin: PunetPlugin; file: string }> {
   const file = resolveSpecifier(specifier, opts);
   let mod: Record<string, unknown>;
   try {
@@ -76,8 +82,7 @@ export async function loadPlugin(specifier: string, opts: LoadOptions): Promise<
   if (typeof plugin.name !== 'string' || !plugin.name) {
     throw new PluginLoadError(specifier, `the exported plugin object in ${file} has no 'name' (a non-empty string)`, opts.at);
   }
-  pluginFiles.set(plugin.name, file);
-  return plugin;
+  return { plugin, file };
 }
 
 export interface PluginRequest {
@@ -101,13 +106,23 @@ export async function loadPlugins(
     const { specifier, at } = typeof request === 'string' ? { specifier: request, at: undefined } : request;
     const file = resolveSpecifier(specifier, { fromDir: opts.fromDir, at });
     if (seen.has(file)) continue;
-    const plugin = await loadPlugin(specifier, { fromDir: opts.fromDir, at });
+    const { plugin } = await importPlugin(specifier, { fromDir: opts.fromDir, at });
+    if (registry.pluginNames().includes(plugin.name)) {
+      const earlier = pluginFiles.get(plugin.name);
+      throw new PluginLoadError(
+        specifier,
+        `plugin '${plugin.name}' (${file}) has the same name as the already registered plugin '${plugin.name}'` +
+          ` (${earlier && earlier !== file ? earlier : 'a built-in or earlier plugin'}): ids are namespaced by plugin name, so rename one`,
+        at,
+      );
+    }
     try {
       registry.register(plugin);
     } catch (err) {
       if (err instanceof PluginError) throw new PluginLoadError(specifier, err.message, at);
       throw err;
     }
+    pluginFiles.set(plugin.name, file);
     seen.set(file, plugin);
     loaded.push(plugin);
   }

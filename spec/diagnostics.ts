@@ -55,7 +55,7 @@ export const CODES = {
   steps: 'E408',
   requiredRole: 'E409',
   unknownMetric: 'E410',
-  scheduleShape: 'E411',
+  optionCheck: 'E412',
   unusedRole: 'W401',
   highLearningRate: 'W402',
   // files and extends

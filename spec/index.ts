@@ -99,7 +99,7 @@ function finish(chain: LoadedChain, registry: Registry, extra: Diagnostic[]): Sp
 
 function resolve(chain: LoadedChain, registry: Registry, extra: Diagnostic[]): { spec?: ResolvedSpec; diagnostics: Diagnostic[] } {
   const diagnostics = [...chain.diagnostics, ...extra];
-  if (!chain.layer) return { diagnostics: sortDiagnostics(diagnostics) };
+  if (!chain.layer) return { diagnostics: capDiagnostics(sortDiagnostics(diagnostics)) };
   const { model, ...rest } = chain.layer.value;
   const value: JsonObject = { model, use: chain.uses.map((u) => u.module), ...rest };
   const origins = new Map(chain.layer.origins);
@@ -115,9 +115,20 @@ function resolve(chain: LoadedChain, registry: Registry, extra: Diagnostic[]): {
   const checked = validateSchema(value, origins, registry);
   diagnostics.push(...checked.diagnostics, ...checkUnits(value, origins, registry));
   diagnostics.push(...runSemanticChecks(value, origins, registry, checked.errorPointers));
-  const sorted = sortDiagnostics(diagnostics);
+  const sorted = capDiagnostics(sortDiagnostics(diagnostics));
   if (hasErrors(sorted)) return { diagnostics: sorted };
   return { spec: canonicalize(value, schema) as ResolvedSpec, diagnostics: sorted };
+}
+
+/** A file with thousands of problems (a wrong file, generated junk) shows the first ones only. */
+export const MAX_DIAGNOSTICS = 100;
+
+function capDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {
+  if (diagnostics.length <= MAX_DIAGNOSTICS) return diagnostics;
+  const shown = diagnostics.slice(0, MAX_DIAGNOSTICS);
+  const rest = diagnostics.length - MAX_DIAGNOSTICS;
+  const more = { ...error(CODES.schemaOther, `${rest} more problem${rest > 1 ? 's' : ''} not shown; fix the ones above first`), file: diagnostics[0]!.range?.file ?? diagnostics[0]!.file };
+  return [...shown, more];
 }
 
 /** Last line of defence: an exception inside the front end becomes a diagnostic, never a crash. */

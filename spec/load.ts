@@ -64,7 +64,10 @@ function loadFile(file: string, ctx: Ctx, stack: string[], via: Range | undefine
   const ast = parsed.ast;
   if (!checkShape(ast, file, ctx)) return undefined;
 
-  const own = modelToJson(ast, ctx.diagnostics)!;
+  const conversion: Diagnostic[] = [];
+  const own = modelToJson(ast, conversion)!;
+  ctx.diagnostics.push(...conversion);
+  if (hasErrors(conversion)) return undefined;
   const ext = ast.extends[0];
   let base: Layer | undefined;
   if (ext) {
@@ -114,6 +117,7 @@ function readSpec(file: string, ctx: Ctx, via: Range | undefined): string | unde
     return fail((e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message);
   }
   if (stat.isDirectory()) return fail('it is a directory');
+  if (!stat.isFile()) return fail('it is not a regular file');
   if (stat.size > MAX_SPEC_BYTES) return fail(`${stat.size} bytes is too large for a spec (limit ${MAX_SPEC_BYTES})`);
   try {
     return fs.readFileSync(file, 'utf8');

@@ -173,7 +173,13 @@ class PunetParser extends EmbeddedActionsParser {
       },
       {
         ALT: () => {
-          const k = this.CONSUME2(Identifier);
+          // Keywords are accepted as keys so `use: ...` inside a model gets a precise message later.
+          const k = this.OR9([
+            { ALT: () => this.CONSUME2(Identifier) },
+            { ALT: () => this.CONSUME(Use) },
+            { ALT: () => this.CONSUME(Model) },
+            { ALT: () => this.CONSUME(Extends) },
+          ]);
           return this.SUBRULE(this.keyedTail, { ARGS: [k] });
         },
       },
@@ -300,13 +306,33 @@ export interface ParseResult {
   diagnostics: Diagnostic[];
 }
 
+/** Deeper nesting than this is refused before parsing (no spec needs more than ~4 levels). */
+export const MAX_NESTING = 64;
+
 export function parseTokens(tokens: IToken[], file: string): ParseResult {
+  const tooDeep = findExcessiveNesting(tokens);
+  if (tooDeep) {
+    const d = error(CODES.syntax, `nesting is too deep (more than ${MAX_NESTING} levels of { } or [ ])`, tokenRange(tooDeep, file));
+    return { ast: { uses: [], extends: [], models: [], range: emptyRange(file) }, diagnostics: [d] };
+  }
   const p = parser();
   p.file = file;
   p.input = tokens;
   const ast = p.specFile();
   const diagnostics = p.errors.map((e) => parseDiagnostic(e, file));
   return { ast: ast ?? { uses: [], extends: [], models: [], range: emptyRange(file) }, diagnostics };
+}
+
+function findExcessiveNesting(tokens: IToken[]): IToken | undefined {
+  let depth = 0;
+  for (const t of tokens) {
+    if (t.tokenType === LCurly || t.tokenType === LSquare) {
+      if (++depth > MAX_NESTING) return t;
+    } else if (t.tokenType === RCurly || t.tokenType === RSquare) {
+      depth = Math.max(0, depth - 1);
+    }
+  }
+  return undefined;
 }
 
 function parseDiagnostic(e: IRecognitionException, file: string): Diagnostic {

@@ -10,7 +10,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import AjvModule, { type ValidateFunction } from 'ajv';
+import type AjvModule from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import type { OptionsSchema } from '../compiler/api.js';
 import type { Registry } from '../compiler/registry.js';
 import { KIND_SLOTS, type KindSlot } from './slots.js';
@@ -153,9 +154,15 @@ export function buildSchema(registry: Registry): Schema {
   };
 }
 
-const Ajv = ((AjvModule as unknown as { default?: unknown }).default ?? AjvModule) as typeof AjvModule.default;
-const AJV_OPTIONS = { allErrors: true, useDefaults: true, strict: false } as const;
+// inlineRefs: false compiles each kind's options once (as its own function) however many slots share it.
+const AJV_OPTIONS = { allErrors: true, useDefaults: true, strict: false, inlineRefs: false } as const;
 const require = createRequire(import.meta.url);
+
+/** ajv is loaded only when a schema must actually be compiled (not on a disk-cache hit). */
+function ajvClass(): typeof AjvModule.default {
+  const mod = require('ajv') as { default?: typeof AjvModule.default } & typeof AjvModule.default;
+  return mod.default ?? mod;
+}
 
 export interface CompiledSchema {
   schema: Schema;
@@ -189,7 +196,7 @@ export function compiledSchema(registry: Registry): CompiledSchema {
  */
 function compileWithDiskCache(schema: Schema): ValidateFunction {
   const dir = schemaCacheDir();
-  if (!dir) return new Ajv(AJV_OPTIONS).compile(schema);
+  if (!dir) return new (ajvClass())(AJV_OPTIONS).compile(schema);
   const version = (require('ajv/package.json') as { version: string }).version;
   const key = createHash('sha256').update(`${version}\n${JSON.stringify(AJV_OPTIONS)}\n${JSON.stringify(schema)}`).digest('hex').slice(0, 24);
   const file = path.join(dir, `spec-${key}.cjs`);
@@ -201,7 +208,7 @@ function compileWithDiskCache(schema: Schema): ValidateFunction {
       // a corrupt or foreign file: recompile below and overwrite it
     }
   }
-  const ajv = new Ajv({ ...AJV_OPTIONS, code: { source: true } });
+  const ajv = new (ajvClass())({ ...AJV_OPTIONS, code: { source: true } });
   const validate = ajv.compile(schema);
   try {
     const standalone = require('ajv/dist/standalone') as { default: (ajv: unknown, v: ValidateFunction) => string };

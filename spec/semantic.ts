@@ -101,10 +101,12 @@ export const checkWidthsMatchLevels: Check = ({ spec, at, broken }) => {
 
 export const checkLearningRate: Check = ({ spec, at, broken }) => {
   const out: Diagnostic[] = [];
-  const lr = num(obj(obj(spec.train)?.optimizer)?.lr);
+  const optimizer = obj(obj(spec.train)?.optimizer);
+  const lr = num(optimizer?.lr);
   if (lr !== undefined && !broken('/train/optimizer/lr')) {
     if (lr <= 0) out.push(error(CODES.learningRate, `the learning rate must be > 0; found ${lr}`, at('/train/optimizer/lr')));
-    else if (lr > 1e-3) out.push(warning(CODES.highLearningRate, `learning rate ${lr} is above 1e-3, which is reported to make the Probabilistic U-Net diverge (NaN); the paper uses 1e-4`, at('/train/optimizer/lr')));
+    // The divergence report is about Adam (Kohl et al.'s optimiser); SGD rates are on another scale.
+    else if (lr > 1e-3 && optimizer?.kind === 'adam') out.push(warning(CODES.highLearningRate, `learning rate ${lr} is above 1e-3, which is reported to make the Probabilistic U-Net diverge (NaN); the paper uses 1e-4`, at('/train/optimizer/lr')));
   }
   const values = numList(obj(obj(spec.train)?.schedule)?.values);
   values?.forEach((v, i) => {
@@ -121,25 +123,6 @@ export const checkSteps: Check = ({ spec, at, broken }) => {
   return [error(CODES.steps, `'train.steps' must be at least 1; found ${steps}`, at('/train/steps'))];
 };
 
-/** A piecewise schedule: one more value than boundaries, boundaries strictly increasing. */
-export const checkScheduleShape: Check = ({ spec, at, broken }) => {
-  const schedule = obj(obj(spec.train)?.schedule);
-  const boundaries = numList(schedule?.boundaries);
-  const values = numList(schedule?.values);
-  if (!boundaries || !values || broken('/train/schedule')) return [];
-  const out: Diagnostic[] = [];
-  if (values.length !== boundaries.length + 1) {
-    out.push(error(CODES.scheduleShape, `a schedule with ${boundaries.length} boundaries needs ${boundaries.length + 1} values (one before the first boundary, one after each); found ${values.length}`, at('/train/schedule/values')));
-  }
-  for (let i = 1; i < boundaries.length; i++) {
-    if (boundaries[i]! <= boundaries[i - 1]!) {
-      out.push(error(CODES.scheduleShape, `schedule boundaries must increase: ${boundaries[i]} comes after ${boundaries[i - 1]}`, at(`/train/schedule/boundaries/${i}`)));
-      break;
-    }
-  }
-  return out;
-};
-
 /** The architecture says which block roles it composes: required ones must be present. */
 export const checkArchitectureRoles: Check = ({ spec, registry, at, broken }) => {
   const kind = obj(spec.architecture)?.kind;
@@ -153,7 +136,7 @@ export const checkArchitectureRoles: Check = ({ spec, registry, at, broken }) =>
     const slot = KIND_SLOTS.find((s) => s.role === role)!;
     const kinds = kindsFor(registry, slot);
     out.push(
-      error(CODES.requiredRole, `architecture '${kind}' needs a '${role}' block: add \`${role} <kind> { ... }\``, at('/architecture/kind'), [
+      error(CODES.requiredRole, `architecture '${kind}' needs a '${role}' block: add \`${role} <kind> { ... }\``, at(''), [
         kinds.length ? `kinds for role '${role}': ${kinds.join(', ')}` : `no registered block kind fills role '${role}'`,
       ]),
     );
@@ -161,6 +144,32 @@ export const checkArchitectureRoles: Check = ({ spec, registry, at, broken }) =>
   for (const role of BLOCK_ROLES) {
     if (spec[role] !== undefined && !required.includes(role) && !optional.includes(role)) {
       out.push(warning(CODES.unusedRole, `architecture '${kind}' does not use a '${role}' block; it is ignored (remove it, or write \`remove ${role}\` in a variant)`, at(`/${role}`, true)));
+    }
+  }
+  return out;
+};
+
+/** Each contribution may check its own options beyond JSON Schema (`check(options)` in the plugin API). */
+export const checkContributionOptions: Check = ({ spec, registry, at, broken }) => {
+  const out: Diagnostic[] = [];
+  for (const slot of KIND_SLOTS) {
+    const ptr = '/' + slot.path.join('/');
+    let block: unknown = spec;
+    for (const seg of slot.path) block = obj(block)?.[seg];
+    const kind = obj(block)?.kind;
+    if (typeof kind !== 'string' || broken(ptr)) continue;
+    const entry = registry.get(slot.point, kind);
+    if (!entry?.contribution.check) continue;
+    const { kind: _kind, ...options } = obj(block)!;
+    let problems: { option: string; message: string }[];
+    try {
+      problems = entry.contribution.check(structuredClone(options)) ?? [];
+    } catch (e) {
+      problems = [{ option: '', message: `its option check failed: ${(e as Error)?.message ?? String(e)}` }];
+    }
+    for (const p of problems) {
+      const where = p.option ? `${ptr}/${p.option.split('.').join('/')}` : ptr;
+      out.push(error(CODES.optionCheck, `${slot.what} kind '${kind}': ${p.message}`, at(where, !p.option)));
     }
   }
   return out;
@@ -174,8 +183,8 @@ export const SEMANTIC_CHECKS: readonly Check[] = [
   checkWidthsMatchLevels,
   checkLearningRate,
   checkSteps,
-  checkScheduleShape,
   checkArchitectureRoles,
+  checkContributionOptions,
 ];
 
 export function runSemanticChecks(spec: JsonObject, origins: Origins, registry: Registry, errorPointers: Set<string>): Diagnostic[] {

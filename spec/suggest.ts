@@ -23,11 +23,11 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * The closest candidate to `name`, if it is close enough to be a plausible typo: at most a third
- * of the name's length (at least 1, at most 3 edits), compared case-insensitively.
+ * of the name's length, rounded up (at least 1, at most 3 edits), compared case-insensitively.
  */
 export function didYouMean(name: string, candidates: Iterable<string>): string | undefined {
   const lower = name.toLowerCase();
-  const limit = Math.max(1, Math.min(3, Math.floor(name.length / 3)));
+  const limit = Math.max(1, Math.min(3, Math.ceil(name.length / 3)));
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {

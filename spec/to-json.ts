@@ -38,13 +38,14 @@ export function modelToJson(ast: SpecFile, diagnostics: Diagnostic[]): Layer | u
   origins.set('', { range: model.name.range });
   const value: JsonObject = { model: model.name.value };
   origins.set('/model', { range: model.name.range });
-  Object.assign(value, bodyToJson(model.body, [], origins, diagnostics, new Set(['model', 'use'])));
+  Object.assign(value, bodyToJson(model.body, [], origins, diagnostics, new Set(['model', 'use', 'extends'])));
   return { value, origins };
 }
 
 const RESERVED_HINT: Record<string, string> = {
   model: "the model's name is set by its header: `model \"name\" { ... }`",
   use: 'plugins are loaded at the top of the file, outside the model: `use "./plugin.js"`',
+  extends: 'a variant names its base at the top of the file, outside the model: `extends "./base.punet"`',
   kind: "a block's kind is set by its header: `role kind { ... }`, e.g. `unet unet { ... }`",
 };
 

@@ -108,7 +108,8 @@ function describeError(e: ErrorObject, value: JsonObject, origins: Origins, regi
       if (/^\/eval\/metrics\/\d+$/.test(ptr)) {
         return error(CODES.unknownMetric, `unknown metric ${show(actual)}${suggestionSuffix(String(actual), allowed)}`, at(ptr), [`known metrics: ${allowed.join(', ')}`]);
       }
-      return error(CODES.notAllowed, `${name} must be one of ${allowed.join(', ')}; found ${show(actual)}${suggestionSuffix(String(actual), allowed)}`, at(ptr));
+      const blockHint = actual && typeof actual === 'object' ? ` (a value is written \`${segmentsOf(ptr).at(-1)}: ${allowed[0]}\`)` : '';
+      return error(CODES.notAllowed, `${name} must be one of ${allowed.join(', ')}; found ${show(actual)}${blockHint}${suggestionSuffix(String(actual), allowed)}`, at(ptr));
     }
     case 'additionalProperties': {
       const extra = (e.params as { additionalProperty: string }).additionalProperty;
@@ -144,7 +145,7 @@ function describeError(e: ErrorObject, value: JsonObject, origins: Origins, regi
       const want = String((e.params as { type: string }).type);
       const slot = slotAt(ptr);
       if (slot && want === 'object') {
-        return error(CODES.wrongType, `${name} is a ${slot.what} block: write \`${segmentsOf(ptr).at(-1)} <kind>\` or \`${segmentsOf(ptr).at(-1)} <kind> { options }\`, not a value`, at(ptr));
+        return error(CODES.wrongType, `${name} is a block, not a value: write \`${segmentsOf(ptr).at(-1)} <kind>\` or \`${segmentsOf(ptr).at(-1)} <kind> { options }\``, at(ptr));
       }
       const hint = actual && typeof actual === 'object' && !Array.isArray(actual) && want !== 'object' ? ` (write \`${segmentsOf(ptr).at(-1)}: value\`)` : '';
       return error(CODES.wrongType, `${name} must be ${typeName[want] ?? want}; found ${show(actual)}${hint}`, at(ptr));

@@ -20,7 +20,8 @@ export function toGrayscale(image: RasterImage): RasterImage {
   const out = new Uint8Array(pixels);
   for (let p = 0; p < pixels; p++) {
     const s = p * channels;
-    out[p] = channels === 2 ? data[s] : Math.round(0.299 * data[s] + 0.587 * data[s + 1] + 0.114 * data[s + 2]);
+    // Integer BT.601 weights (299/587/114 per mille), rounded half up.
+    out[p] = channels === 2 ? data[s] : ((299 * data[s] + 587 * data[s + 1] + 114 * data[s + 2] + 500) / 1000) | 0;
   }
   return { width, height, channels: 1, data: out };
 }

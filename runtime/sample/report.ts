@@ -2,6 +2,7 @@
  * What the commands do after training: sample images of a split (or one PNG) into a folder, and
  * evaluate a split into eval.json + a terminal table.
  */
+import { join } from 'node:path';
 import type { ProbabilisticSegmenter } from '../../compiler/api.js';
 import type { Registry } from '../../compiler/registry.js';
 import type { Dataset, SplitName } from '../data/types.js';
@@ -54,6 +55,8 @@ export interface EvaluateAndWriteOptions {
   runDir: string;
   checkpoint: { which: 'best' | 'last'; step: number };
   seed?: number;
+  /** File name in the run folder (default eval.json). */
+  fileName?: string;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -78,7 +81,7 @@ export async function evaluateAndWrite(
     onProgress: o.onProgress,
   });
   const report = { ...base, checkpoint: o.checkpoint, time: new Date().toISOString() };
-  const path = runPath(o.runDir, 'eval');
+  const path = o.fileName ? join(o.runDir, o.fileName) : runPath(o.runDir, 'eval');
   writeJsonAtomic(path, jsonSafe(report));
   const table = `${formatEvalTable(base)}\n(checkpoint: ${o.checkpoint.which}, step ${o.checkpoint.step})`;
   return { report, table, path };

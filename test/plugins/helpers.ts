@@ -1,4 +1,6 @@
 /** Shared fixtures for the plugin tests: a registry with the hierarchical plugin, tiny specs. */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { ResolvedSpec } from '../../compiler/api.js';
 import { createRegistry } from '../../plugins/index.js';
 import hierarchical from '../../plugins/hierarchical/index.js';
@@ -11,38 +13,21 @@ export function registryWithHierarchical(): Registry {
   return registry;
 }
 
-/** A tiny flat spec (16x16, 2 levels) in resolved form. */
+/** The LIDC contract spec shrunk to 16x16, 2 levels, 1 conv per level: a fast flat model. */
 export function tinyFlatSpec(): ResolvedSpec {
-  return {
-    model: 'tiny-flat',
-    use: [],
-    input: { size: [16, 16], channels: 1, classes: 2 },
-    architecture: { kind: 'prob-unet' },
-    unet: { kind: 'unet', widths: [4, 8], convs_per_block: 1 },
-    prior: { kind: 'conv-encoder', widths: [4, 8], convs_per_block: 1, sees: 'image' },
-    posterior: { kind: 'conv-encoder', widths: [4, 8], convs_per_block: 1, sees: 'image+mask' },
-    latent: { kind: 'gaussian', size: 2 },
-    combiner: { kind: 'fcomb', layers: 1, width: 4 },
-    loss: {
-      reconstruction: { kind: 'cross-entropy', reduction: 'sum-per-image' },
-      kl: { kind: 'analytic' },
-      objective: { kind: 'weighted', beta: 1 },
-      regularization: { kind: 'none' },
-    },
-    eval: { distance: { kind: 'iou' }, samples: [1], metrics: ['ged'] },
-    train: {
-      optimizer: { kind: 'adam', lr: 1e-3 },
-      schedule: { kind: 'constant' },
-      data: { kind: 'synthetic' },
-      batch_size: 2,
-      steps: 5,
-      seed: 1,
-      validate_every: 0,
-      validate_samples: 1,
-      checkpoint_every: 0,
-      backend: 'cpu',
-    },
-  };
+  const path = fileURLToPath(new URL('../../docs/contract/prob-unet-lidc.resolved.json', import.meta.url));
+  const spec = JSON.parse(readFileSync(path, 'utf8')) as ResolvedSpec;
+  const widths = [4, 8];
+  spec.model = 'tiny-flat';
+  spec.input = { size: [16, 16], channels: 1, classes: 2 };
+  spec.unet = { ...spec.unet!, widths, convs_per_block: 1 };
+  spec.prior = { ...spec.prior!, widths, convs_per_block: 1 };
+  spec.posterior = { ...spec.posterior!, widths, convs_per_block: 1 };
+  spec.latent = { ...spec.latent!, size: 2 };
+  spec.combiner = { ...spec.combiner!, width: 4, layers: 1 };
+  spec.loss.regularization = { kind: 'none' };
+  spec.train = { ...spec.train, optimizer: { kind: 'adam', lr: 1e-3 }, schedule: { kind: 'constant' }, batch_size: 2, steps: 5, seed: 1, backend: 'cpu' };
+  return spec;
 }
 
 /** A tiny hierarchical spec: 32x32, 4 levels (32, 16, 8, 4), 3 latent scales at 4x4, 8x8, 16x16. */
@@ -50,6 +35,7 @@ export function tinyHierarchicalSpec(): ResolvedSpec {
   const flat = tinyFlatSpec();
   return {
     ...flat,
+    loss: { ...flat.loss, regularization: { kind: 'none' } },
     model: 'tiny-hierarchical',
     input: { size: [32, 32], channels: 1, classes: 2 },
     architecture: { kind: 'hierarchical' },

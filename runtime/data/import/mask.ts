@@ -33,15 +33,17 @@ export function binarizeMask(raster: RasterImage, file: string, itemId: string, 
   let hi: number | null;
   if (options.threshold !== undefined) {
     const t = options.threshold;
-    levels = gray.map((v) => (v >= t ? 1 : 0));
-    const hasHigh = levels.includes(1);
-    const hasLow = levels.includes(0);
+    levels = new Uint8Array(gray.length);
+    let highs = 0;
+    for (let i = 0; i < gray.length; i++) highs += levels[i] = gray[i] >= t ? 1 : 0;
+    const hasHigh = highs > 0;
+    const hasLow = highs < gray.length;
     // Report levels by representative values so the polarity rules read the same.
     lo = hasLow ? 0 : 255;
     hi = hasLow && hasHigh ? 255 : null;
   } else {
     const counts = new Uint32Array(256);
-    for (const v of gray) counts[v]++;
+    for (let i = 0; i < gray.length; i++) counts[gray[i]]++;
     const values = [...counts.keys()].filter((v) => counts[v] > 0);
     if (values.length > 2) {
       const sorted = [...values].sort((a, b) => counts[b] - counts[a]);
@@ -56,7 +58,8 @@ export function binarizeMask(raster: RasterImage, file: string, itemId: string, 
     }
     lo = values[0];
     hi = values.length === 2 ? values[1] : null;
-    levels = hi === null ? new Uint8Array(gray.length) : gray.map((v) => (v === hi ? 1 : 0));
+    levels = new Uint8Array(gray.length);
+    if (hi !== null) for (let i = 0; i < gray.length; i++) levels[i] = gray[i] === hi ? 1 : 0;
   }
 
   // Decide which level is foreground.
@@ -80,12 +83,15 @@ export function binarizeMask(raster: RasterImage, file: string, itemId: string, 
       foregroundLevel = border > 0.5 ? 0 : 1; // the border's majority level is background
       rule = 'border';
     } else {
-      const highs = levels.reduce((n, v) => n + v, 0);
+      let highs = 0;
+      for (let i = 0; i < levels.length; i++) highs += levels[i];
       foregroundLevel = highs <= levels.length - highs ? 1 : 0; // minority is foreground
       rule = 'minority';
     }
   }
-  const data = foregroundLevel === null ? new Uint8Array(levels.length) : foregroundLevel === 1 ? levels : levels.map((v) => 1 - v);
+  let data = levels;
+  if (foregroundLevel === null) data = new Uint8Array(levels.length);
+  else if (foregroundLevel === 0) for (let i = 0; i < data.length; i++) data[i] = 1 - data[i];
   const foregroundValue = foregroundLevel === null ? null : foregroundLevel === 1 ? (hi ?? lo) : lo;
   return { width, height, data, foregroundValue, rule };
 }

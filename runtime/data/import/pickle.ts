@@ -78,7 +78,8 @@ const DTYPE_INFO: Record<string, { dtype: DType; size: number }> = {
 
 /** Parses pickle bytes. `nameForErrors` (the file) appears in every error message. */
 export function loadPickle(bytes: Uint8Array, nameForErrors: string): unknown {
-  return new PickleVM(bytes, nameForErrors).run();
+  // A plain Uint8Array view: Buffer's slice() does not copy, and views must not alias a pool.
+  return new PickleVM(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), nameForErrors).run();
 }
 
 class PickleVM {
@@ -516,7 +517,7 @@ class PickleVM {
     const count = shape.reduce((a, b) => a * b, 1);
     if (bytes.length !== count * info.size) this.fail(`numpy array of shape (${shape.join(', ')}) ${info.dtype} needs ${count * info.size} bytes, has ${bytes.length}`);
     // Copy into a fresh, aligned buffer (pickle data sits at arbitrary offsets).
-    const aligned = bytes.slice().buffer;
+    const aligned = new Uint8Array(bytes).buffer;
     let data: NdArray['data'] = typedArray(info.dtype, aligned);
     if (fortran && shape.length > 1) data = toCOrder(data, shape);
     return { kind: 'ndarray', dtype: info.dtype, shape, data };

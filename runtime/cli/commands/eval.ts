@@ -1,0 +1,81 @@
+/** `punet eval RUN`: GED, Hungarian-matched IoU, S_NCC, diversity and mode TV on a split. */
+import { existsSync } from 'node:fs';
+import { parseCommandArgs } from '../args.js';
+import { EXIT, UserError } from '../errors.js';
+import { readJson, runPath } from '../../run/folder.js';
+import { loadData, openRun, useBackend } from '../../run/session.js';
+import { evaluateAndWrite, jsonSafe } from '../../sample/report.js';
+import type { ResolvedSpec } from '../../../spec/types.js';
+import { parseCheckpoint, parseSplit } from './sample.js';
+
+export const summary = "Evaluate a trained run on a split: GED, Hungarian IoU, NCC, diversity, mode TV";
+
+const HELP = `usage: punet eval RUN [options]
+
+Draws prior samples for every image of a split and scores them with the metrics in the spec's
+eval section. Writes RUN/eval.json (RUN/eval-<split>.json for other splits than test).
+
+options:
+  --samples LIST       sample counts, e.g. 1,4,8,16 (default: the spec's eval.samples)
+  --split SPLIT        train, val or test (default: test)
+  --checkpoint WHICH   best (the default) or last
+  --seed N             sampling seed (default: the run's seed)
+  --backend B          auto, tensorflow, webgpu, wasm or cpu (default: the run's)
+  --json               print the report as JSON instead of a table
+  -h, --help           this help
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseCommandArgs('eval', argv, {
+    samples: { type: 'string' },
+    split: { type: 'string' },
+    checkpoint: { type: 'string' },
+    seed: { type: 'string' },
+    backend: { type: 'string' },
+    json: { type: 'boolean' },
+  }, HELP);
+  if (!args) return EXIT.ok;
+  const { values, positionals } = args;
+  if (positionals.length !== 1) throw new UserError(`eval: expected one RUN folder, got ${positionals.length ? positionals.join(' ') : 'none'}\n\n${HELP.trimEnd()}`, EXIT.usage);
+  const split = parseSplit('eval', values.split ?? 'test');
+  const which = parseCheckpoint('eval', values.checkpoint);
+  const counts = values.samples === undefined ? undefined : parseCounts(values.samples);
+  const seed = values.seed === undefined ? undefined : Number(values.seed);
+  if (seed !== undefined && (!Number.isInteger(seed) || seed < 0)) throw new UserError(`eval: --seed must be a non-negative integer, got '${values.seed}'`, EXIT.usage);
+
+  const runDir = positionals[0]!;
+  if (!existsSync(runDir)) throw new UserError(`run folder not found: ${runDir}`);
+  if (!existsSync(runPath(runDir, 'spec'))) throw new UserError(`${runDir} is not a punet run folder (no spec.json); give the folder compile-and-train printed`);
+  // With --json, stdout carries only the JSON: the backend line goes to stderr.
+  const info = (s: string) => (values.json ? process.stderr : process.stdout).write(s);
+  const runSpec = readJson<ResolvedSpec>(runPath(runDir, 'spec'));
+  await useBackend(values.backend ?? runSpec.train.backend, values.backend ? '--backend' : 'train.backend in the run', info);
+
+  const opened = await openRun(runDir, which, (s) => process.stderr.write(`warning: ${s}\n`));
+  try {
+    const dataset = await loadData(opened.spec, opened.registry, opened.info.specDir || opened.runDir);
+    if (!dataset.splits[split].length) throw new UserError(`the run's data has no ${split} images`);
+    const written = await evaluateAndWrite(opened.model.segmenter, dataset, opened.spec, opened.registry, {
+      split,
+      sampleCounts: counts ?? opened.spec.eval.samples,
+      runDir: opened.runDir,
+      checkpoint: { which: opened.which, step: opened.checkpoint.checkpoint.meta.step },
+      seed,
+      fileName: split === 'test' ? undefined : `eval-${split}.json`,
+    });
+    if (values.json) process.stdout.write(JSON.stringify(jsonSafe(written.report), null, 2) + '\n');
+    else process.stdout.write(`${written.table}\nwritten to ${written.path}\n`);
+  } finally {
+    opened.compiled.dispose();
+  }
+  return EXIT.ok;
+}
+
+function parseCounts(text: string): number[] {
+  const parts = text.split(',').map((s) => s.trim());
+  const counts = parts.map(Number);
+  if (!parts.length || counts.some((n, i) => !parts[i] || !Number.isInteger(n) || n < 1)) {
+    throw new UserError(`eval: --samples must be a comma-separated list of positive integers (e.g. 1,4,8,16), got '${text}'`, EXIT.usage);
+  }
+  return counts;
+}

@@ -1,0 +1,27 @@
+/** `punet print FILE`: the fully resolved spec (extends merged, defaults applied) as JSON. */
+import { parseCommandArgs } from '../args.js';
+import { EXIT, UserError } from '../errors.js';
+import { loadSpec } from '../../../spec/index.js';
+import { addCliPlugins, builtinRegistry, loadUsePlugins, printDiagnostics } from '../../../spec/frontend-cli.js';
+
+export const summary = 'print the resolved spec (after extends and defaults) as JSON';
+
+const HELP = `usage: punet print [--plugin MODULE]... FILE
+
+Prints the resolved spec as JSON: extends merged, every default filled in, keys in the
+canonical order (the order of the schema: model, use, input, architecture, blocks, loss,
+eval, train; inside a block, kind then its options as the plugin declares them).
+Warnings go to stderr; on errors nothing is printed on stdout and the exit code is 1.`;
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseCommandArgs('print', argv, { plugin: { type: 'string', multiple: true } }, HELP);
+  if (!args) return EXIT.ok;
+  if (args.positionals.length !== 1) throw new UserError(`print: give exactly one spec file\n\n${HELP}`, EXIT.usage);
+  const registry = await builtinRegistry();
+  await addCliPlugins(registry, (args.values.plugin as string[] | undefined) ?? []);
+  const result = await loadSpec(args.positionals[0]!, { registry, loadPlugins: loadUsePlugins });
+  printDiagnostics(result.diagnostics, result.sources);
+  if (!result.spec) return EXIT.failure;
+  process.stdout.write(JSON.stringify(result.spec, null, 2) + '\n');
+  return EXIT.ok;
+}

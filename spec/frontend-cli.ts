@@ -1,0 +1,45 @@
+/**
+ * What the `check`, `print` and `schema` commands share: the registry (built-ins plus
+ * `--plugin` modules), a plugin-loading hook for `use` lines, and diagnostic printing.
+ * Plugin loading code is imported only when a spec or flag asks for a plugin, so a plain
+ * `punet check` stays fast.
+ */
+import type { Registry } from '../compiler/registry.js';
+import { formatDiagnostics, toJsonDiagnostic, type Diagnostic, type LoadSpecOptions, type PluginLoadFailure, type PluginUse } from './index.js';
+
+export async function builtinRegistry(): Promise<Registry> {
+  const { createRegistry } = await import('../plugins/index.js');
+  return createRegistry();
+}
+
+/** Registers `--plugin` modules (relative to the current directory). Throws the loader's UserError. */
+export async function addCliPlugins(registry: Registry, plugins: string[]): Promise<void> {
+  if (!plugins.length) return;
+  const { loadPlugins } = await import('../compiler/plugin-loader.js');
+  await loadPlugins(plugins, registry, { fromDir: process.cwd() });
+}
+
+/** The `loadPlugins` hook of loadSpec: each `use` module is loaded and registered; failures are reported at its line. */
+export const loadUsePlugins: NonNullable<LoadSpecOptions['loadPlugins']> = async (uses: PluginUse[], registry: Registry) => {
+  const { loadPlugin } = await import('../compiler/plugin-loader.js');
+  const failures: PluginLoadFailure[] = [];
+  const loaded = new Set(registry.pluginNames());
+  for (const use of uses) {
+    try {
+      const plugin = await loadPlugin(use.module, { fromDir: use.fromDir });
+      if (loaded.has(plugin.name)) continue;
+      registry.register(plugin);
+      loaded.add(plugin.name);
+    } catch (e) {
+      const err = e as { reason?: string; message?: string };
+      failures.push({ module: use.module, message: err.reason ?? err.message ?? String(e) });
+    }
+  }
+  return failures;
+};
+
+export function printDiagnostics(diagnostics: Diagnostic[], sources: Map<string, string>): void {
+  if (diagnostics.length) process.stderr.write(formatDiagnostics(diagnostics, { sources }) + '\n');
+}
+
+export { toJsonDiagnostic };
