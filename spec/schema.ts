@@ -58,11 +58,14 @@ function kindSchema(registry: Registry, slot: KindSlot): Schema {
     description: `A ${slot.what}: \`${slot.path.at(-1)} <kind> { options }\`.`,
     required: ['kind'],
     properties: { kind: ids.length ? { type: 'string', enum: ids } : { type: 'string', not: {} } },
-    allOf: ids.map((id) => ({
+  };
+  // draft-07 forbids an empty allOf: a slot with no registered kinds has only the kind check.
+  if (ids.length) {
+    schema.allOf = ids.map((id) => ({
       if: { properties: { kind: { const: id } }, required: ['kind'] },
       then: { $ref: refTo(definitionKey(slot.point, id)) },
-    })),
-  };
+    }));
+  }
   if (slot.defaultKind && ids.includes(slot.defaultKind)) schema.default = { kind: slot.defaultKind };
   return schema;
 }

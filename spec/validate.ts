@@ -14,6 +14,8 @@ import { KIND_SLOTS, slotAt } from './slots.js';
 import { didYouMean, suggestionSuffix } from './suggest.js';
 import type { JsonObject, Origin, Origins } from './to-json.js';
 
+const MAX_DESCRIBED = 100;
+
 export interface SchemaResult {
   diagnostics: Diagnostic[];
   /** Pointers with a schema error at or below them (semantic checks skip those). */
@@ -29,6 +31,11 @@ export function validateSchema(value: JsonObject, origins: Origins, registry: Re
   const errorPointers = new Set<string>();
   const seen = new Set<string>();
   for (const e of errors) {
+    // Thousands of errors (a wrong file) are capped later anyway: describing them costs time.
+    if (diagnostics.length >= 2 * MAX_DESCRIBED) {
+      errorPointers.add(offendingPointer(e));
+      continue;
+    }
     const d = describeError(e, value, origins, registry);
     if (!d) continue;
     const key = `${d.code}|${d.message}|${d.range?.start.offset}`;

@@ -85,9 +85,12 @@ export const resnetUnet: BlockContribution<ResNetOptions, UNetBlock> = {
     const hierarchical = ctx.spec.latent?.kind === 'hierarchical-gaussian';
     const latentChannelsAt = hierarchical ? hierarchyOf(ctx.spec).latentChannelsAt : () => 0;
     const core = buildResNetCore(tf, ctx.params, ctx.options, ctx.input.channels, latentChannelsAt);
+    const [H, W] = ctx.input.size;
     return {
       kind: 'resnet-unet',
       core,
+      // Per level, for `punet inspect`.
+      outputShapes: Object.fromEntries(ctx.options.widths.map((w, l) => [`level${l}`, [H / 2 ** l, W / 2 ** l, w]])),
       apply(images) {
         if (hierarchical) throw new Error("'apply' decodes without latents; with hierarchical latents use the 'hierarchical' architecture");
         const skips = core.encode(images);
@@ -152,10 +155,12 @@ export const hierarchicalGaussian: BlockContribution<LatentOptions, LatentBlock>
   build(ctx) {
     const { tf } = ctx;
     const { scales, channels, log_sigma_bound } = ctx.options;
+    const h = hierarchyOf(ctx.spec);
     return {
       kind: 'hierarchical-gaussian',
       scales,
       channels,
+      outputShapes: Object.fromEntries(Array.from({ length: scales }, (_, s) => [`z${s}`, [...h.scaleSize(s), channels]])),
       distribution: (head) => diagGaussian(tf, head.mu, boundLogSigma(tf, head.rawLogSigma, log_sigma_bound)),
     };
   },
@@ -169,7 +174,7 @@ export const logitsHead: BlockContribution<CombinerOptions, CombinerBlock> = {
     const { tf } = ctx;
     const unet = withDefaults<ResNetOptions>(resnetSchema, ctx.spec.unet?.kind === 'resnet-unet' ? ctx.spec.unet : undefined);
     const conv = conv2d(tf, ctx.params, 'logits', 1, unet.widths[0]!, ctx.input.classes, ctx.options.init_gain);
-    return { kind: 'logits-head', apply: (features) => conv.apply(activate(tf, features, unet.activation)) };
+    return { kind: 'logits-head', outputShapes: { logits: [...ctx.input.size, ctx.input.classes] }, apply: (features) => conv.apply(activate(tf, features, unet.activation)) };
   },
 };
 

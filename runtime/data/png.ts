@@ -26,19 +26,24 @@ export interface DecodedPng extends RasterImage {
 /** pngjs colour types and the channel count each one keeps. */
 const PNG_COLOR_TYPE: Record<Channels, 0 | 2 | 4 | 6> = { 1: 0, 2: 4, 3: 2, 4: 6 };
 
+export interface ReadOptions {
+  /** Return one gray channel (BT.601 luma of colour files, alpha dropped) in a single pass: masks. */
+  grayscale?: boolean;
+}
+
 /** Reads a PNG file; a missing or corrupt file is a DataError naming it. */
-export function readPng(path: string): DecodedPng {
+export function readPng(path: string, options: ReadOptions = {}): DecodedPng {
   let buffer: Buffer;
   try {
     buffer = readFileSync(path);
   } catch (err) {
     throw new DataError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, path);
   }
-  return decodePng(buffer, path);
+  return decodePng(buffer, path, options);
 }
 
 /** Decodes PNG bytes; `nameForErrors` is the file name used in error messages. */
-export function decodePng(buffer: Uint8Array, nameForErrors: string): DecodedPng {
+export function decodePng(buffer: Uint8Array, nameForErrors: string, options: ReadOptions = {}): DecodedPng {
   let decoded: ReturnType<typeof PNG.sync.read> & { colorType?: number; depth?: number; color?: boolean; alpha?: boolean; palette?: boolean };
   try {
     decoded = PNG.sync.read(Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength));
@@ -51,12 +56,27 @@ export function decodePng(buffer: Uint8Array, nameForErrors: string): DecodedPng
   }
   const { width, height } = decoded;
   const rgba = decoded.data as Uint8Array;
+  if (options.grayscale) return { width, height, channels: 1, bitDepth: decoded.depth ?? 8, data: lumaFromRgba(rgba, width * height, Boolean(decoded.color)) };
   const hasAlpha = Boolean(decoded.alpha);
   let color = Boolean(decoded.color);
   // A palette PNG whose colours are all gray is a grayscale image for our purposes (common for masks).
   if (decoded.palette && isAllGray(rgba)) color = false;
   const channels = ((color ? 3 : 1) + (hasAlpha ? 1 : 0)) as Channels;
   return { width, height, channels, bitDepth: decoded.depth ?? 8, data: fromRgba(rgba, width * height, channels) };
+}
+
+/** Same integer BT.601 weights as image-ops toGrayscale, so both paths agree. */
+function lumaFromRgba(rgba: Uint8Array, pixels: number, color: boolean): Uint8Array {
+  const out = new Uint8Array(pixels);
+  if (!color) {
+    for (let p = 0; p < pixels; p++) out[p] = rgba[p * 4];
+    return out;
+  }
+  for (let p = 0; p < pixels; p++) {
+    const s = p * 4;
+    out[p] = ((299 * rgba[s] + 587 * rgba[s + 1] + 114 * rgba[s + 2] + 500) / 1000) | 0;
+  }
+  return out;
 }
 
 function isAllGray(rgba: Uint8Array): boolean {

@@ -81,6 +81,8 @@ export interface EvaluateOptions {
   metricIds?: string[];
   /** Noise stream (runtime/train/rng.ts): validation and evaluation draw independent noise. */
   stream?: number;
+  /** Per latent scale, sample or take the prior mean: all 'mean' gives the deterministic baseline. */
+  perScale?: Array<'sample' | 'mean'>;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -104,6 +106,7 @@ export async function evaluateSplit(
     seed: opts.seed,
     stream: opts.stream ?? STREAM.evaluation,
     batchSize: opts.batchSize,
+    perScale: opts.perScale,
     onChunk: (done) => opts.onProgress?.(done, items.length),
   });
 

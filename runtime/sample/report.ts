@@ -55,13 +55,14 @@ export interface EvaluateAndWriteOptions {
   runDir: string;
   checkpoint: { which: 'best' | 'last'; step: number };
   seed?: number;
+  perScale?: Array<'sample' | 'mean'>;
   /** File name in the run folder (default eval.json). */
   fileName?: string;
   onProgress?: (done: number, total: number) => void;
 }
 
 export interface WrittenEval {
-  report: EvalReport & { checkpoint: { which: string; step: number }; time: string };
+  report: EvalReport & { checkpoint: { which: string; step: number }; latent: string; time: string };
   table: string;
   path: string;
 }
@@ -78,12 +79,13 @@ export async function evaluateAndWrite(
     sampleCounts: o.sampleCounts,
     seed: o.seed ?? spec.train.seed,
     batchSize: spec.train.batch_size,
+    perScale: o.perScale,
     onProgress: o.onProgress,
   });
-  const report = { ...base, checkpoint: o.checkpoint, time: new Date().toISOString() };
+  const report = { ...base, checkpoint: o.checkpoint, latent: o.perScale ? o.perScale.join(',') : 'sample', time: new Date().toISOString() };
   const path = o.fileName ? join(o.runDir, o.fileName) : runPath(o.runDir, 'eval');
   writeJsonAtomic(path, jsonSafe(report));
-  const table = `${formatEvalTable(base)}\n(checkpoint: ${o.checkpoint.which}, step ${o.checkpoint.step})`;
+  const table = `${formatEvalTable(base)}\n(checkpoint: ${o.checkpoint.which}, step ${o.checkpoint.step}${o.perScale ? `; latent: ${report.latent}` : ''})`;
   return { report, table, path };
 }
 

@@ -30,6 +30,7 @@ export async function samplePrior(
   shape: SampleShape,
   n: number,
   seed: number,
+  perScale?: Array<'sample' | 'mean'>,
 ): Promise<ImageSamples[]> {
   const { batch: B, height: H, width: W, channels: C } = shape;
   const input = tf.tensor4d(images, [B, H, W, C]);
@@ -38,7 +39,7 @@ export async function samplePrior(
   let foreground: tf.Tensor | undefined;
   try {
     [classes, foreground] = tf.tidy(() => {
-      const logits = segmenter.sample(prepared, n, { seed }); // [B, n, H, W, K]
+      const logits = segmenter.sample(prepared, n, { seed, perScale }); // [B, n, H, W, K]
       const hard = tf.cast(tf.argMax(logits, -1), 'int32');
       const K = logits.shape[logits.shape.length - 1]!;
       const background = tf.slice(tf.softmax(logits, -1), [0, 0, 0, 0, 0], [B, n, H, W, 1]);
@@ -77,14 +78,14 @@ export async function sampleItems(
   dataset: Dataset,
   items: number[],
   n: number,
-  opts: { seed: number; stream: number; batchSize: number; onChunk?: (done: number) => void },
+  opts: { seed: number; stream: number; batchSize: number; perScale?: Array<'sample' | 'mean'>; onChunk?: (done: number) => void },
 ): Promise<ImageSamples[]> {
   const out: ImageSamples[] = [];
   const size = Math.max(1, opts.batchSize);
   for (let start = 0, chunk = 0; start < items.length; start += size, chunk++) {
     const slice = items.slice(start, start + size);
     const batch = assembleBatch(dataset, slice);
-    out.push(...(await samplePrior(segmenter, batch.images, batch.shape, n, tfSeed(opts.seed, opts.stream, chunk))));
+    out.push(...(await samplePrior(segmenter, batch.images, batch.shape, n, tfSeed(opts.seed, opts.stream, chunk), opts.perScale)));
     opts.onChunk?.(Math.min(items.length, start + size));
   }
   return out;

@@ -133,3 +133,14 @@ describe('png', () => {
     expect(readFileSync(join(dir, 'garbage.png')).length).toBeGreaterThan(0);
   });
 });
+
+describe('png grayscale read', () => {
+  it('returns BT.601 luma of colour pixels in one pass, and gray as is', () => {
+    const rgb = encodePng({ width: 2, height: 1, channels: 3, data: Uint8Array.of(255, 0, 0, 10, 20, 30) });
+    const g = decodePng(rgb, 'rgb.png', { grayscale: true });
+    expect(g.channels).toBe(1);
+    expect(Array.from(g.data)).toEqual([76, 18]); // 0.299*255 = 76.2; 0.299*10 + 0.587*20 + 0.114*30 = 18.15
+    const gray = encodePng({ width: 2, height: 1, channels: 1, data: Uint8Array.of(3, 250) });
+    expect(Array.from(decodePng(gray, 'g.png', { grayscale: true }).data)).toEqual([3, 250]);
+  });
+});

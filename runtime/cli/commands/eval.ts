@@ -21,6 +21,8 @@ options:
   --checkpoint WHICH   best (the default) or last
   --seed N             sampling seed (default: the run's seed)
   --backend B          auto, tensorflow, webgpu, wasm or cpu (default: the run's)
+  --prior-mean         every sample decodes the prior MEAN (one deterministic prediction):
+                       the deterministic baseline the sampled GED should beat
   --json               print the report as JSON instead of a table
   -h, --help           this help
 `;
@@ -33,6 +35,7 @@ export async function run(argv: string[]): Promise<number> {
     seed: { type: 'string' },
     backend: { type: 'string' },
     json: { type: 'boolean' },
+    'prior-mean': { type: 'boolean' },
   }, HELP);
   if (!args) return EXIT.ok;
   const { values, positionals } = args;
@@ -61,7 +64,8 @@ export async function run(argv: string[]): Promise<number> {
       runDir: opened.runDir,
       checkpoint: { which: opened.which, step: opened.checkpoint.checkpoint.meta.step },
       seed,
-      fileName: split === 'test' ? undefined : `eval-${split}.json`,
+      perScale: values['prior-mean'] ? ['mean'] : undefined,
+      fileName: `eval${split === 'test' ? '' : `-${split}`}${values['prior-mean'] ? '-prior-mean' : ''}.json`,
     });
     if (values.json) process.stdout.write(JSON.stringify(jsonSafe(written.report), null, 2) + '\n');
     else process.stdout.write(`${written.table}\nwritten to ${written.path}\n`);

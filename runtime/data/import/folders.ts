@@ -98,7 +98,7 @@ export function scanFolders(src: string, options: Pick<ImportOptions, 'imagesDir
       id,
       group: id,
       file: imagePath,
-      load: () => ({ image: readPng(imagePath), masks: maskPaths.map((file) => ({ file, raster: readPng(file) })) }),
+      load: () => ({ image: readPng(imagePath), masks: maskPaths.map((file) => ({ file, raster: readPng(file, { grayscale: true }) })) }),
     });
   }
   const usual = [...patterns].sort((a, b) => b[1] - a[1])[0]?.[0];

@@ -104,7 +104,7 @@ export function scanLidcPng(src: string): ScanResult {
       group: id.includes('/') ? id.slice(0, id.indexOf('/')) : id,
       sourceSplit: entry.split,
       file: entry.imagePath,
-      load: () => ({ image: readPng(entry.imagePath), masks: maskPaths.map((file) => ({ file, raster: readPng(file) })) }),
+      load: () => ({ image: readPng(entry.imagePath), masks: maskPaths.map((file) => ({ file, raster: readPng(file, { grayscale: true }) })) }),
     });
   }
   if (orphanMasks) notes.push(`${orphanMasks} grader mask(s) have no image and were ignored`);

@@ -1,0 +1,58 @@
+/** A small registry independent of the built-in plugins, for tests of registry-driven behaviour. */
+import { definePlugin, type PunetPlugin } from '../../compiler/api.js';
+import { Registry } from '../../compiler/registry.js';
+
+const none = { type: 'object', properties: {} };
+const fail = () => {
+  throw new Error('fixture: not for running');
+};
+
+export const fixturePlugin: PunetPlugin = definePlugin({
+  name: 'fixture',
+  version: '1.0.0',
+  punetApi: '^1.0.0',
+  architectures: {
+    tiny: { description: 'fixture architecture', options: none, roles: { required: ['unet'], optional: ['latent'] }, compose: fail },
+  },
+  blocks: {
+    net: {
+      description: 'fixture net',
+      roles: ['unet'],
+      options: { type: 'object', properties: { levels: { type: 'integer', default: 2 }, widths: { type: 'array', items: { type: 'integer' } } } },
+      build: fail,
+    },
+    // One kind in two roles; an option with a declared unit.
+    enc: {
+      description: 'fixture encoder',
+      roles: ['prior', 'posterior'],
+      options: { type: 'object', properties: { warmup: { type: 'integer', unit: 'steps', default: 0 }, sees: { enum: ['image', 'image+mask'] } } },
+      build: fail,
+    },
+    lat: { description: 'fixture latent', roles: ['latent'], options: { type: 'object', properties: { size: { type: 'integer' } } }, build: fail },
+  },
+  losses: { ce: { description: 'fixture loss', options: none, compute: fail } },
+  optimizers: {
+    opt: {
+      description: 'fixture optimiser',
+      options: { type: 'object', properties: { lr: { type: 'number', default: 0.5 } } },
+      check: (o: { lr: number }) => (o.lr === 0.25 ? [{ option: 'lr', message: 'a quarter is unlucky' }] : []),
+      create: fail,
+      baseLearningRate: () => 0,
+    },
+  },
+});
+
+export function fixtureRegistry(): Registry {
+  const r = new Registry();
+  r.register(fixturePlugin, { builtin: true });
+  return r;
+}
+
+export const FIXTURE_SPEC = `model "fx" {
+  input { size: 16x16 }
+  architecture tiny
+  unet net { widths: [4, 8] }
+  loss { reconstruction ce }
+  train { optimizer opt  steps: 10 }
+}
+`;
