@@ -15,6 +15,7 @@
  *   --profile                               (per-kernel time table of one train step)
  */
 import * as tf from '@tensorflow/tfjs';
+import * as os from 'node:os';
 import { selectBackend, type BackendName } from '../runtime/backends/select.js';
 
 const PYTORCH = { trainStepS: 1.3, forwardS: 0.68, batch: 8 };
@@ -82,7 +83,7 @@ function buildNet(): Net {
 }
 
 function convRelu(x: tf.Tensor4D, c: Conv): tf.Tensor4D {
-  return tf.relu(tf.add(tf.conv2d(x, c.w as tf.Tensor4D, 1, 'same'), c.b));
+  return tf.relu(tf.add(tf.conv2d(x, c.w as tf.Tensor4D, 1, 'same'), c.b)) as tf.Tensor4D;
 }
 
 function forward(net: Net, x: tf.Tensor4D): tf.Tensor4D {
@@ -142,17 +143,32 @@ function inputs(batch: number, size: number): { x: tf.Tensor4D; labels: tf.Tenso
   });
 }
 
-async function timeIt(steps: number, fn: () => Promise<void>): Promise<{ first: number; mean: number }> {
+/** Seconds of CPU time (user + system) used by this process so far. */
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+interface Timing {
+  first: number;
+  mean: number;
+  /** CPU seconds per timed step: on a shared machine, wall time includes waiting for a core. */
+  cpu: number;
+}
+
+async function timeIt(steps: number, fn: () => Promise<void>): Promise<Timing> {
   const t0 = performance.now();
   await fn();
   const first = (performance.now() - t0) / 1000;
+  const c0 = cpuSeconds();
   let total = 0;
   for (let i = 0; i < steps; i++) {
     const t = performance.now();
     await fn();
     total += (performance.now() - t) / 1000;
   }
-  return { first, mean: steps > 0 ? total / steps : first };
+  const n = Math.max(1, steps);
+  return { first, mean: steps > 0 ? total / n : first, cpu: (cpuSeconds() - c0) / n };
 }
 
 interface Row {
@@ -161,6 +177,7 @@ interface Row {
   batch: number;
   first: number;
   mean: number;
+  cpu: number;
   gflops: number;
   vsTorch: string;
 }
@@ -248,11 +265,13 @@ async function main(): Promise<void> {
   );
   const rows: Row[] = [];
   for (const name of order) rows.push(...(await benchBackend(name, opts)));
-  console.log('\nbackend     what         batch  first(s)  mean(s)  GFLOP/s  vs PyTorch 1.13 CPU (per image; >1 = slower)');
+  const load = os.loadavg()[0]!.toFixed(1);
+  console.log(`\nload average ${load} on ${os.cpus().length} cores (wall times include waiting for a core when load > cores)`);
+  console.log('backend     what         batch  first(s)  mean(s)  cpu(s)  GFLOP/s  vs PyTorch 1.13 CPU (per image, wall; >1 = slower)');
   for (const r of rows) {
     console.log(
       `${r.backend.padEnd(11)} ${r.what.padEnd(12)} ${String(r.batch).padStart(5)}  ${r.first.toFixed(2).padStart(8)}  ` +
-        `${r.mean.toFixed(2).padStart(7)}  ${r.gflops.toFixed(1).padStart(7)}  ${r.vsTorch}`,
+        `${r.mean.toFixed(2).padStart(7)}  ${r.cpu.toFixed(2).padStart(6)}  ${r.gflops.toFixed(1).padStart(7)}  ${r.vsTorch}`,
     );
   }
 }

@@ -106,7 +106,7 @@ export async function tryWebGPU(options: TryWebGPUOptions): Promise<TryWebGPURes
 
   let Backend: WebGPUBackendCtor;
   try {
-    Backend = await importTfjsWebGPU();
+    Backend = withClearReadSyncError(await importTfjsWebGPU());
   } catch (err) {
     return { ok: false, reason: `@tensorflow/tfjs-backend-webgpu failed to load: ${messageOf(err)}` };
   }
@@ -241,6 +241,28 @@ async function importTfjsWebGPU(): Promise<WebGPUBackendCtor> {
   const mod = (await import('@tensorflow/tfjs-backend-webgpu')) as unknown as { WebGPUBackend?: WebGPUBackendCtor };
   if (typeof mod.WebGPUBackend !== 'function') throw new Error('module does not export WebGPUBackend');
   return mod.WebGPUBackend;
+}
+
+/** tfjs reads GPU data synchronously (dataSync/arraySync) through a browser OffscreenCanvas,
+ *  which Node does not have, and Dawn offers no blocking readback: such reads fail with
+ *  "OffscreenCanvas is not defined". Say what to do instead. Values still held on the CPU
+ *  (never uploaded) keep reading synchronously. */
+function withClearReadSyncError(Backend: WebGPUBackendCtor): WebGPUBackendCtor {
+  return class NodeWebGPUBackend extends Backend {
+    override readSync(dataId: object): ReturnType<tf.KernelBackend['readSync']> {
+      try {
+        return super.readSync(dataId);
+      } catch (err) {
+        if (err instanceof ReferenceError && /OffscreenCanvas/.test(err.message)) {
+          throw new Error(
+            'dataSync()/arraySync() cannot read GPU results on the webgpu backend in Node (no synchronous ' +
+              'GPU readback): use `await tensor.data()` / `await tensor.array()` instead',
+          );
+        }
+        throw err;
+      }
+    }
+  };
 }
 
 /** Same requests as tfjs-backend-webgpu's own factory: the adapter's full limits, since tfjs
