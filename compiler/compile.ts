@@ -12,6 +12,7 @@ import { resolveEntry } from './options.js';
 import { SeededParamFactory, type VariableRecord } from './params.js';
 import type { LayerInfo } from './nn.js';
 import { specHash } from './provenance.js';
+import { applyTfjsFixes } from './tfjs-fixes.js';
 
 export interface CompiledBlock {
   role: BlockRole;
@@ -56,6 +57,7 @@ export interface CompileModelOptions {
 
 export function compileModel(spec: ResolvedSpec, registry: Registry, opts: CompileModelOptions = {}): CompiledModel {
   const tfns = opts.tf ?? tf;
+  applyTfjsFixes();
   const seed = opts.seed ?? spec.train?.seed ?? 0;
   checkInput(spec);
   const arch = resolveEntry(registry, 'architectures', spec.architecture, 'architecture');

@@ -9,8 +9,9 @@ import losses from './builtin/losses.js';
 import training from './builtin/training.js';
 import metrics from './builtin/metrics.js';
 import data from './builtin/data.js';
+import hierarchical from './hierarchical/index.js';
 
-export const builtinPlugins: PunetPlugin[] = [probUNet, losses, training, metrics, data];
+export const builtinPlugins: PunetPlugin[] = [probUNet, losses, training, metrics, data, hierarchical];
 
 /** A registry holding every built-in contribution. */
 export function createRegistry(): Registry {

@@ -7,7 +7,10 @@ import { UserError, EXIT } from './errors.js';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
-export function parseCommandArgs<O extends Options>(command: string, argv: string[], options: O, help: string) {
+export type ParsedArgs<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>>;
+
+/** Parsed flags and positionals, or undefined when --help was printed. */
+export function parseCommandArgs<O extends Options>(command: string, argv: string[], options: O, help: string): ParsedArgs<O> | undefined {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(help.trimEnd() + '\n');
     return undefined;

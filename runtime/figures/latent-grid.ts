@@ -68,6 +68,8 @@ export interface LatentGridFigureOptions extends TileShape {
   /** The sigma = 1 circle's colour and thickness in pixels. */
   circleColor?: Rgb;
   circleThickness?: number;
+  /** The prior's sigma per dimension, shown next to the axis names when given. */
+  sigma?: ArrayLike<number>;
 }
 
 export interface LatentGridLayout {
@@ -133,7 +135,7 @@ export function latentGridLayout(o: LatentGridFigureOptions): LatentGridLayout {
 
 /**
  * `masks[r*G + c]` decoded at grid point (r, c); `image` is the input they were decoded for.
- * Axis labels name the latent dimensions (1-based: Z1 is dimension 0).
+ * Axis labels name the latent dimensions by their 0-based index in the flattened latent: Z[d].
  */
 export function latentGridFigure(image: Float32Array, masks: Uint8Array[], o: LatentGridFigureOptions): RgbImage {
   const G = o.offsets.length;
@@ -169,9 +171,10 @@ export function latentGridFigure(image: Float32Array, masks: Uint8Array[], o: La
     const cy = L.gridY + r * (L.tileHeight + L.gap) + L.tileHeight / 2;
     drawText(canvas, label, L.gridX - 6 - textWidth(label, fs), Math.round(cy - th / 2), INK, fs);
   }
-  const xName = `Z${i + 1} (DIM ${i}) >`;
+  const axisName = (d: number) => `Z[${d}]${o.sigma ? `  σ=${o.sigma[d]!.toPrecision(3)}` : ''}`;
+  const xName = `${axisName(i)} >`;
   drawText(canvas, xName, Math.round(L.gridX + gridW / 2 - textWidth(xName, fs) / 2), L.gridY + gridH + 4 + th + 6, INK, fs);
-  drawText(canvas, `Z${j + 1} (DIM ${j}) ^`, L.gridX, L.gridY - th - 4, INK, fs);
+  drawText(canvas, `^ ${axisName(j)}`, L.gridX, L.gridY - th - 4, INK, fs);
 
   strokeEllipse(canvas, L.originX, L.originY, L.pixelsPerSigmaX, L.pixelsPerSigmaY, o.circleThickness ?? 2, o.circleColor ?? CIRCLE_COLOR, {
     x: L.gridX,

@@ -29,6 +29,7 @@ export function runWasmKernel(
  */
 export class Scratch {
   private readonly infos: tf.TensorInfo[] = [];
+  private readonly aliases: tf.TensorInfo[] = [];
   constructor(private readonly backend: WasmBackend) {}
 
   keep(info: tf.TensorInfo): tf.TensorInfo {
@@ -50,7 +51,38 @@ export class Scratch {
     return this.keep(this.backend.makeOutput(shape, 'float32', undefined, values));
   }
 
+  /** A new float32 tensor on the wasm heap, contents uninitialised. */
+  allocate(shape: number[]): tf.TensorInfo {
+    return this.keep(this.backend.makeOutput(shape, 'float32'));
+  }
+
+  /**
+   * A tensor that aliases `shape`-many floats of `base` starting `offset` elements in, without a
+   * copy (a kernel can then read a shifted window of a buffer). It is unregistered on disposal
+   * but never freed: the memory belongs to `base`, which must outlive it (aliases are released
+   * first).
+   */
+  alias(base: tf.TensorInfo, offset: number, shape: number[]): tf.TensorInfo {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const baseSize = base.shape.reduce((a, b) => a * b, 1);
+    if (offset < 0 || offset + size > baseSize) throw new Error(`alias [${offset}, ${offset + size}) outside a buffer of ${baseSize}`);
+    const address = this.backend.getMemoryOffset(base.dataId) + 4 * offset;
+    const info = this.backend.makeOutput(shape, 'float32', address);
+    this.aliases.push(info);
+    return info;
+  }
+
   disposeAll(): void {
+    for (const info of this.aliases) {
+      // Unregister from the C++ tensor table (runs its disposal callbacks) and from the JS map,
+      // but do not free: the bytes belong to the base buffer.
+      const data = this.backend.dataIdMap.get(info.dataId);
+      if (data !== undefined) {
+        this.backend.wasm.tfjs.disposeData(data.id);
+        this.backend.dataIdMap.delete(info.dataId);
+      }
+    }
+    this.aliases.length = 0;
     for (const info of this.infos) this.backend.disposeData(info.dataId);
     this.infos.length = 0;
   }

@@ -9,8 +9,7 @@
  * operand the small one: A = patches^T [kh*kw*Ci, P], B = dy [P, Co] (dy as it comes, no copy),
  * and the product [kh*kw*Ci, Co] already is the filter layout [kh, kw, Ci, Co].
  *
- * Stride 1 (every conv in these networks): A is built from x transposed to planar [Ci, N, H, W]
- * by copying shifted image rows (memcpy-like), see `planarPatches`.
+ * Stride 1 (every conv in these networks) needs no patch matrix at all: see `stride1FilterGrad`.
  * Other strides: patches come from a depthwise convolution with a one-hot filter (output channel
  * c*K + tap copies input channel c at that tap), which applies the forward conv's own strides and
  * padding, then are transposed. (Going through Conv3DBackpropFilterV2 with depth 1 is WRONG at
@@ -38,62 +37,71 @@ export function patchExtractionFilter(kh: number, kw: number, channels: number):
 }
 
 /**
- * Fills `dest` ([kh, kw, Ci, N, Ho, Wo], i.e. patches^T) from `planar` ([Ci, N, H, W]) for a
- * stride-1 conv with the given leading padding: row (i, j, c, n, oy) is image row y = oy + i - top
- * of channel c, shifted by j - left, with zeros where the window leaves the image.
+ * Stride 1 without any patch matrix. Put x (planar, channel-major) and dy on one padded grid of
+ * Hp x Wp = (Ho + kh - 1) x (Wo + kw - 1) per image, flattened to Q = N * Hp * Wp positions:
+ *   xpad[c, q]  = x at grid position q shifted by the forward padding (zeros outside the image),
+ *   dypad[q, o] = dy at the top-left Ho x Wo of each grid, zeros elsewhere.
+ * Then dW[i, j] = xpad[:, q + i*Wp + j] . dypad[q, :] summed over q: the tap's operand is the SAME
+ * buffer read from offset i*Wp + j (a zero-copy alias), and positions where the shift wraps into
+ * the next row or image meet zeros of dypad. dypad is the packed operand of every tap's matmul,
+ * so XNNPACK packs it once (its operator cache is keyed by that tensor).
  */
-export function planarPatches(
-  planar: Float32Array,
-  dest: Float32Array,
-  info: Pick<tf.backend_util.Conv2DInfo, 'batchSize' | 'inHeight' | 'inWidth' | 'inChannels' | 'outHeight' | 'outWidth' | 'filterHeight' | 'filterWidth'>,
-  top: number,
-  left: number,
-): void {
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: ho, outWidth: wo } = info;
-  let d = 0; // running destination offset: rows are written in order
-  for (let i = 0; i < info.filterHeight; i++) {
-    for (let j = 0; j < info.filterWidth; j++) {
-      const shift = j - left;
-      const x0 = Math.max(0, -shift); // first output column whose source column is inside the image
-      const x1 = Math.min(wo, w - shift); // one past the last such column
-      for (let c = 0; c < ci; c++) {
-        for (let b = 0; b < n; b++) {
-          const image = (c * n + b) * h;
-          for (let oy = 0; oy < ho; oy++, d += wo) {
-            const y = oy + i - top;
-            if (y < 0 || y >= h || x1 <= x0) {
-              dest.fill(0, d, d + wo);
-              continue;
-            }
-            if (x0 > 0) dest.fill(0, d, d + x0);
-            const src = (image + y) * w + shift;
-            dest.set(planar.subarray(src + x0, src + x1), d + x0);
-            if (x1 < wo) dest.fill(0, d + x1, d + wo);
-          }
-        }
+function stride1FilterGrad(
+  scratch: Scratch,
+  backend: WasmBackend,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
+  const { filterHeight: kh, filterWidth: kw, outHeight: ho, outWidth: wo } = info;
+  const { top, left } = info.padInfo;
+  const hp = ho + kh - 1;
+  const wp = wo + kw - 1;
+  const q = n * hp * wp;
+  const margin = (kh - 1) * wp + (kw - 1); // the last tap reads this far past the last channel
+
+  const planar = scratch.transpose(scratch.reshape(x, [n * h * w, ci]), [1, 0]); // [Ci, N*H*W]
+  const xpad = scratch.allocate([ci * q + margin]);
+  const dypad = kh === 1 && kw === 1 ? dy : scratch.allocate([q, co]);
+  // Heap views are taken after every allocation: growing the heap detaches older views.
+  const src = backend.typedArrayFromHeap(planar) as Float32Array;
+  const dst = backend.typedArrayFromHeap(xpad) as Float32Array;
+  dst.fill(0);
+  const rows = Math.min(h, hp - top);
+  const cols = Math.min(w, wp - left);
+  for (let c = 0; c < ci; c++) {
+    for (let b = 0; b < n; b++) {
+      for (let y = 0; y < rows; y++) {
+        const from = ((c * n + b) * h + y) * w;
+        dst.set(src.subarray(from, from + cols), c * q + (b * hp + y + top) * wp + left);
       }
     }
   }
-}
-
-/** patches^T [kh*kw*Ci, P] for a stride-1 conv. */
-function stride1PatchesT(scratch: Scratch, backend: WasmBackend, x: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, filterHeight: kh, filterWidth: kw } = info;
-  const positions = n * info.outHeight * info.outWidth;
-  const planar = scratch.transpose(scratch.reshape(x, [n * h * w, ci]), [1, 0]); // [Ci, N*H*W]
-  if (kh === 1 && kw === 1 && info.padInfo.top === 0 && info.padInfo.left === 0 && info.outHeight === h && info.outWidth === w) {
-    return planar; // a 1x1 conv without padding sees x itself
+  if (dypad !== dy) {
+    const dySrc = backend.typedArrayFromHeap(dy) as Float32Array;
+    const dyDst = backend.typedArrayFromHeap(dypad) as Float32Array;
+    dyDst.fill(0);
+    for (let b = 0; b < n; b++) {
+      for (let y = 0; y < ho; y++) {
+        const from = (b * ho + y) * wo * co;
+        dyDst.set(dySrc.subarray(from, from + wo * co), (b * hp + y) * wp * co);
+      }
+    }
   }
-  const patchesT = scratch.keep(backend.makeOutput([kh * kw * ci, positions], 'float32'));
-  // Views are taken after every allocation: a heap growth detaches older views.
-  planarPatches(
-    backend.typedArrayFromHeap(planar) as Float32Array,
-    backend.typedArrayFromHeap(patchesT) as Float32Array,
-    info,
-    info.padInfo.top,
-    info.padInfo.left,
-  );
-  return patchesT;
+
+  const b3 = scratch.reshape(dypad, [1, q, co]);
+  const perTap: tf.TensorInfo[] = [];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const a = scratch.alias(xpad, i * wp + j, [1, ci, q]);
+      perTap.push(scratch.keep(runWasmKernel(backend, 'BatchMatMul', { a, b: b3 }, { transposeA: false, transposeB: false })));
+    }
+  }
+  const out = backend.makeOutput([kh, kw, ci, co], 'float32');
+  const outView = backend.typedArrayFromHeap(out) as Float32Array;
+  perTap.forEach((t, tap) => outView.set(backend.typedArrayFromHeap(t) as Float32Array, tap * ci * co));
+  return out;
 }
 
 /** patches^T [kh*kw*Ci, P] for any stride, through a one-hot depthwise convolution. */
@@ -142,7 +150,8 @@ function conv2dBackpropFilterWasm(args: { inputs: tf.NamedTensorInfoMap; backend
   const stride1 = info.strideHeight === 1 && info.strideWidth === 1;
 
   return withScratch(backend, (scratch) => {
-    const patchesT = stride1 ? stride1PatchesT(scratch, backend, x, info) : depthwisePatchesT(scratch, backend, x, info, attrs);
+    if (stride1) return stride1FilterGrad(scratch, backend, x, dy, info);
+    const patchesT = depthwisePatchesT(scratch, backend, x, info, attrs);
     const product = runWasmKernel(
       backend,
       'BatchMatMul',

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { applyTfjsFixes } from '../../compiler/tfjs-fixes.js';
+
+describe('cpu ResizeBilinearGrad on non-square maps', () => {
+  it('has the input shape and is the adjoint of the resize: <resize(x), dy> = <x, grad>', async () => {
+    await tf.setBackend('cpu');
+    applyTfjsFixes();
+    applyTfjsFixes(); // idempotent
+    const [lhs, rhs, shape] = tf.tidy(() => {
+      const x = tf.randomUniform([2, 7, 6, 3], -1, 1, 'float32', 1);
+      const dy = tf.randomUniform([2, 13, 11, 3], -1, 1, 'float32', 2);
+      const resize = (t: tf.Tensor) => tf.image.resizeBilinear(t as tf.Tensor4D, [13, 11], true);
+      const grad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(resize(t), dy)))(x);
+      return [tf.sum(tf.mul(resize(x), dy)).dataSync()[0]!, tf.sum(tf.mul(x, grad)).dataSync()[0]!, grad.shape];
+    });
+    expect(shape).toEqual([2, 7, 6, 3]);
+    expect(rhs).toBeCloseTo(lhs as number, 3);
+  });
+});
