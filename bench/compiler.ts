@@ -115,6 +115,7 @@ export async function benchCompiler(opts: CompilerBenchOptions = {}): Promise<Co
       await logits.data();
       logits.dispose();
     });
+    log(`  median ${fwd.median.toFixed(3)} s (first ${fwd.first.toFixed(2)} s), ${gflops(flops.trainForward, fwd.median).toFixed(2)} GFLOP/s`);
     log(`sampling (prepare + ${samples} samples) x${repeats + 1}...`);
     const smp = await time(repeats, async () => {
       const prepared = model.segmenter.prepare(images);
@@ -123,11 +124,13 @@ export async function benchCompiler(opts: CompilerBenchOptions = {}): Promise<Co
       logits.dispose();
       prepared.dispose();
     });
+    log(`  median ${smp.median.toFixed(3)} s (first ${smp.first.toFixed(2)} s)`);
     log(`training step x${repeats + 1}...`);
     let step = 0;
     const stp = await time(repeats, async () => {
       trainStep(model, training, handle, { images, masks, seed: 5 + step, step: step++, state: {} });
     });
+    log(`  median ${stp.median.toFixed(3)} s (first ${stp.first.toFixed(2)} s), ${gflops(flops.trainStep, stp.median).toFixed(2)} GFLOP/s`);
     const sampleFlops = flops.prepare + samples * flops.perSample;
     return {
       backend: backend.name,
@@ -143,9 +146,14 @@ export async function benchCompiler(opts: CompilerBenchOptions = {}): Promise<Co
       vsPytorch: { forward: fwd.median / PYTORCH_CPU.forwardSeconds, step: stp.median / PYTORCH_CPU.stepSeconds },
     };
   } finally {
-    handle.optimizer.dispose();
-    tf.dispose([images, masks]);
-    model.dispose();
+    try {
+      handle.optimizer.dispose();
+      tf.dispose([images, masks]);
+      model.dispose();
+    } catch (err) {
+      // Measurements stand even if the backend fails to free memory; say so.
+      log(`warning: freeing tensors failed on ${backend.name}: ${(err as Error).message}`);
+    }
   }
 }
 

@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../cli/errors.js';
+import { registerCpuKernelFixes } from './cpu-fixes.js';
 import { activateWasm } from './wasm.js';
 
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -174,6 +175,7 @@ const AUTO_ORDER: BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 export async function selectBackend(requested: BackendRequest, opts: SelectBackendOptions = {}): Promise<BackendSelection> {
   silenceNodeBanner();
+  registerCpuKernelFixes(); // cpu stays available as the reference whichever backend runs
   if (requested !== 'auto') {
     if (!AUTO_ORDER.includes(requested)) {
       throw new UserError(

@@ -13,7 +13,8 @@
 //  5. tf.setBackend('webgpu') is awaited and its boolean checked (it returns false on failure
 //     while getBackend() may still name webgpu), then a tiny convolution is checked on the GPU.
 import * as tf from '@tensorflow/tfjs';
-import { describeAdapter, isSoftwareAdapter, type AdapterReport, type GpuAdapterLike } from './webgpu-adapter.js';
+import { describeAdapter, type AdapterReport, type GpuAdapterLike } from './webgpu-adapter.js';
+import { registerWebGPUKernelFixes } from './webgpu-kernels.js';
 
 export type { AdapterReport } from './webgpu-adapter.js';
 export { isSoftwareAdapter } from './webgpu-adapter.js';
@@ -38,6 +39,7 @@ export type TryWebGPUResult = { ok: true; adapter: AdapterReport } | { ok: false
 interface GpuDeviceLike {
   destroy(): void;
   lost?: Promise<{ reason: string; message: string }>;
+  addEventListener?(type: 'uncapturederror', listener: (event: { error?: { message?: string } }) => void): void;
 }
 interface GpuAdapterFull extends GpuAdapterLike {
   features: { has(name: string): boolean };
@@ -110,6 +112,7 @@ export async function tryWebGPU(options: TryWebGPUOptions): Promise<TryWebGPURes
   } catch (err) {
     return { ok: false, reason: `@tensorflow/tfjs-backend-webgpu failed to load: ${messageOf(err)}` };
   }
+  registerWebGPUKernelFixes();
 
   const state: Registered = { adapter: report, device: null };
   let factoryError = '';
@@ -123,6 +126,7 @@ export async function tryWebGPU(options: TryWebGPUOptions): Promise<TryWebGPURes
       try {
         const device = await adapter.requestDevice(deviceDescriptorFor(adapter));
         state.device = device;
+        watchErrors(device);
         return new Backend(device, adapter.info);
       } catch (err) {
         factoryError = messageOf(err);
@@ -153,6 +157,24 @@ export async function releaseWebGPU(): Promise<void> {
   }
   if (tf.findBackendFactory('webgpu') !== null) tf.removeBackend('webgpu');
   device?.destroy();
+}
+
+const uncapturedErrors: string[] = [];
+const MAX_PRINTED_ERRORS = 5;
+
+/** WebGPU validation/out-of-memory errors are not exceptions: a failed dispatch just leaves its
+ *  output unwritten (zeros). Record and print them so a wrong result never passes silently. */
+function watchErrors(device: GpuDeviceLike): void {
+  device.addEventListener?.('uncapturederror', (event) => {
+    const message = event.error?.message ?? 'unknown WebGPU error';
+    uncapturedErrors.push(message);
+    if (uncapturedErrors.length <= MAX_PRINTED_ERRORS) console.error(`webgpu error: ${message}`);
+  });
+}
+
+/** Every uncaptured WebGPU error since the process started (tests assert there are none). */
+export function webgpuErrors(): readonly string[] {
+  return uncapturedErrors;
 }
 
 /** The adapter of the registered webgpu backend, or null. For the one-line backend report. */
@@ -275,6 +297,8 @@ function deviceDescriptorFor(adapter: GpuAdapterFull): object {
     'maxBufferSize',
     'maxComputeWorkgroupSizeX',
     'maxComputeInvocationsPerWorkgroup',
+    // tfjs splits Concat (and, with webgpu-kernels.ts, AddN) by this limit: more is fewer passes.
+    'maxStorageBuffersPerShaderStage',
   ];
   const requiredLimits: Record<string, number> = {};
   for (const name of wanted) {

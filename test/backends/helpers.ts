@@ -2,11 +2,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { activateWasm } from '../../runtime/backends/wasm.js';
 import { silenceNodeBanner } from '../../runtime/backends/select.js';
+import { registerCpuKernelFixes } from '../../runtime/backends/cpu-fixes.js';
 
 /** Runs `fn` with `name` as the active backend, then restores the previous one. */
 export async function onBackend<T>(name: 'cpu' | 'wasm', fn: () => T | Promise<T>): Promise<T> {
   const previous = tf.getBackend();
   silenceNodeBanner();
+  registerCpuKernelFixes();
   if (name === 'wasm') await activateWasm();
   else await tf.setBackend('cpu');
   try {

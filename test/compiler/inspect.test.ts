@@ -73,6 +73,25 @@ describe('compile errors map to source positions', () => {
 });
 
 describe('the example specs compile', () => {
+  it('hierarchical-tiny (a plugin architecture) compiles through the same path', async () => {
+    const registry = createRegistry();
+    const result = await loadSpec(here('../../examples/hierarchical-tiny.punet'), { registry });
+    expect(result.spec, JSON.stringify(result.diagnostics)).toBeDefined();
+    const model = compileModel(result.spec!, registry);
+    try {
+      const [h] = result.spec!.input.size;
+      const unet = model.summary.find((b) => b.role === 'unet')!;
+      Object.entries(unet.outputShapes).forEach(([name, shape], i) => {
+        expect(name).toBe(`level${i}`);
+        expect(shape.slice(0, 2)).toEqual([h >> i, h >> i]);
+      });
+      expect(model.summary.find((b) => b.role === 'combiner')!.outputShapes.logits).toEqual([h, h, result.spec!.input.classes]);
+      expect(model.summary.reduce((n, b) => n + b.parameters, 0)).toBe(model.parameterCount);
+    } finally {
+      model.dispose();
+    }
+  });
+
   it('prob-unet-tiny: shapes follow its widths', async () => {
     const registry = createRegistry();
     const result = await loadSpec(tinyPunet, { registry });

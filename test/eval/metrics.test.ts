@@ -245,3 +245,22 @@ describe('mode frequencies and total variation', () => {
     expect(Math.abs(sum / trials - perfectSamplerTV(p, n))).toBeLessThan(0.012);
   });
 });
+
+describe('bitset IoU path agrees with a direct set computation', () => {
+  it('on random multi-word masks (63 pixels, bit 31 included)', () => {
+    let state = 99;
+    const random = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    for (let trial = 0; trial < 200; trial++) {
+      const density = random();
+      const a = Uint8Array.from({ length: 63 }, () => (random() < density ? 1 + Math.floor(random() * 2) : 0));
+      const b = Uint8Array.from({ length: 63 }, () => (random() < density ? 1 : 0));
+      const inA = new Set([...a.keys()].filter((i) => a[i]! > 0));
+      const inB = new Set([...b.keys()].filter((i) => b[i]! > 0));
+      const both = [...inA].filter((i) => inB.has(i)).length;
+      const union = inA.size + inB.size - both;
+      const expectedIoU = union === 0 ? 1 : both / union;
+      expect(hungarianIoU([a], [b])).toBeCloseTo(expectedIoU, 12);
+      expect(ged([a], [b])).toBeCloseTo(2 * (1 - expectedIoU), 12);
+    }
+  });
+});

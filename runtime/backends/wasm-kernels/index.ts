@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { makeConv2dBackpropInputConfig } from './conv2d-backprop-input.js';
+import { registerAvgPoolGradFix } from '../avg-pool-grad.js';
 
 const MARK = Symbol.for('punet.wasmTrainingKernel');
 type Marked = tf.KernelConfig & { [MARK]?: true };
@@ -28,6 +29,8 @@ export function registerWasmTrainingKernels(): void {
   if (!isOurs(tf.getKernel('Conv2DBackpropFilter', 'wasm'))) replaceKernel(conv2dBackpropFilterConfig);
   // Keep the stock kernel (and its setupFunc, which binds the C++ function) for the cases we leave to it.
   if (!isOurs(stockInput)) replaceKernel(makeConv2dBackpropInputConfig(stockInput));
+  // The stock AvgPoolGrad is wrong where windows overlap 'same' padding (odd sizes).
+  registerAvgPoolGradFix('wasm');
 }
 
 /** Kernel names this module provides or replaces on wasm (for reports and tests). */

@@ -169,10 +169,15 @@ function formatReport(r: InspectReport): string {
   }
   lines.push(`${'total'.padEnd(roleW + kindW + 2)}  ${num(r.totalParameters).padStart(paramW)}`);
   const f = r.flopsPerImage;
-  lines.push(
-    '',
-    `FLOPs per image${f.complete ? '' : ' (lower bound: some blocks report no layers)'}: training forward ${gflops(f.trainForward)}, ` +
-      `training step ~${gflops(f.trainStep)} (3x forward); sampling ${gflops(f.prepare)} once + ${gflops(f.perSample)} per sample`,
-  );
+  const unreported = r.blocks.filter((b) => b.flopsPerImage === undefined).map((b) => `${b.role} (${b.kind})`);
+  lines.push('');
+  if (f.complete) {
+    lines.push(
+      `FLOPs per image: training forward ${gflops(f.trainForward)}, training step ~${gflops(f.trainStep)} (3x forward); ` +
+        `sampling ${gflops(f.prepare)} once + ${gflops(f.perSample)} per sample`,
+    );
+  } else {
+    lines.push(`FLOPs per image: not counted (${unreported.join(', ')} report no layers)`);
+  }
   return lines.join('\n');
 }

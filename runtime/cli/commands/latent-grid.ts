@@ -11,8 +11,8 @@ import { EXIT, UserError } from '../errors.js';
 import { writePng } from '../../data/png.js';
 import { readJson, runPath } from '../../run/folder.js';
 import { loadData, openRun, useBackend } from '../../run/session.js';
-import { decodeLatentGrid, LatentGridError } from '../../figures/latent-decode.js';
-import { latentGridFigure } from '../../figures/latent-grid.js';
+import { LatentGridError } from '../../figures/latent-decode.js';
+import { latentGridForImage } from '../../figures/run-figures.js';
 import { readImageForModel, safeName } from '../../figures/input.js';
 import type { ResolvedSpec } from '../../../spec/types.js';
 import { parseCheckpoint, parseSplit } from './sample.js';
@@ -109,24 +109,14 @@ export async function run(argv: string[]): Promise<number> {
       ({ id, image } = item);
     }
 
-    let decoded;
+    let result;
     try {
-      decoded = await decodeLatentGrid(opened.model.segmenter, { image, height, width, channels, grid, range, dims });
+      result = await latentGridForImage(opened.model.segmenter, image, { height, width, channels, classes: spec.input.classes, grid, range, dims, scale, masks });
     } catch (e) {
       if (e instanceof LatentGridError) throw new UserError(`latent-grid: ${e.message}`);
       throw e;
     }
-    const figure = latentGridFigure(image, decoded.masks, {
-      height,
-      width,
-      channels,
-      classes: spec.input.classes,
-      offsets: decoded.offsets,
-      dims: decoded.dims,
-      sigma: decoded.sigma,
-      scale,
-      masks,
-    });
+    const { figure, decoded } = result;
     const file = resolve(values.out ?? join(runPath(opened.runDir, 'samples'), `latent-grid-${safeName(id)}.png`));
     mkdirSync(dirname(file), { recursive: true });
     writePng(file, figure);

@@ -12,6 +12,7 @@ export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..'
 const SOURCES = [
   'runtime/backends/webgpu.ts',
   'runtime/backends/webgpu-adapter.ts',
+  'runtime/backends/webgpu-kernels.ts',
   'test/gpu/support/small-unet.ts',
 ];
 

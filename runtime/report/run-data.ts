@@ -1,0 +1,107 @@
+/**
+ * Everything the HTML report shows, read from a run folder (runtime/run/folder.ts): the spec as
+ * trained, how the run was started, the metrics log split into training steps and validations,
+ * every evaluation file, and the figure PNGs in samples/.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { MetricsLog, runPath } from '../run/folder.js';
+
+/** One training step as logged by the trainer: step, lr, reconstruction, KL, regularization, loss, objective logs. */
+export type StepRecord = { step: number } & Record<string, number>;
+
+export interface ValidationRecord {
+  step: number;
+  ged: number | null;
+  samples?: number;
+  split?: string;
+}
+
+/** eval.json as written by runtime/sample/report.ts (NaN written as null). */
+export interface EvalFile {
+  split: string;
+  images: number;
+  sampleCounts: number[];
+  results: Record<string, Record<string, { mean: number | null; images: number; nan: number }>>;
+  skipped?: Array<{ metric: string; reason: string }>;
+  checkpoint?: { which: string; step: number };
+  latent?: string;
+  time?: string;
+}
+
+export interface FigureFile {
+  /** Path relative to the run folder, e.g. samples/sample-grid.png. */
+  name: string;
+  path: string;
+}
+
+export interface RunReportData {
+  runDir: string;
+  spec?: Record<string, unknown>;
+  /** spec.json could not be parsed: the reason. */
+  specError?: string;
+  info?: Record<string, unknown>;
+  steps: StepRecord[];
+  validations: ValidationRecord[];
+  /** Other events (resume, interrupted, non-finite) for the timeline note. */
+  events: Array<Record<string, unknown>>;
+  evals: Array<{ file: string; report: EvalFile }>;
+  figures: FigureFile[];
+  /** Things that could not be read, shown on the page rather than failing the report. */
+  problems: string[];
+}
+
+/** samples/ PNGs that are whole figures (not the per-panel PNGs `punet sample` also writes). */
+export const FIGURE_PATTERN = /^(?:sample-grid|eval-grid|latent-grid)[A-Za-z0-9._-]*\.png$/;
+
+function readJsonOr(path: string, problems: string[]): Record<string, unknown> | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    problems.push(`${basename(path)} is not valid JSON (${(e as Error).message})`);
+    return undefined;
+  }
+}
+
+export function readRunReportData(runDir: string): RunReportData {
+  const problems: string[] = [];
+  const spec = readJsonOr(runPath(runDir, 'spec'), problems);
+  const info = readJsonOr(runPath(runDir, 'run'), problems);
+
+  const steps: StepRecord[] = [];
+  const validations: ValidationRecord[] = [];
+  const events: Array<Record<string, unknown>> = [];
+  for (const r of new MetricsLog(runPath(runDir, 'metrics')).read()) {
+    if (r.event === 'validation' && typeof r.step === 'number') {
+      validations.push({ step: r.step, ged: typeof r.ged === 'number' ? r.ged : null, samples: r.samples as number | undefined, split: r.split as string | undefined });
+    } else if (r.event === undefined && typeof r.step === 'number' && typeof r.loss === 'number') {
+      steps.push(r as StepRecord);
+    } else if (r.event !== undefined && r.event !== 'checkpoint') {
+      events.push(r);
+    }
+  }
+
+  const evals: RunReportData['evals'] = [];
+  for (const file of existsSync(runDir) ? readdirSync(runDir).sort() : []) {
+    if (!/^eval(?:-[A-Za-z0-9._-]+)?\.json$/.test(file)) continue;
+    const report = readJsonOr(join(runDir, file), problems) as EvalFile | undefined;
+    if (report && typeof report.results === 'object' && Array.isArray(report.sampleCounts)) evals.push({ file, report });
+    else if (report) problems.push(`${file} does not look like a punet evaluation (no results/sampleCounts)`);
+  }
+  // eval.json (the test split) first.
+  evals.sort((a, b) => (a.file === 'eval.json' ? -1 : b.file === 'eval.json' ? 1 : a.file.localeCompare(b.file)));
+
+  return { runDir, spec, info, steps, validations, events, evals, figures: listFigures(runDir), problems };
+}
+
+/** Figure PNGs in RUN/samples: sample grids first, then evaluation grids, then latent grids. */
+export function listFigures(runDir: string): FigureFile[] {
+  const dir = runPath(runDir, 'samples');
+  if (!existsSync(dir)) return [];
+  const rank = (n: string) => (n.startsWith('sample-grid') ? 0 : n.startsWith('eval-grid') ? 1 : 2);
+  return readdirSync(dir)
+    .filter((f) => FIGURE_PATTERN.test(f))
+    .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))
+    .map((f) => ({ name: `samples/${f}`, path: join(dir, f) }));
+}
