@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as os from 'node:os';
 import { selectBackend, type BackendName } from '../runtime/backends/select.js';
 
-const PYTORCH = { trainStepS: 1.3, forwardS: 0.68, batch: 8 };
+const PYTORCH = { trainStepS: 1.3, forwardS: 0.68, batch: 8, size: 128 };
 const WIDTHS = [32, 64, 128, 192];
 const CONVS_PER_LEVEL = 3;
 const IN_CHANNELS = 1;
@@ -180,6 +180,9 @@ interface Row {
   cpu: number;
   gflops: number;
   vsTorch: string;
+  /** The same two figures from CPU time: what the step costs on an otherwise idle machine. */
+  gflopsCpu: number;
+  vsTorchCpu: string;
 }
 
 async function benchBackend(name: BackendName, opts: Options): Promise<Row[]> {
@@ -195,7 +198,8 @@ async function benchBackend(name: BackendName, opts: Options): Promise<Row[]> {
   const net = buildNet();
   const { x, labels } = inputs(batch, opts.size);
   const fwdFlops = forwardFlops(batch, opts.size);
-  const scale = PYTORCH.batch / batch; // PyTorch figures are at batch 8; compare per image
+  // PyTorch figures are for batch 8 at 128x128: compare per image, per pixel at other sizes.
+  const scale = (PYTORCH.batch / batch) * (PYTORCH.size / opts.size) ** 2;
 
   const fwd = await timeIt(opts.steps, async () => {
     const out = tf.tidy(() => forward(net, x));
@@ -205,11 +209,12 @@ async function benchBackend(name: BackendName, opts: Options): Promise<Row[]> {
   rows.push({
     backend: name, what: 'forward', batch, ...fwd, gflops: fwdFlops / fwd.mean / 1e9,
     vsTorch: `${((fwd.mean * scale) / PYTORCH.forwardS).toFixed(2)}x`,
+    gflopsCpu: fwdFlops / fwd.cpu / 1e9,
+    vsTorchCpu: `${((fwd.cpu * scale) / PYTORCH.forwardS).toFixed(2)}x`,
   });
 
   if (trains) {
     const adam = tf.train.adam(1e-4);
-    const before = tf.memory().numTensors;
     const step = async () => {
       const cost = adam.minimize(() => loss(net, x, labels), true);
       await cost!.data();
@@ -223,10 +228,11 @@ async function benchBackend(name: BackendName, opts: Options): Promise<Row[]> {
     rows.push({
       backend: name, what: 'train step', batch, ...tr, gflops: (3 * fwdFlops) / tr.mean / 1e9,
       vsTorch: `${((tr.mean * scale) / PYTORCH.trainStepS).toFixed(2)}x`,
+      gflopsCpu: (3 * fwdFlops) / tr.cpu / 1e9,
+      vsTorchCpu: `${((tr.cpu * scale) / PYTORCH.trainStepS).toFixed(2)}x`,
     });
     if (opts.profile) await profileStep(() => adam.minimize(() => loss(net, x, labels), true)!);
     adam.dispose();
-    void before;
   }
   x.dispose();
   labels.dispose();
@@ -267,11 +273,13 @@ async function main(): Promise<void> {
   for (const name of order) rows.push(...(await benchBackend(name, opts)));
   const load = os.loadavg()[0]!.toFixed(1);
   console.log(`\nload average ${load} on ${os.cpus().length} cores (wall times include waiting for a core when load > cores)`);
-  console.log('backend     what         batch  first(s)  mean(s)  cpu(s)  GFLOP/s  vs PyTorch 1.13 CPU (per image, wall; >1 = slower)');
+  console.log('ratios: our time per image / PyTorch 1.13 CPU time per image at batch 8, 128x128, 2 cores (scaled by pixels at other sizes); >1 = slower');
+  console.log('backend     what         batch  first(s)  mean(s)  GFLOP/s  vs torch |  cpu(s)  GFLOP/s  vs torch (from CPU time)');
   for (const r of rows) {
     console.log(
       `${r.backend.padEnd(11)} ${r.what.padEnd(12)} ${String(r.batch).padStart(5)}  ${r.first.toFixed(2).padStart(8)}  ` +
-        `${r.mean.toFixed(2).padStart(7)}  ${r.cpu.toFixed(2).padStart(6)}  ${r.gflops.toFixed(1).padStart(7)}  ${r.vsTorch}`,
+        `${r.mean.toFixed(2).padStart(7)}  ${r.gflops.toFixed(1).padStart(7)}  ${r.vsTorch.padStart(8)} | ` +
+        `${r.cpu.toFixed(2).padStart(7)}  ${r.gflopsCpu.toFixed(1).padStart(7)}  ${r.vsTorchCpu.padStart(8)}`,
     );
   }
 }

@@ -174,7 +174,12 @@ function watchErrors(device: GpuDeviceLike): void {
 
 /** Every uncaptured WebGPU error since the process started (tests assert there are none). */
 export function webgpuErrors(): readonly string[] {
-  return uncapturedErrors;
+  return [...uncapturedErrors];
+}
+
+/** Forgets the recorded errors (after a test provoked one on purpose). */
+export function clearWebGPUErrors(): void {
+  uncapturedErrors.length = 0;
 }
 
 /** The adapter of the registered webgpu backend, or null. For the one-line backend report. */

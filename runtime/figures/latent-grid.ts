@@ -105,10 +105,10 @@ export function latentGridLayout(o: LatentGridFigureOptions): LatentGridLayout {
   const th = textHeight(fontScale);
   const margin = 6;
   const imageX = margin;
-  const imageY = margin + th + 6 + th + 4; // title line, then the image's label
+  const imageY = margin + th + 10 + th + 4; // title line, then the image's label
   const axisLabelWidth = textWidth('-0.00', fontScale) + 6;
   const gridX = imageX + tileWidth + 16 + axisLabelWidth;
-  const gridY = margin + th + 6 + th + 4;
+  const gridY = imageY;
   const gridW = G * tileWidth + (G - 1) * gap;
   const gridH = G * tileHeight + (G - 1) * gap;
   const width = gridX + gridW + margin;

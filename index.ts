@@ -1,0 +1,34 @@
+/**
+ * punet's public API. Everything here works on plain data or through the registry; the CLI is
+ * built on exactly these entry points.
+ *
+ *   import { ged, hungarianIoU, sampleDiversity, ncc } from 'punet';
+ *   import { createRegistry, loadSpec, compileModel } from 'punet';
+ */
+
+// Evaluation metrics on plain masks (Uint8Array of class ids or nested number[][]).
+export * from './runtime/eval/index.js';
+
+// The plugin API and the registry.
+export * from './compiler/api.js';
+export { Registry, PluginError } from './compiler/registry.js';
+export type { Registered } from './compiler/registry.js';
+export { createRegistry, builtinPlugins } from './plugins/index.js';
+export { loadPlugin, loadPlugins, PluginLoadError } from './compiler/plugin-loader.js';
+
+// The language front end.
+export { loadSpec, checkSource, formatDiagnostics, hasErrors, buildSchema } from './spec/index.js';
+export type { Diagnostic, SpecResult, LoadSpecOptions } from './spec/index.js';
+export type { ResolvedSpec, KindSpec, BlockRole, EvalSpec, TrainSpec, LossSpec, BackendChoice } from './spec/types.js';
+
+// The compiler.
+export { compileModel } from './compiler/compile.js';
+export type { CompiledModel, CompileModelOptions } from './compiler/compile.js';
+export { specHash } from './compiler/provenance.js';
+
+// Backends and data.
+export { selectBackend } from './runtime/backends/select.js';
+export type { Dataset, DataItem, Mode } from './runtime/data/types.js';
+export { syntheticDataset } from './runtime/data/synthetic.js';
+export { readDataset, writeDataset } from './runtime/data/store.js';
+export { readPng, writePng } from './runtime/data/png.js';
