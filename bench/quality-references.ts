@@ -7,10 +7,12 @@
 import type { DataItem, Mode } from '../runtime/data/types.js';
 import { createRandom, PROBABILITY_TIERS } from '../runtime/data/synthetic.js';
 import { perfectSamplerTV } from '../runtime/eval/metrics.js';
+import { hash32 } from '../runtime/train/rng.js';
 
-/** n masks drawn from the true modes, seeded. */
-export function exactSamples(modes: readonly Mode[], n: number, seed: number): Uint8Array[] {
-  const rng = createRandom(seed);
+/** n masks drawn from the true modes; `seed` and `index` (the image) are hashed into the stream. */
+export function exactSamples(modes: readonly Mode[], n: number, seed: number, index: number): Uint8Array[] {
+  // Hashed: mulberry32 streams of consecutive raw seeds start out correlated.
+  const rng = createRandom(hash32(seed, index));
   const out: Uint8Array[] = [];
   for (let s = 0; s < n; s++) {
     const u = rng.next();

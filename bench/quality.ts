@@ -196,7 +196,7 @@ export async function benchQuality(o: QualityOptions = {}): Promise<QualityResul
     rows.push(scoreRow('deterministic U-Net (latent removed)', setup, items, await modelSamples(det.segmenter, dataset, spec, n), width));
     det.dispose();
   }
-  rows.push(scoreRow('reference: exact sampler', setup, items, items.map((it, k) => exactSamples(it.modes!, n, 1000 + k)), width));
+  rows.push(scoreRow('reference: exact sampler', setup, items, items.map((it, k) => exactSamples(it.modes!, n, spec.train.seed, k)), width));
   rows.push(scoreRow('reference: most probable mode', setup, items, items.map((it) => mostProbableMode(it.modes!, n)), width));
   opened.compiled.dispose();
 

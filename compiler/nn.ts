@@ -101,7 +101,31 @@ export type DownSampling = 'avgpool' | 'maxpool';
 
 export function downsample(tf: Tf, x: Tensor, down: DownSampling): Tensor {
   const x4 = x as never;
-  return down === 'avgpool' ? tf.avgPool(x4, 2, 2, 'same') : tf.maxPool(x4, 2, 2, 'same');
+  if (down === 'maxpool') return tf.maxPool(x4, 2, 2, 'same');
+  const [, h, w] = x.shape as number[];
+  if (h! % 2 === 0 && w! % 2 === 0) return tf.avgPool(x4, 2, 2, 'same');
+  return oddAvgPool(tf, x, h!, w!);
+}
+
+/**
+ * 2x2 stride-2 SAME average pooling of an odd-sized map, averaging over the pixels inside the
+ * image (TF semantics): zero-pad bottom/right to even, VALID average (sum / 4), then rescale the
+ * edge windows by 4 / (pixels they cover). Written with ops whose gradients are right on every
+ * backend: tfjs 4.22's cpu AvgPoolGrad divides edge windows by 4 and gets odd SAME pooling wrong.
+ */
+function oddAvgPool(tf: Tf, x: Tensor, h: number, w: number): Tensor {
+  const ho = pooledSize(h);
+  const wo = pooledSize(w);
+  const padded = tf.pad(x, [[0, 0], [0, ho * 2 - h], [0, wo * 2 - w], [0, 0]]);
+  const scale = new Float32Array(ho * wo);
+  for (let i = 0; i < ho; i++) {
+    for (let j = 0; j < wo; j++) {
+      const rows = Math.min(2, h - 2 * i);
+      const cols = Math.min(2, w - 2 * j);
+      scale[i * wo + j] = 4 / (rows * cols);
+    }
+  }
+  return tf.mul(tf.avgPool(padded as never, 2, 2, 'valid'), tf.tensor4d(scale, [1, ho, wo, 1]));
 }
 
 export type UpSampling = 'bilinear' | 'nearest';

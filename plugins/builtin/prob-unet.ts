@@ -4,7 +4,7 @@
  * architecture `prob-unet` that composes them. No TensorFlow.js import: `tf` arrives in ctx.
  */
 import { definePlugin } from '../../compiler/api.js';
-import type { BlockRole, Prepared, ProbabilisticSegmenter, Tensor, Tf, Distribution } from '../../compiler/api.js';
+import type { Block, BlockRole, BuildContext, Distribution, Prepared, ProbabilisticSegmenter, Tensor, Tf } from '../../compiler/api.js';
 import { BlockOptionError } from '../../compiler/errors.js';
 import { diagGaussianFromHead } from '../../compiler/distributions.js';
 import {
@@ -147,7 +147,9 @@ function stackConfig(o: StackOptions): StackConfig {
 // ---------------------------------------------------------------------------------------------
 // Blocks
 
-function buildUNet(tf: Tf, ctx: { options: UNetOptions; input: { size: [number, number]; channels: number }; params: import('../../compiler/api.js').ParamFactory }): FeatureNet {
+type BlockContext<O> = BuildContext<O> & { role: BlockRole };
+
+function buildUNet(tf: Tf, ctx: BlockContext<UNetOptions>): FeatureNet {
   const cfg = stackConfig(ctx.options);
   const encoder = buildEncoder(tf, ctx.params.scope('encoder'), ctx.input.channels, ctx.input.size, ctx.options.down, cfg);
   const decoder = buildDecoder(tf, ctx.params.scope('decoder'), encoder.levelShapes, ctx.options.up, cfg);
@@ -169,10 +171,7 @@ function prefixed(scope: string) {
   return (l: LayerInfo): LayerInfo => ({ ...l, name: `${scope}/${l.name}` });
 }
 
-function buildLatentEncoder(
-  tf: Tf,
-  ctx: import('../../compiler/api.js').BuildContext<EncoderOptions> & { role: BlockRole },
-): LatentEncoder {
+function buildLatentEncoder(tf: Tf, ctx: BlockContext<EncoderOptions>): LatentEncoder {
   const o = ctx.options;
   const seesMask = o.sees === 'image+mask';
   if (seesMask && ctx.role === 'prior') {
@@ -235,10 +234,7 @@ function buildGaussian(tf: Tf, o: GaussianOptions): LatentBlock {
  * W_f part is computed once per image (`prepare`) and the per-sample W_z.z broadcast-added, so
  * n samples cost one batched pass over the remaining 1x1 convs.
  */
-function buildFcomb(
-  tf: Tf,
-  ctx: import('../../compiler/api.js').BuildContext<FcombOptions> & { role: BlockRole },
-): Combiner {
+function buildFcomb(tf: Tf, ctx: BlockContext<FcombOptions>): Combiner {
   const o = ctx.options;
   const unet = expectBlock<FeatureNet>(ctx.blocks, 'unet', ['channels', 'features']);
   const latent = expectBlock<LatentBlock>(ctx.blocks, 'latent', ['eventShape']);
@@ -294,8 +290,7 @@ interface ProbUNetPrepared extends Prepared {
   combinerInput: Tensor;
 }
 
-function composeProbUNet(tf: Tf, blocks: Readonly<Partial<Record<BlockRole, unknown>>>): ProbabilisticSegmenter {
-  const b = blocks as Parameters<typeof expectBlock>[0];
+function composeProbUNet(tf: Tf, b: Readonly<Partial<Record<BlockRole, Block>>>): ProbabilisticSegmenter {
   const unet = expectBlock<FeatureNet>(b, 'unet', ['features']);
   const prior = expectBlock<LatentEncoder>(b, 'prior', ['encode']);
   const posterior = expectBlock<LatentEncoder>(b, 'posterior', ['encode']);

@@ -6,8 +6,10 @@ import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { registerWasmTrainingKernels } from './wasm-kernels/index.js';
+import { configureWasmThreads, withCoreCountForInit } from './wasm-threads.js';
 
 let pathsSet = false;
+let wasmThreads = 1;
 
 /** Folder holding tfjs-backend-wasm's .wasm files, with a trailing separator. */
 export function wasmBinaryFolder(): string {
@@ -26,9 +28,11 @@ export async function activateWasm(): Promise<void> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   if (!pathsSet) {
     wasm.setWasmPaths(wasmBinaryFolder());
+    // wasm-threads: use every core (threaded SIMD build); PUNET_WASM_THREADS=1 keeps one thread.
+    wasmThreads = configureWasmThreads(wasm, tf.env());
     pathsSet = true;
   }
   registerWasmTrainingKernels();
-  const ok = await tf.setBackend('wasm');
+  const ok = await withCoreCountForInit(wasmThreads, () => tf.setBackend('wasm')); // wasm-threads
   if (!ok || tf.getBackend() !== 'wasm') throw new Error('tf.setBackend("wasm") failed to initialise the wasm module');
 }

@@ -302,8 +302,8 @@ function deviceDescriptorFor(adapter: GpuAdapterFull): object {
     'maxBufferSize',
     'maxComputeWorkgroupSizeX',
     'maxComputeInvocationsPerWorkgroup',
-    // tfjs splits Concat (and, with webgpu-kernels.ts, AddN) by this limit: more is fewer passes.
-    'maxStorageBuffersPerShaderStage',
+    // maxStorageBuffersPerShaderStage stays at WebGPU's default (8) as in tfjs's own factory, so
+    // Concat's and AddN's input splitting (webgpu-kernels.ts) runs, and is tested, everywhere.
   ];
   const requiredLimits: Record<string, number> = {};
   for (const name of wanted) {

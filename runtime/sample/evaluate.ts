@@ -84,6 +84,8 @@ export interface EvaluateOptions {
   /** Per latent scale, sample or take the prior mean: all 'mean' gives the deterministic baseline. */
   perScale?: Array<'sample' | 'mean'>;
   onProgress?: (done: number, total: number) => void;
+  /** Called once with the drawn samples (e.g. to draw a figure of what was scored). */
+  onSamples?: (items: number[], samples: ImageSamples[]) => void;
 }
 
 export async function evaluateSplit(
@@ -109,6 +111,7 @@ export async function evaluateSplit(
     perScale: opts.perScale,
     onChunk: (done) => opts.onProgress?.(done, items.length),
   });
+  opts.onSamples?.(items, samples);
 
   const results: EvalReport['results'] = {};
   for (const n of counts) {

@@ -12,6 +12,7 @@ import { STREAM } from '../train/rng.js';
 import { evaluateSplit, formatEvalTable, type EvalReport } from './evaluate.js';
 import { sampleItems } from './sampler.js';
 import { writeSampleImages } from './write.js';
+import { writeSampleGrid } from '../figures/run-figures.js';
 
 export interface SampleToFolderOptions {
   split: SplitName;
@@ -46,8 +47,12 @@ export async function sampleSplitToFolder(
     })),
     { height: dataset.height, width: dataset.width, channels: dataset.channels, classes: Math.max(dataset.classes, spec.input.classes) },
   );
-  return { images: items.length, files, overview: files[0] };
+  const grid = writeSampleGrid(join(o.outDir, 'sample-grid.png'), dataset, items, samples, { classes: spec.input.classes });
+  return { images: items.length, files: [grid, ...files], overview: grid };
 }
+
+/** Images shown in the evaluation figure. */
+const FIGURE_IMAGES = 8;
 
 export interface EvaluateAndWriteOptions {
   split: SplitName;
@@ -74,6 +79,7 @@ export async function evaluateAndWrite(
   registry: Registry,
   o: EvaluateAndWriteOptions,
 ): Promise<WrittenEval> {
+  const gridFile = join(runPath(o.runDir, 'samples'), (o.fileName ?? 'eval.json').replace(/^eval/, 'eval-grid').replace(/\.json$/, '.png'));
   const base = await evaluateSplit(segmenter, dataset, spec, registry, {
     split: o.split,
     sampleCounts: o.sampleCounts,
@@ -81,6 +87,12 @@ export async function evaluateAndWrite(
     batchSize: spec.train.batch_size,
     perScale: o.perScale,
     onProgress: o.onProgress,
+    // The figure shows what was scored: the first images with (up to) 16 of their samples.
+    onSamples: (items, samples) => {
+      const k = Math.min(FIGURE_IMAGES, items.length);
+      const shown = samples.slice(0, k).map((s) => ({ masks: s.masks.slice(0, 16), foreground: s.foreground.slice(0, 16) }));
+      writeSampleGrid(gridFile, dataset, items.slice(0, k), shown, { classes: spec.input.classes });
+    },
   });
   const report = { ...base, checkpoint: o.checkpoint, latent: o.perScale ? o.perScale.join(',') : 'sample', time: new Date().toISOString() };
   const path = o.fileName ? join(o.runDir, o.fileName) : runPath(o.runDir, 'eval');

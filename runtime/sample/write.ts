@@ -1,7 +1,7 @@
 /**
  * Sample images on disk. Per image: the image, its annotations (if any), each sample, and the
- * per-pixel foreground frequency over the samples; plus `overview.png`, one row per image:
- * image | annotations | samples | frequency, separated by thin gaps.
+ * per-pixel foreground frequency over the samples. The composite figure (one row per image) is
+ * runtime/figures' sample grid.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,30 +23,21 @@ export interface WriteSamplesOptions {
   classes: number;
 }
 
-/** Writes the PNGs; returns the files written (overview first). */
+/** Writes the PNGs; returns the files written. */
 export function writeSampleImages(dir: string, images: SampledImage[], o: WriteSamplesOptions): string[] {
   mkdirSync(dir, { recursive: true });
   const files: string[] = [];
-  const rows: RasterImage[][] = [];
   for (const item of images) {
     const safe = item.id.replace(/[^A-Za-z0-9._-]+/g, '_');
-    const tiles: RasterImage[] = [];
     const put = (name: string, raster: RasterImage) => {
       const file = join(dir, `${safe}-${name}.png`);
       writePng(file, raster);
       files.push(file);
-      tiles.push(toGray(raster));
     };
     put('image', imageRaster(item.image, o));
     item.annotations.forEach((m, k) => put(`annotation-${k}`, maskRaster(m, o)));
     item.samples.forEach((m, k) => put(`sample-${String(k).padStart(2, '0')}`, maskRaster(m, o)));
     put('frequency', frequencyRaster(foregroundFrequency(item.samples), o));
-    rows.push(tiles);
-  }
-  if (rows.length) {
-    const overview = join(dir, 'overview.png');
-    writePng(overview, composeRows(rows, o.height, o.width));
-    files.unshift(overview);
   }
   return files;
 }
@@ -74,32 +65,4 @@ function frequencyRaster(freq: Float32Array, o: WriteSamplesOptions): RasterImag
 
 function to8bit(v: number): number {
   return Math.max(0, Math.min(255, Math.round(v * 255)));
-}
-
-function toGray(r: RasterImage): RasterImage {
-  if (r.channels === 1) return r;
-  const data = new Uint8Array(r.width * r.height);
-  for (let p = 0; p < data.length; p++) {
-    const s = p * r.channels;
-    data[p] = r.channels >= 3 ? Math.round((r.data[s]! + r.data[s + 1]! + r.data[s + 2]!) / 3) : r.data[s]!;
-  }
-  return { width: r.width, height: r.height, channels: 1, data };
-}
-
-/** Tiles rows of equally sized gray tiles with a 2-pixel mid-gray gap. */
-function composeRows(rows: RasterImage[][], h: number, w: number): RasterImage {
-  const gap = 2;
-  const cols = Math.max(...rows.map((r) => r.length));
-  const width = cols * w + (cols - 1) * gap;
-  const height = rows.length * h + (rows.length - 1) * gap;
-  const data = new Uint8Array(width * height).fill(96);
-  rows.forEach((row, r) => {
-    row.forEach((tile, c) => {
-      for (let y = 0; y < h; y++) {
-        const dst = (r * (h + gap) + y) * width + c * (w + gap);
-        data.set(tile.data.subarray(y * w, (y + 1) * w), dst);
-      }
-    });
-  });
-  return { width, height, channels: 1, data };
 }

@@ -35,7 +35,7 @@ describe('compile-and-train process', () => {
     expect(resumed.output().stdout).toMatch(/resumed from .*step-\d+ at step \d+\/12/);
     const s = await exited(straight);
     expect(s.code, straight.output().stderr).toBe(0);
-    expect(straight.output().stdout).toMatch(/run: +.*straight\nsamples: +.*overview\.png.*\nevaluation: +.*eval\.json/);
+    expect(straight.output().stdout).toMatch(/run: +.*straight\nsamples: +.*sample-grid\.png.*\n(latent grid: +.*latent-grid-.*\.png\n)?evaluation: +.*eval\.json/);
 
     const ca = readLatestCheckpoint(join(a, 'checkpoints'))!.checkpoint;
     const cb = readLatestCheckpoint(join(b, 'checkpoints'))!.checkpoint;
@@ -54,7 +54,7 @@ describe('compile-and-train process', () => {
     expect(sampled.code, sampled.stderr).toBe(0);
     expect(sampled.stdout).toMatch(/2 image\(s\) x 5 samples/);
     const files = readdirSync(out);
-    expect(files).toContain('overview.png');
+    expect(files).toContain('sample-grid.png');
     expect(files.filter((f) => /-sample-\d+\.png$/.test(f))).toHaveLength(10);
     expect(files.filter((f) => /-frequency\.png$/.test(f))).toHaveLength(2);
 

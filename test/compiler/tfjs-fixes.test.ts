@@ -18,3 +18,30 @@ describe('cpu ResizeBilinearGrad on non-square maps', () => {
     expect(rhs).toBeCloseTo(lhs as number, 3);
   });
 });
+
+describe('2x2 SAME average pooling on odd sizes', () => {
+  it('matches tf.avgPool forward and has the adjoint gradient on cpu', async () => {
+    const { downsample } = await import('../../compiler/nn.js');
+    await tf.setBackend('cpu');
+    for (const shape of [
+      [2, 7, 6, 3],
+      [1, 13, 11, 2],
+      [1, 5, 5, 1],
+    ]) {
+      const [forwardDiff, lhs, rhs] = tf.tidy(() => {
+        const x = tf.randomUniform(shape, -1, 1, 'float32', 1);
+        const pool = (t: tf.Tensor) => downsample(tf, t, 'avgpool');
+        const y = pool(x);
+        const dy = tf.randomUniform(y.shape, -1, 1, 'float32', 2);
+        const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(pool(t), dy)))(x);
+        return [
+          tf.max(tf.abs(tf.sub(y, tf.avgPool(x as tf.Tensor4D, 2, 2, 'same')))).dataSync()[0]!,
+          tf.sum(tf.mul(y, dy)).dataSync()[0]!,
+          tf.sum(tf.mul(x, g)).dataSync()[0]!,
+        ];
+      });
+      expect(forwardDiff, shape.join('x')).toBeLessThan(1e-6);
+      expect(rhs, shape.join('x')).toBeCloseTo(lhs!, 4);
+    }
+  });
+});

@@ -117,6 +117,11 @@ describe('sample grid content', () => {
     const p2 = getPixel(fig2, c.x + 6 + 1, c.y + 1);
     expect(p1).not.toEqual(p2);
     for (const p of [p1, p2]) expect([[0, 0, 0], [255, 255, 255]]).not.toContainEqual(p);
+    // A 3-class preview at 32x32: class 1 a disc, class 2 a band whose position varies by sample.
+    const three = (shift: number) => Uint8Array.from(disc(32, 32, shift, 6), (v, p) => (v ? 1 : Math.abs((p % 32) - 24 - shift) < 3 ? 2 : 0));
+    const fig3 = sampleGridFigure([{ image: image(32, 32), annotations: [three(0), three(2)], samples: [-2, 0, 2, 4].map(three) }], { height: 32, width: 32, channels: 1, classes: 3 });
+    expect(fig3.width).toBe(gridLayout(1, 1 + 2 + 4 + 2, 128, 128, 2, true).width);
+    preview('sample-grid-3class.png', fig3);
   });
 
   it('preview figure (32x32 x4, two rows, 4 annotators, 6 samples)', () => {

@@ -3,7 +3,7 @@
  * samples and evaluation on the test split, all in one run folder.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { intFlag, parseCommandArgs } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
 import { listCheckpoints } from '../../run/checkpoint.js';
@@ -24,6 +24,13 @@ import { restoreWeights } from '../../train/snapshot.js';
 import { readLatestCheckpoint } from '../../run/checkpoint.js';
 import { evaluateAndWrite, sampleSplitToFolder } from '../../sample/report.js';
 import { specHash } from '../../../compiler/provenance.js';
+import type { ProbabilisticSegmenter } from '../../../compiler/api.js';
+import type { ResolvedSpec } from '../../../spec/types.js';
+import type { Dataset } from '../../data/types.js';
+import { writePng } from '../../data/png.js';
+import { latentGridForImage } from '../../figures/run-figures.js';
+import { LatentGridError } from '../../figures/latent-decode.js';
+import { writeReport } from '../../report/write.js';
 
 export const summary = 'Train a spec end to end: compile, train, sample and evaluate (writes a run folder)';
 
@@ -134,11 +141,45 @@ export async function run(argv: string[]): Promise<number> {
     runDir,
     checkpoint: best ? { which: 'best', step: best.checkpoint.meta.step } : { which: 'last', step: result.step },
   });
-  out(report.table + '\n\n');
-  out(`run:        ${runDir}\n`);
-  out(`samples:    ${written.overview ?? samplesDir}${written.images ? ` (${written.images} test images, 16 samples each)` : ''}\n`);
-  out(`evaluation: ${runPath(runDir, 'eval')}\n`);
-  out(`metrics:    ${runPath(runDir, 'metrics')}\n`);
+  const latentGrid = await writeFirstLatentGrid(model.segmenter, dataset, spec, samplesDir, (m) => err(`note: ${m}\n`));
   compiled.dispose();
+  const page = await writeReport(runDir);
+  out(report.table + '\n\n');
+  out(`run:         ${runDir}\n`);
+  out(`samples:     ${written.overview ?? samplesDir}${written.images ? ` (${written.images} test images, 16 samples each)` : ''}\n`);
+  if (latentGrid) out(`latent grid: ${latentGrid}\n`);
+  out(`evaluation:  ${runPath(runDir, 'eval')}\n`);
+  out(`metrics:     ${runPath(runDir, 'metrics')}\n`);
+  out(`report:      ${page.path}\n`);
   return EXIT.ok;
+}
+
+/** The latent-space figure of the first test image; models without a Gaussian prior get a note instead. */
+async function writeFirstLatentGrid(
+  segmenter: ProbabilisticSegmenter,
+  dataset: Dataset,
+  spec: ResolvedSpec,
+  dir: string,
+  note: (message: string) => void,
+): Promise<string | undefined> {
+  const index = dataset.splits.test[0];
+  if (index === undefined) return undefined;
+  const item = dataset.items[index]!;
+  try {
+    const { figure } = await latentGridForImage(segmenter, item.image, {
+      height: dataset.height,
+      width: dataset.width,
+      channels: dataset.channels,
+      classes: spec.input.classes,
+    });
+    const file = join(dir, `latent-grid-${item.id.replace(/[^A-Za-z0-9._-]+/g, '_')}.png`);
+    writePng(file, figure);
+    return file;
+  } catch (e) {
+    if (e instanceof LatentGridError) {
+      note(`no latent grid: ${e.message}`);
+      return undefined;
+    }
+    throw e;
+  }
 }
