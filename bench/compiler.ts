@@ -33,6 +33,8 @@ export interface Timing {
   seconds: number;
   /** The first (warm-up) run, seconds. */
   firstSeconds: number;
+  /** Process CPU seconds of the median run (user + system). */
+  cpuSeconds: number;
   gflopsPerSecond: number;
 }
 
@@ -75,18 +77,25 @@ function contractSpec(size: number): ResolvedSpec {
   return spec;
 }
 
-async function time(repeats: number, fn: () => Promise<void>): Promise<{ first: number; median: number }> {
-  const t0 = performance.now();
-  await fn();
-  const first = (performance.now() - t0) / 1000;
-  const runs: number[] = [];
-  for (let i = 0; i < repeats; i++) {
+/**
+ * Wall time (first run, then the median of `repeats`) and the process CPU time of the median
+ * run: on a shared machine the wall time includes waiting for a core, the CPU time does not
+ * (wasm and cpu run on one thread in Node, so CPU time ~ uncontended wall time there).
+ */
+async function time(repeats: number, fn: () => Promise<void>): Promise<{ first: number; median: number; cpu: number }> {
+  const measure = async () => {
+    const c = process.cpuUsage();
     const t = performance.now();
     await fn();
-    runs.push((performance.now() - t) / 1000);
-  }
-  runs.sort((a, b) => a - b);
-  return { first, median: runs[Math.floor(runs.length / 2)] ?? first };
+    const used = process.cpuUsage(c);
+    return { wall: (performance.now() - t) / 1000, cpu: (used.user + used.system) / 1e6 };
+  };
+  const first = await measure();
+  const runs: Array<{ wall: number; cpu: number }> = [];
+  for (let i = 0; i < repeats; i++) runs.push(await measure());
+  runs.sort((a, b) => a.wall - b.wall);
+  const mid = runs[Math.floor(runs.length / 2)] ?? first;
+  return { first: first.wall, median: mid.wall, cpu: mid.cpu };
 }
 
 export async function benchCompiler(opts: CompilerBenchOptions = {}): Promise<CompilerBenchResult> {
@@ -115,7 +124,7 @@ export async function benchCompiler(opts: CompilerBenchOptions = {}): Promise<Co
       await logits.data();
       logits.dispose();
     });
-    log(`  median ${fwd.median.toFixed(3)} s (first ${fwd.first.toFixed(2)} s), ${gflops(flops.trainForward, fwd.median).toFixed(2)} GFLOP/s`);
+    log(`  median ${fwd.median.toFixed(3)} s, cpu ${fwd.cpu.toFixed(2)} s (first ${fwd.first.toFixed(2)} s), ${gflops(flops.trainForward, fwd.median).toFixed(2)} GFLOP/s`);
     log(`sampling (prepare + ${samples} samples) x${repeats + 1}...`);
     const smp = await time(repeats, async () => {
       const prepared = model.segmenter.prepare(images);
@@ -124,13 +133,13 @@ export async function benchCompiler(opts: CompilerBenchOptions = {}): Promise<Co
       logits.dispose();
       prepared.dispose();
     });
-    log(`  median ${smp.median.toFixed(3)} s (first ${smp.first.toFixed(2)} s)`);
+    log(`  median ${smp.median.toFixed(3)} s, cpu ${smp.cpu.toFixed(2)} s (first ${smp.first.toFixed(2)} s)`);
     log(`training step x${repeats + 1}...`);
     let step = 0;
     const stp = await time(repeats, async () => {
-      trainStep(model, training, handle, { images, masks, seed: 5 + step, step: step++, state: {} });
+      await trainStep(model, training, handle, { images, masks, seed: 5 + step, step: step++, state: {} });
     });
-    log(`  median ${stp.median.toFixed(3)} s (first ${stp.first.toFixed(2)} s), ${gflops(flops.trainStep, stp.median).toFixed(2)} GFLOP/s`);
+    log(`  median ${stp.median.toFixed(3)} s, cpu ${stp.cpu.toFixed(2)} s (first ${stp.first.toFixed(2)} s), ${gflops(flops.trainStep, stp.median).toFixed(2)} GFLOP/s`);
     const sampleFlops = flops.prepare + samples * flops.perSample;
     return {
       backend: backend.name,
@@ -139,9 +148,9 @@ export async function benchCompiler(opts: CompilerBenchOptions = {}): Promise<Co
       size,
       parameters: model.parameterCount,
       flopsPerImage: { trainForward: flops.trainForward, trainStep: flops.trainStep, prepare: flops.prepare, perSample: flops.perSample },
-      trainForward: { seconds: fwd.median, firstSeconds: fwd.first, gflopsPerSecond: gflops(flops.trainForward, fwd.median) },
-      sample: { seconds: smp.median, firstSeconds: smp.first, gflopsPerSecond: gflops(sampleFlops, smp.median), samples },
-      trainStep: { seconds: stp.median, firstSeconds: stp.first, gflopsPerSecond: gflops(flops.trainStep, stp.median) },
+      trainForward: { seconds: fwd.median, firstSeconds: fwd.first, cpuSeconds: fwd.cpu, gflopsPerSecond: gflops(flops.trainForward, fwd.median) },
+      sample: { seconds: smp.median, firstSeconds: smp.first, cpuSeconds: smp.cpu, gflopsPerSecond: gflops(sampleFlops, smp.median), samples },
+      trainStep: { seconds: stp.median, firstSeconds: stp.first, cpuSeconds: stp.cpu, gflopsPerSecond: gflops(flops.trainStep, stp.median) },
       // > 1 means slower than PyTorch (only meaningful at batch 8, 128x128).
       vsPytorch: { forward: fwd.median / PYTORCH_CPU.forwardSeconds, step: stp.median / PYTORCH_CPU.stepSeconds },
     };
@@ -159,7 +168,7 @@ export async function benchCompiler(opts: CompilerBenchOptions = {}): Promise<Co
 
 export function formatCompilerBench(r: CompilerBenchResult): string {
   const row = (name: string, t: Timing, extra = '') =>
-    `${name.padEnd(28)} ${t.seconds.toFixed(3).padStart(8)} s  (first ${t.firstSeconds.toFixed(2)} s)  ${t.gflopsPerSecond.toFixed(2).padStart(7)} GFLOP/s${extra}`;
+    `${name.padEnd(28)} ${t.seconds.toFixed(3).padStart(8)} s  cpu ${t.cpuSeconds.toFixed(2).padStart(6)} s  (first ${t.firstSeconds.toFixed(2)} s)  ${t.gflopsPerSecond.toFixed(2).padStart(7)} GFLOP/s${extra}`;
   const comparable = r.batch === PYTORCH_CPU.batch && r.size === 128;
   return [
     `compiled LIDC Prob U-Net: ${r.parameters.toLocaleString('en-US')} parameters, batch ${r.batch}, ${r.size}x${r.size}, ${r.backendReport}`,

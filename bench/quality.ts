@@ -233,13 +233,13 @@ export function formatQuality(r: QualityResult): string {
     `GED gain over ${r.gedGain.versus}: ${fmt(r.gedGain.mean)} +- ${fmt(r.gedGain.standardError)} (paired s.e.), ` +
       `ratio ${fmt(r.gedGain.ratio)}, lower on ${r.gedGain.imagesBetter}/${r.testImages} images`,
     '',
-    'how often a shape is segmented vs its true probability (prior samples | deterministic | exact sampler):',
+    `how often a shape is segmented vs its true probability (prior samples | ${r.gedGain.versus} | exact sampler):`,
   ];
   const byName = (prefix: string) => r.rows.find((row) => row.name.startsWith(prefix))?.marginals ?? [];
   const prob = byName('prob. U-Net (prior');
   for (const bin of prob) {
     const other = (prefix: string) => byName(prefix).find((b) => b.probability === bin.probability)?.predicted;
-    out.push(`  p ~ ${bin.probability.toFixed(2)} (${String(bin.structures).padStart(3)} shapes, true ${bin.truth.toFixed(3)}): ${fmt(bin.predicted)} | ${fmt(other('deterministic'))} | ${fmt(other('reference: exact'))}`);
+    out.push(`  p ~ ${bin.probability.toFixed(2)} (${String(bin.structures).padStart(3)} shapes, true ${bin.truth.toFixed(3)}): ${fmt(bin.predicted)} | ${fmt(other(r.gedGain.versus))} | ${fmt(other('reference: exact'))}`);
   }
   if (r.train) out.push('', `training: ${r.train.steps} steps, ${r.train.cpuSeconds.toFixed(1)} s CPU (${(r.train.secondsPerStepCpu * 1000).toFixed(0)} ms/step), ${r.train.wallSeconds.toFixed(1)} s wall`);
   if (r.baselineTrain) out.push(`deterministic baseline training: ${r.baselineTrain.cpuSeconds.toFixed(1)} s CPU`);

@@ -12,7 +12,8 @@ import { resolveEntry } from './options.js';
 import { SeededParamFactory, type VariableRecord } from './params.js';
 import type { LayerInfo } from './nn.js';
 import { specHash } from './provenance.js';
-import { applyTfjsFixes } from './tfjs-fixes.js';
+import { registerCpuKernelFixes } from '../runtime/backends/cpu-fixes.js';
+import { PluginContributionError } from './plugin-loader.js';
 
 export interface CompiledBlock {
   role: BlockRole;
@@ -57,7 +58,7 @@ export interface CompileModelOptions {
 
 export function compileModel(spec: ResolvedSpec, registry: Registry, opts: CompileModelOptions = {}): CompiledModel {
   const tfns = opts.tf ?? tf;
-  applyTfjsFixes();
+  registerCpuKernelFixes();
   const seed = opts.seed ?? spec.train?.seed ?? 0;
   checkInput(spec);
   const arch = resolveEntry(registry, 'architectures', spec.architecture, 'architecture');
@@ -167,7 +168,9 @@ function assemble(
 function atPath<T>(path: string, plugin: string, kind: string, fn: () => T): T {
   try {
     return fn();
-  } catch (err) {
+  } catch (thrown) {
+    // A third-party contribution's errors arrive attributed already; report them at the block.
+    const err = thrown instanceof PluginContributionError ? thrown.original : thrown;
     if (err instanceof CompileError) throw err;
     if (err instanceof BlockOptionError) throw new CompileError(joinPath(path, err.option), err.message, plugin);
     const wrapped = new CompileError(path, `'${kind}' (plugin '${plugin}') failed to build: ${(err as Error)?.message ?? err}`, plugin);

@@ -7,6 +7,22 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { Contributions, ExtensionPoint, KindSpec } from './api.js';
 import type { Registered, Registry } from './registry.js';
 import { CompileError, joinPath } from './errors.js';
+import { wrapContribution } from './plugin-loader.js';
+
+/** How each extension point is named in messages. */
+const POINT_LABEL: Record<ExtensionPoint, string> = {
+  blocks: 'block',
+  architectures: 'architecture',
+  losses: 'reconstruction loss',
+  klEstimators: 'KL estimator',
+  objectives: 'objective',
+  regularizers: 'regularizer',
+  distances: 'distance',
+  metrics: 'metric',
+  optimizers: 'optimizer',
+  schedules: 'schedule',
+  dataSources: 'data source',
+};
 
 const ajv = new Ajv({ useDefaults: true, allErrors: true, strict: false });
 const validators = new WeakMap<object, ValidateFunction>();
@@ -25,7 +41,7 @@ export function lookup<P extends ExtensionPoint>(registry: Registry, point: P, k
     const known = registry.ids(point);
     throw new CompileError(
       joinPath(path, 'kind'),
-      `unknown ${point} kind '${kind}'` + (known.length ? ` (known: ${known.join(', ')})` : ' (none registered)'),
+      `unknown ${POINT_LABEL[point]} kind '${kind}'` + (known.length ? ` (known: ${known.join(', ')})` : ' (none registered)'),
     );
   }
   return registered;
@@ -37,17 +53,19 @@ export function resolveEntry<P extends ExtensionPoint>(
   entry: KindSpec | undefined,
   path: string,
 ): ResolvedEntry<P> {
-  if (!entry || typeof entry.kind !== 'string') throw new CompileError(path, `missing (needs a { kind: ... } entry for ${point})`);
+  if (!entry || typeof entry.kind !== 'string') throw new CompileError(path, `missing (needs a { kind: ... } ${POINT_LABEL[point]} entry)`);
   const registered = lookup(registry, point, entry.kind, path);
   const { kind: _kind, ...raw } = entry;
   const options = validateOptions(registered, structuredClone(raw), path);
-  return { registered, contribution: registered.contribution, options, path };
+  // A third-party contribution's errors are reported with its plugin, point, id and spec path.
+  const contribution = registered.builtin ? registered.contribution : wrapContribution(registered, path);
+  return { registered, contribution, options, path };
 }
 
 /** Validates (and fills defaults into) `options`; returns it. */
 export function validateOptions(registered: Registered<ExtensionPoint>, options: Record<string, unknown>, path: string): Record<string, unknown> {
   const contribution = registered.contribution;
-  const where = `${registered.point} '${registered.id}' of plugin '${registered.plugin.name}'`;
+  const where = `${POINT_LABEL[registered.point]} kind '${registered.id}' of plugin '${registered.plugin.name}'`;
   let validate = validators.get(contribution);
   if (!validate) {
     try {

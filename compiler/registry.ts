@@ -10,6 +10,8 @@ export interface Registered<P extends ExtensionPoint> {
   id: string;
   point: P;
   plugin: { name: string; version: string };
+  /** Registered as a built-in (bare id). Errors inside built-ins are punet's bugs, not the user's. */
+  builtin: boolean;
   contribution: Contributions[P];
 }
 
@@ -47,7 +49,7 @@ export class Registry {
             `${point} id '${id}' is already registered by plugin '${existing.plugin.name}'`,
           );
         }
-        table.set(id, { id, point, plugin: { name: plugin.name, version: plugin.version }, contribution });
+        table.set(id, { id, point, plugin: { name: plugin.name, version: plugin.version }, builtin: !!opts.builtin, contribution });
       }
     }
     this.plugins.set(plugin.name, plugin);

@@ -26,7 +26,7 @@ export interface CompiledTraining {
   schedule: ResolvedEntry<'schedules'>;
   initialObjectiveState(): ObjectiveState;
   /** The loss of one batch; call inside tf.tidy / a gradient. masks: int32 [B, H, W]. */
-  lossTerms(model: CompiledModel, images: Tensor, masks: Tensor, seed: number, state: ObjectiveState): LossTerms;
+  lossTerms(model: Pick<CompiledModel, 'segmenter' | 'regularizedWeights'>, images: Tensor, masks: Tensor, seed: number, state: ObjectiveState): LossTerms;
   createOptimizer(): OptimizerHandle;
   /** The scheduled learning rate at `step` (0-based). */
   learningRate(step: number): number;
@@ -95,37 +95,71 @@ export interface StepResult {
   learningRate: number;
 }
 
+/** A loss term went NaN/Inf: the step is not applied, the weights stay as they were. */
+export class NonFiniteLossError extends Error {
+  constructor(
+    /** The step's number as the caller counts it (for messages). */
+    readonly step: number,
+    readonly term: string,
+    readonly value: number,
+  ) {
+    super(`${term} is ${Number.isNaN(value) ? 'NaN' : value > 0 ? '+Infinity' : '-Infinity'} at step ${step}`);
+    this.name = 'NonFiniteLossError';
+  }
+}
+
+/** The model side of a step: what `lossTerms` needs plus the variables to train, in a fixed order. */
+export type StepModel = Pick<CompiledModel, 'segmenter' | 'regularizedWeights' | 'trainableVariables'>;
+
 /**
- * One optimisation step: sets the scheduled learning rate, computes gradients of the loss for
- * every variable, applies them, and returns the measured terms. Leaves no tensors behind.
+ * One optimisation step: sets the scheduled learning rate, computes the loss terms and the
+ * gradients of every variable, checks every term is finite BEFORE the update (so a NaN never
+ * reaches the weights), then applies the gradients. Reads the terms with an async read, the only
+ * kind the webgpu backend supports in Node. Leaves no tensors behind, also when it throws.
+ * `batch.step` is 0-based for the schedule; errors name step + 1.
  */
-export function trainStep(
-  model: CompiledModel,
+export async function trainStep(
+  model: StepModel,
   training: CompiledTraining,
   handle: OptimizerHandle,
   batch: { images: Tensor; masks: Tensor; seed: number; step: number; state: ObjectiveState },
   tfns: Tf = tf,
-): StepResult {
+): Promise<StepResult> {
   const learningRate = training.learningRate(batch.step);
   handle.setLearningRate(learningRate);
-  let kept: Scalar[] = [];
+  const variables = model.trainableVariables();
   let logNames: string[] = [];
-  const { value, grads } = tfns.variableGrads(() => {
-    const terms = training.lossTerms(model, batch.images, batch.masks, batch.seed, batch.state);
-    logNames = Object.keys(terms.logs);
-    // Keep the measured terms past the gradient's tidy; disposed below.
-    kept = [terms.reconstruction, terms.kl, terms.regularization, ...logNames.map((n) => terms.logs[n]!)].map((t) => tfns.keep(t));
-    return terms.loss;
-  }, model.trainableVariables());
-  handle.optimizer.applyGradients(grads);
-  const numbers = tfns.tidy(() => tfns.stack([value, ...kept]).dataSync() as Float32Array);
-  tfns.dispose([value, ...kept, ...Object.values(grads)]);
-  return {
-    loss: numbers[0]!,
-    reconstruction: numbers[1]!,
-    kl: numbers[2]!,
-    regularization: numbers[3]!,
-    logs: Object.fromEntries(logNames.map((n, i) => [n, numbers[4 + i]!])),
-    learningRate,
-  };
+  const { terms, grads } = tfns.tidy(() => {
+    let stacked: Tensor | undefined;
+    const { value, grads } = tfns.variableGrads(() => {
+      const t = training.lossTerms(model, batch.images, batch.masks, batch.seed, batch.state);
+      logNames = Object.keys(t.logs);
+      const scalars = [t.loss, t.reconstruction, t.kl, t.regularization, ...logNames.map((n) => t.logs[n]!)];
+      // All terms leave the gradient scope as one tensor, read back in one transfer.
+      stacked = tfns.keep(tfns.stack(scalars.map((x) => tfns.reshape(tfns.cast(x, 'float32'), []))));
+      return t.loss;
+    }, variables);
+    value.dispose();
+    return { terms: stacked!, grads };
+  });
+  try {
+    const numbers = (await terms.data()) as Float32Array;
+    const names = ['loss', 'reconstruction', 'KL', 'regularization', ...logNames];
+    // Causes before the total: report the first non-finite term in cause order.
+    for (const i of [1, 2, 3, ...logNames.map((_, k) => 4 + k), 0]) {
+      if (!Number.isFinite(numbers[i]!)) throw new NonFiniteLossError(batch.step + 1, names[i]!, numbers[i]!);
+    }
+    // One slot per variable in a fixed order: Adam keys its moments by position.
+    handle.optimizer.applyGradients(variables.map((v) => ({ name: v.name, tensor: grads[v.name] as Tensor })));
+    return {
+      loss: numbers[0]!,
+      reconstruction: numbers[1]!,
+      kl: numbers[2]!,
+      regularization: numbers[3]!,
+      logs: Object.fromEntries(logNames.map((n, i) => [n, numbers[4 + i]!])),
+      learningRate,
+    };
+  } finally {
+    tfns.dispose([terms, ...Object.values(grads)]);
+  }
 }

@@ -85,6 +85,24 @@ function isLoadWithBlob(message: unknown): message is { cmd: 'load'; urlOrBlob: 
   return m !== null && typeof m === 'object' && m.cmd === 'load' && m.urlOrBlob instanceof Blob;
 }
 
+/**
+ * The parent's Node flags minus those that would make the eval'd scripts ES modules (the glue's
+ * worker script and ours are CommonJS: they use require), e.g. `node --input-type=module -e ...`.
+ */
+function commonJsExecArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    if (/^--(input-type|experimental-default-type)(=|$)/.test(flag)) {
+      if (!flag.includes('=')) i++; // the value was the next argument
+      continue;
+    }
+    out.push(flag);
+  }
+  return out;
+}
+
 /** A worker_threads Worker that also accepts the blob: URLs emscripten's pthread glue uses. */
 export class BlobUrlWorker extends NodeWorker {
   /** Messages waiting for the scripts to be read; null once posting is direct. */
@@ -93,7 +111,7 @@ export class BlobUrlWorker extends NodeWorker {
 
   constructor(script: string | URL, options?: WorkerOptions) {
     const blobUrl = typeof script === 'string' && script.startsWith('blob:') ? script : null;
-    super(blobUrl === null ? script : BOOTSTRAP, blobUrl === null ? options : { ...options, eval: true });
+    super(blobUrl === null ? script : BOOTSTRAP, blobUrl === null ? options : { ...options, eval: true, execArgv: commonJsExecArgv() });
     if (blobUrl === null) return;
     const blob = resolveObjectURL(blobUrl);
     if (blob === undefined) throw new Error(`wasm threads: ${blobUrl} does not name a Blob of this thread`);

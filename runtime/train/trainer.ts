@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ObjectiveState, OptimizerHandle } from '../../compiler/api.js';
+import { compileTraining } from '../../compiler/training.js';
 import type { Registry } from '../../compiler/registry.js';
 import type { Dataset } from '../data/types.js';
 import type { ResolvedSpec } from '../../spec/types.js';
@@ -12,8 +13,6 @@ import { MetricsLog, runPath } from '../run/folder.js';
 import { PUNET_VERSION } from '../run/version.js';
 import { evaluateSplit } from '../sample/evaluate.js';
 import { BatchSampler } from './batches.js';
-import { resolve } from './contributions.js';
-import { composeLoss } from './loss.js';
 import type { TrainableModel } from './model.js';
 import { Progress, type ProgressSink } from './progress.js';
 import { STREAM, tfSeed } from './rng.js';
@@ -80,17 +79,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const log = new MetricsLog(runPath(runDir, 'metrics'));
   const checkpoints = runPath(runDir, 'checkpoints');
 
-  const loss = composeLoss(spec, registry);
-  const { contribution: optimizerC, options: optimizerOptions } = resolve(registry, 'optimizers', t.optimizer, 'train.optimizer');
-  const { contribution: scheduleC, options: scheduleOptions } = resolve(registry, 'schedules', t.schedule, 'train.schedule');
-  const handle: OptimizerHandle = optimizerC.create({ tf, options: optimizerOptions });
-  const baseLearningRate = optimizerC.baseLearningRate(optimizerOptions);
-  const learningRate = (step: number) =>
-    scheduleC.learningRate({ options: scheduleOptions, step, baseLearningRate, totalSteps: t.steps });
+  const training = compileTraining(spec, registry);
+  const handle: OptimizerHandle = training.createOptimizer();
+  const pixelsPerImage = spec.input.size[0] * spec.input.size[1];
 
   const sampler = new BatchSampler(dataset, dataset.splits.train, t.batch_size, t.seed);
   let step = 0;
-  let state: ObjectiveState = loss.initialState();
+  let state: ObjectiveState = training.initialObjectiveState();
   let best: TrainResult['best'];
   let lastCheckpoint: string | undefined;
   let resumedFrom: number | undefined;
@@ -140,17 +135,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let savedAt = resumedFrom ?? -1;
 
   while (step < t.steps) {
-    const lr = learningRate(step);
-    handle.setLearningRate(lr);
     let values: Record<string, number>;
     try {
-      values = trainStep({
+      values = await trainStep({
         model,
-        loss,
-        optimizer: handle.optimizer,
+        training,
+        handle,
         batch: sampler.batchAt(step),
         seed: tfSeed(t.seed, STREAM.latent, step),
-        step: step + 1,
+        step,
         state,
       });
     } catch (err) {
@@ -161,9 +154,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }
       throw err;
     }
-    state = loss.nextState(state, { reconstruction: values.reconstruction!, KL: values.KL! });
+    state = training.nextObjectiveState(state, { reconstruction: values.reconstruction!, kl: values.KL!, pixelsPerImage });
     step++;
-    log.append({ step, lr, ...values });
+    log.append({ step, ...values });
     progress.update(step, values);
 
     if (t.validate_every > 0 && step % t.validate_every === 0 && dataset.splits.val.length > 0) {

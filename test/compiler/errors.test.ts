@@ -43,7 +43,7 @@ describe('compile errors name the spec path', () => {
     spec.combiner = { kind: 'fcombb' };
     const err = compileError(spec);
     expect(err.path).toBe('combiner.kind');
-    expect(err.message).toMatch(/unknown blocks kind 'fcombb' \(known: [^)]*\bfcomb\b[^)]*\)/);
+    expect(err.message).toMatch(/unknown block kind 'fcombb' \(known: [^)]*\bfcomb\b[^)]*\)/);
     expect(err.message).toMatch(/known: [^)]*\bunet\b/);
   });
 

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { applyTfjsFixes } from '../../compiler/tfjs-fixes.js';
+import { registerCpuKernelFixes } from '../../runtime/backends/cpu-fixes.js';
 
 describe('cpu ResizeBilinearGrad on non-square maps', () => {
   it('has the input shape and is the adjoint of the resize: <resize(x), dy> = <x, grad>', async () => {
     await tf.setBackend('cpu');
-    applyTfjsFixes();
-    applyTfjsFixes(); // idempotent
+    registerCpuKernelFixes();
+    registerCpuKernelFixes(); // idempotent
     const [lhs, rhs, shape] = tf.tidy(() => {
       const x = tf.randomUniform([2, 7, 6, 3], -1, 1, 'float32', 1);
       const dy = tf.randomUniform([2, 13, 11, 3], -1, 1, 'float32', 2);

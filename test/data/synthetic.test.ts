@@ -166,3 +166,59 @@ describe('synthetic data: options', () => {
     expect(Array.from(item.image)).toEqual(Array.from(syntheticDataset({ count: 8, seed: 3 }).items[7]!.image));
   });
 });
+
+describe('synthetic data: learnable (the image tells each shape its probability)', () => {
+  it('a histogram of P(foreground | 3x3 local mean) fit on train recovers the tiers on test', () => {
+    // The simplest possible "model": per bin of local mean intensity, the fraction of annotated
+    // foreground pixels over the training split. If this already recovers each shape's inclusion
+    // probability on the test split, a tiny conv net can learn it too.
+    const ds = syntheticDataset({ count: 240, seed: 0 });
+    const { height: H, width: W } = ds;
+    const BINS = 40;
+    const localMean = (img: Float32Array, x: number, y: number) => {
+      let sum = 0;
+      let n = 0;
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          const xx = x + dx;
+          const yy = y + dy;
+          if (xx >= 0 && yy >= 0 && xx < W && yy < H) {
+            sum += img[yy * W + xx]!;
+            n++;
+          }
+        }
+      }
+      return sum / n;
+    };
+    const bin = (v: number) => Math.min(BINS - 1, Math.max(0, Math.floor(v * BINS)));
+    const foreground = new Float64Array(BINS);
+    const total = new Float64Array(BINS);
+    for (const i of ds.splits.train) {
+      const item = ds.items[i]!;
+      for (let y = 0; y < H; y++) {
+        for (let x = 0; x < W; x++) {
+          const b = bin(localMean(item.image, x, y));
+          for (const a of item.annotations) {
+            total[b]!++;
+            if (a[y * W + x]) foreground[b]!++;
+          }
+        }
+      }
+    }
+    const predicted = new Map<number, number[]>();
+    for (const i of ds.splits.test) {
+      const item = ds.items[i]!;
+      for (const s of item.shapes) {
+        const b = bin(localMean(item.image, Math.floor(s.cx), Math.floor(s.cy)));
+        const list = predicted.get(s.probability) ?? [];
+        list.push(total[b]! ? foreground[b]! / total[b]! : 0);
+        predicted.set(s.probability, list);
+      }
+    }
+    const tiers = [...predicted.keys()].sort((a, b) => b - a);
+    expect(tiers.length).toBeGreaterThanOrEqual(4);
+    const means = tiers.map((t) => predicted.get(t)!.reduce((a, b) => a + b, 0) / predicted.get(t)!.length);
+    tiers.forEach((t, k) => expect(Math.abs(means[k]! - t)).toBeLessThan(0.15));
+    for (let k = 1; k < means.length; k++) expect(means[k]!).toBeLessThan(means[k - 1]!);
+  });
+});

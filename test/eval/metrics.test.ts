@@ -264,3 +264,41 @@ describe('bitset IoU path agrees with a direct set computation', () => {
     }
   });
 });
+
+describe('ncc agrees with the literal PHiSeg definition on random soft samples', () => {
+  it('direct loops over samples and annotations give the same value', () => {
+    let state = 5;
+    const random = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const eps = 1e-8;
+    const ce = (t: number, q: number) => -(t * Math.log(q + eps) + (1 - t) * Math.log(1 - q + eps));
+    const pearson = (a: number[], b: number[]) => {
+      const ma = a.reduce((s, v) => s + v, 0) / a.length;
+      const mb = b.reduce((s, v) => s + v, 0) / b.length;
+      let cov = 0;
+      let va = 0;
+      let vb = 0;
+      a.forEach((v, k) => {
+        cov += (v - ma) * (b[k]! - mb);
+        va += (v - ma) ** 2;
+        vb += (b[k]! - mb) ** 2;
+      });
+      return cov / Math.sqrt(va * vb);
+    };
+    for (let trial = 0; trial < 20; trial++) {
+      const pixels = 30;
+      const probabilities = Array.from({ length: 5 }, () => Array.from({ length: pixels }, () => random()));
+      const samples = probabilities.map((p) => Uint8Array.from(p, (v) => (v > 0.5 ? 1 : 0)));
+      const annotations = Array.from({ length: 3 }, () => Uint8Array.from({ length: pixels }, () => (random() < 0.4 ? 1 : 0)));
+      const mean = Array.from({ length: pixels }, (_, k) => probabilities.reduce((s, p) => s + p[k]!, 0) / probabilities.length);
+      const eSS = mean.map((m, k) => probabilities.reduce((s, p) => s + ce(m, p[k]!), 0) / probabilities.length);
+      const terms = annotations.map((y) =>
+        pearson(
+          eSS,
+          mean.map((_, k) => probabilities.reduce((s, p) => s + ce(y[k]!, p[k]!), 0) / probabilities.length),
+        ),
+      );
+      const expected = terms.reduce((s, v) => s + v, 0) / terms.length;
+      expect(ncc(samples, annotations, { probabilities })).toBeCloseTo(expected, 9);
+    }
+  });
+});

@@ -55,7 +55,7 @@ function lossAtFullSize(spec: ResolvedSpec, registry: Registry) {
 }
 
 /** The same spec at 16x16 with narrow blocks: one real optimisation step must change the weights. */
-function stepShrunk(spec: ResolvedSpec, registry: Registry): number {
+async function stepShrunk(spec: ResolvedSpec, registry: Registry): Promise<number> {
   const small = structuredClone(spec);
   small.input = { ...small.input, size: [16, 16] };
   for (const role of ['unet', 'prior', 'posterior'] as const) {
@@ -69,7 +69,7 @@ function stepShrunk(spec: ResolvedSpec, registry: Registry): number {
   const handle = training.createOptimizer();
   const { images, masks } = squareBatch(tf, 2, 16);
   const before = model.trainableVariables().map((v) => v.dataSync().slice());
-  const result = trainStep(model, training, handle, { images, masks, seed: 1, step: 0, state: training.initialObjectiveState() });
+  const result = await trainStep(model, training, handle, { images, masks, seed: 1, step: 0, state: training.initialObjectiveState() });
   const changed = model.trainableVariables().filter((v, i) => v.dataSync().some((x, j) => x !== before[i]![j])).length;
   expect(Number.isFinite(result.loss)).toBe(true);
   handle.optimizer.dispose();
@@ -94,7 +94,7 @@ describe('example variants swap exactly one thing', () => {
       const full = lossAtFullSize(spec, registry);
       expect(Number.isFinite(full.loss)).toBe(true);
       if (name === 'variant-geco') expect(full.logs.geco_lambda).toBeCloseTo(1, 5);
-      expect(stepShrunk(spec, registry)).toBeGreaterThan(0);
+      expect(await stepShrunk(spec, registry)).toBeGreaterThan(0);
     });
   }
 });
@@ -111,7 +111,7 @@ describe('hierarchical-tiny', () => {
     expect(Number.isFinite(full.loss)).toBe(true);
     expect(full.kl).toBeGreaterThanOrEqual(0);
     expect(full.logs.geco_lambda).toBeCloseTo(1, 5);
-    expect(stepShrunk(spec, registry)).toBeGreaterThan(0);
+    expect(await stepShrunk(spec, registry)).toBeGreaterThan(0);
   });
 
   it('examples/hierarchical.punet (the paper configuration) resolves with the hierarchical kinds', async () => {

@@ -143,7 +143,7 @@ describe('hierarchical architecture', () => {
     expect(estimator).toBeCloseTo(byHand, 3);
   });
 
-  it('a few training steps on a fixed batch reduce the loss, with no tensor leaks', () => {
+  it('a few training steps on a fixed batch reduce the loss, with no tensor leaks', async () => {
     // 16x16, 3 levels, 2 scales: the cpu backend's conv filter gradient is slow at 32x32.
     const base = tinyHierarchicalSpec();
     const spec: ResolvedSpec = {
@@ -159,16 +159,16 @@ describe('hierarchical architecture', () => {
     const handle = training.createOptimizer();
     let state = training.initialObjectiveState();
     // Fixed seed: the same posterior noise every step, so the loss curve is not noise.
-    const step = (i: number) => {
-      const r = trainStep(m, training, handle, { images, masks, seed: 99, step: i, state });
+    const step = async (i: number) => {
+      const r = await trainStep(m, training, handle, { images, masks, seed: 99, step: i, state });
       state = training.nextObjectiveState(state, { reconstruction: r.reconstruction, kl: r.kl, pixelsPerImage: 16 * 16 });
       return r.loss;
     };
-    const first = step(0);
+    const first = await step(0);
     const before = tf.memory().numTensors;
     let last = first;
     const t0 = performance.now();
-    for (let i = 1; i < 8; i++) last = step(i);
+    for (let i = 1; i < 8; i++) last = await step(i);
     console.log(`hierarchical 16x16 train step: ${((performance.now() - t0) / 7).toFixed(0)} ms; loss ${first.toFixed(1)} -> ${last.toFixed(1)}`);
     expect(tf.memory().numTensors).toBe(before);
     expect(Number.isFinite(last)).toBe(true);

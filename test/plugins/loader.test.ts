@@ -160,8 +160,8 @@ describe('loading plugins', () => {
     expect(plugin).toBeCloseTo(3 * builtin, 2);
     const handle = training.createOptimizer();
     const before = tf.memory().numTensors;
-    const step = trainStep(model, training, handle, { images, masks, seed: 1, step: 0, state: training.initialObjectiveState() });
-    const step2 = trainStep(model, training, handle, { images, masks, seed: 1, step: 1, state: training.initialObjectiveState() });
+    const step = await trainStep(model, training, handle, { images, masks, seed: 1, step: 0, state: training.initialObjectiveState() });
+    const step2 = await trainStep(model, training, handle, { images, masks, seed: 1, step: 1, state: training.initialObjectiveState() });
     expect(Number.isFinite(step.loss)).toBe(true);
     expect(step2.reconstruction).not.toBe(step.reconstruction);
     // The optimiser creates its slots on the first step only.

@@ -87,7 +87,7 @@ describe('a spec that uses a third-party plugin', () => {
     const training = compileTraining(spec, registry);
     const handle = training.createOptimizer();
     const { images, masks } = squareBatch(tf, 2, 16);
-    const step = trainStep(model, training, handle, { images, masks, seed: 1, step: 0, state: training.initialObjectiveState() });
+    const step = await trainStep(model, training, handle, { images, masks, seed: 1, step: 0, state: training.initialObjectiveState() });
     expect(step.reconstruction).toBeGreaterThan(0);
     expect(Number.isFinite(step.loss)).toBe(true);
     handle.optimizer.dispose();

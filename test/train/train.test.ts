@@ -6,11 +6,10 @@ import type { PunetPlugin } from '../../compiler/api.js';
 import { listCheckpoints, readLatestCheckpoint, verifyCheckpoint } from '../../runtime/run/checkpoint.js';
 import { MetricsLog } from '../../runtime/run/folder.js';
 import { BatchSampler } from '../../runtime/train/batches.js';
-import { composeLoss } from '../../runtime/train/loss.js';
 import { captureOptimizer, captureWeights } from '../../runtime/train/snapshot.js';
 import { trainStep } from '../../runtime/train/step.js';
 import { train, TrainingDivergedError } from '../../runtime/train/trainer.js';
-import { resolve } from '../../runtime/train/contributions.js';
+import { compileTraining } from '../../compiler/training.js';
 import { compileTiny, quiet, tempDir, testRegistry, tinyDataset, tinySpec, useCpu } from './helpers.js';
 
 beforeAll(useCpu);
@@ -20,13 +19,13 @@ function bytesOf(arrays: Array<{ name: string; data: Float32Array | Int32Array }
 }
 
 describe('train step', () => {
-  it('combines the terms as the spec says: loss = rec + beta*KL + scale/2 * sum(w^2) over kernels', () => {
+  it('combines the terms as the spec says: loss = rec + beta*KL + scale/2 * sum(w^2) over kernels', async () => {
     const spec = tinySpec();
     spec.loss.objective = { kind: 'weighted', beta: 0.5 };
     const registry = testRegistry();
     const { model, dispose } = compileTiny(spec, registry);
-    const loss = composeLoss(spec, registry);
-    const optimizer = resolve(registry, 'optimizers', spec.train.optimizer, 'train.optimizer').contribution.create({ tf, options: { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 } });
+    const training = compileTraining(spec, registry);
+    const handle = training.createOptimizer();
     // regularisation computed on the host from the weights before the step
     let sumSquares = 0;
     let kernels = 0;
@@ -37,28 +36,28 @@ describe('train step', () => {
     }
     expect(kernels).toBeGreaterThan(0);
     const batch = new BatchSampler(tinyDataset(), [0, 1, 2, 3], 2, 1).batchAt(0);
-    const values = trainStep({ model, loss, optimizer: optimizer.optimizer, batch, seed: 3, step: 1, state: loss.initialState() });
+    const values = await trainStep({ model, training, handle, batch, seed: 3, step: 0, state: training.initialObjectiveState() });
     expect(values.regularization).toBeCloseTo((1e-5 * sumSquares) / 2, 6);
     expect(values.loss).toBeCloseTo(values.reconstruction! + 0.5 * values.KL! + values.regularization!, 3);
     expect(values.reconstruction).toBeGreaterThan(0);
     expect(values.KL).toBeGreaterThanOrEqual(0);
-    optimizer.optimizer.dispose();
+    handle.optimizer.dispose();
     dispose();
   });
 
-  it('leaks no tensors: the tensor count is the same after step 2 as after step 1', () => {
+  it('leaks no tensors: the tensor count is the same after step 2 as after step 1', async () => {
     const spec = tinySpec();
     const registry = testRegistry();
     const { model, dispose } = compileTiny(spec, registry);
-    const loss = composeLoss(spec, registry);
-    const handle = resolve(registry, 'optimizers', spec.train.optimizer, 'train.optimizer').contribution.create({ tf, options: { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 } });
+    const training = compileTraining(spec, registry);
+    const handle = training.createOptimizer();
     const sampler = new BatchSampler(tinyDataset(), [0, 1, 2, 3, 4, 5, 6, 7], 3, 1);
     const step = (s: number) =>
-      trainStep({ model, loss, optimizer: handle.optimizer, batch: sampler.batchAt(s), seed: s, step: s + 1, state: loss.initialState() });
-    step(0); // creates Adam's moment slots (permanent)
+      trainStep({ model, training, handle, batch: sampler.batchAt(s), seed: s, step: s, state: training.initialObjectiveState() });
+    await step(0); // creates Adam's moment slots (permanent)
     const after1 = tf.memory().numTensors;
-    step(1);
-    step(2);
+    await step(1);
+    await step(2);
     expect(tf.memory().numTensors).toBe(after1);
     handle.optimizer.dispose();
     dispose();

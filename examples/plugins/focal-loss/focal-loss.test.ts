@@ -83,7 +83,7 @@ describe('focal-loss plugin', () => {
     const handle = training.createOptimizer();
     const { images, masks } = squareBatch(tf, 2, 16);
     const before = model.trainableVariables().map((v) => v.dataSync().slice());
-    const result = trainStep(model, training, handle, { images, masks, seed: 1, step: 0, state: training.initialObjectiveState() });
+    const result = await trainStep(model, training, handle, { images, masks, seed: 1, step: 0, state: training.initialObjectiveState() });
     expect(Number.isFinite(result.reconstruction) && result.reconstruction > 0).toBe(true);
     const changed = model.trainableVariables().some((v, i) => v.dataSync().some((x, j) => x !== before[i]![j]));
     expect(changed).toBe(true);
