@@ -10,8 +10,7 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import type { ResolvedSpec } from '../../spec/types.js';
 import { compileModel, type CompiledModel } from '../../compiler/compile.js';
-import { compileTraining, type CompiledTraining } from '../../compiler/training.js';
-import type { ObjectiveState, OptimizerHandle } from '../../compiler/api.js';
+import { compileTraining, trainStep } from '../../compiler/training.js';
 import { webgpuErrors } from '../../runtime/backends/webgpu.js';
 import { createRegistry } from '../../plugins/index.js';
 import { acquireWebGPU, onBackend, relativeMaxDiff, repoRoot } from './support/webgpu-env.js';
@@ -78,7 +77,7 @@ async function run(backend: 'cpu' | 'webgpu', initial?: Map<string, Float32Array
 
       const handle = training.createOptimizer();
       for (let step = 0; step < STEPS; step++) {
-        result.stepLosses.push(await asyncTrainStep(model, training, handle, images, masks, 100 + step, step, state));
+        result.stepLosses.push((await trainStep(model, training, handle, { images, masks, seed: 100 + step, step, state })).loss);
       }
       handle.optimizer.dispose();
       return result;
@@ -87,26 +86,6 @@ async function run(backend: 'cpu' | 'webgpu', initial?: Map<string, Float32Array
       model.dispose();
     }
   });
-}
-
-/** compiler/training.ts's trainStep reads its losses with dataSync(), which Node's webgpu backend
- *  cannot do (no synchronous GPU readback); this is the same step read with `await data()`. */
-async function asyncTrainStep(
-  model: CompiledModel,
-  training: CompiledTraining,
-  handle: OptimizerHandle,
-  images: tf.Tensor,
-  masks: tf.Tensor,
-  seed: number,
-  step: number,
-  state: ObjectiveState,
-): Promise<number> {
-  handle.setLearningRate(training.learningRate(step));
-  const { value, grads } = tf.variableGrads(() => training.lossTerms(model, images, masks, seed, state).loss, model.trainableVariables());
-  handle.optimizer.applyGradients(grads);
-  const loss = (await value.data())[0]!;
-  tf.dispose([value, ...Object.values(grads)]);
-  return loss;
 }
 
 describe.skipIf(!gpu.available)('compiled LIDC Prob U-Net at 32x32 (widths 8/16/16/16), webgpu vs cpu', () => {
