@@ -122,8 +122,8 @@ async function tryWebGPUBackend(allowSoftware: boolean): Promise<Attempt> {
 
 async function tryWasm(): Promise<Attempt> {
   try {
-    await activateWasm();
-    return { ok: true };
+    const { threads } = await activateWasm();
+    return { ok: true, detail: `${threads} thread${threads === 1 ? '' : 's'}, set PUNET_WASM_THREADS to change` };
   } catch (err) {
     return { ok: false, reason: describeImportFailure('@tensorflow/tfjs-backend-wasm', err) };
   }

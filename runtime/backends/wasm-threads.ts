@@ -114,7 +114,9 @@ export class BlobUrlWorker extends NodeWorker {
     super(blobUrl === null ? script : BOOTSTRAP, blobUrl === null ? options : { ...options, eval: true, execArgv: commonJsExecArgv() });
     if (blobUrl === null) return;
     const blob = resolveObjectURL(blobUrl);
-    if (blob === undefined) throw new Error(`wasm threads: ${blobUrl} does not name a Blob of this thread`);
+    if (blob === undefined) {
+      throw new Error(`wasm threads: ${blobUrl} does not name a Blob of this thread (set ${THREADS_ENV}=1 to run wasm single-threaded)`);
+    }
     this.queue = [];
     this.draining = blob.text().then((text) => super.postMessage({ punetWorkerScript: text }));
     this.draining.catch((err: unknown) => this.emit('error', err));

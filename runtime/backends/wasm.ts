@@ -22,7 +22,7 @@ export function wasmBinaryFolder(): string {
  * Makes 'wasm' the active backend. Throws (plain Error, first line = the cause) if the package is
  * missing or the module cannot be instantiated; the caller turns that into a user-facing message.
  */
-export async function activateWasm(): Promise<void> {
+export async function activateWasm(): Promise<{ threads: number }> {
   // Imported lazily: importing registers 'wasm' with a higher priority than 'cpu', which would
   // change the default backend of every program that merely imports this module.
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
@@ -35,4 +35,5 @@ export async function activateWasm(): Promise<void> {
   registerWasmTrainingKernels();
   const ok = await withCoreCountForInit(wasmThreads, () => tf.setBackend('wasm')); // wasm-threads
   if (!ok || tf.getBackend() !== 'wasm') throw new Error('tf.setBackend("wasm") failed to initialise the wasm module');
+  return { threads: wasm.getThreadsCount() };
 }
