@@ -5,7 +5,7 @@
  * phase and per training step. Prints the import summary, the evaluation table (GED and
  * Hungarian-matched IoU per sample count) and the figure files; writes JSON to bench/results/.
  *
- *   node dist/bench/bu-bil.js [--src /work/shared/data/bu-bil/ds1] [--data DIR] [--reuse-data]
+ *   node dist/bench/bu-bil.js [--src ../shared/data/bu-bil/ds1] [--data DIR] [--reuse-data]
  *        [--spec examples/bu-bil.punet] [--steps N] [--backend wasm] [--samples 1,4,8,16]
  *        [--out RUN_DIR] [--json]
  *
@@ -14,9 +14,9 @@
  * skipped). --reuse-data keeps an existing dataset at --data instead of re-importing.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { main as punet } from '../runtime/cli/main.js';
 import { parseImportArgs } from '../runtime/cli/commands/import.js';
@@ -89,7 +89,7 @@ async function runPunet(argv: string[], onText: (text: string) => void = () => {
 export async function benchBuBil(o: BuBilOptions = {}): Promise<BuBilResult> {
   const log = o.log ?? (() => {});
   const total = clock();
-  const src = resolve(o.src ?? '/work/shared/data/bu-bil/ds1');
+  const src = resolve(o.src ?? join(dirname(fileURLToPath(import.meta.url)), '../../../shared/data/bu-bil/ds1'));
   const data = resolve(o.data ?? 'bench/results/bu-bil-ds1');
   const specFile = resolve(o.spec ?? 'examples/bu-bil.punet');
   const backend = o.backend ?? 'wasm';
@@ -183,7 +183,7 @@ export function formatBuBil(r: BuBilResult): string {
 
 const HELP = `usage: node dist/bench/bu-bil.js [options]
 
-  --src DIR          BU-BIL dataset 1 (default /work/shared/data/bu-bil/ds1; read only)
+  --src DIR          BU-BIL dataset 1 (default: shared/data/bu-bil/ds1 beside the repository; read only)
   --data DIR         where the imported dataset goes (default bench/results/bu-bil-ds1)
   --reuse-data       use the dataset already at --data instead of importing again
   --spec FILE        the spec to train (default examples/bu-bil.punet)

@@ -1,5 +1,5 @@
 /**
- * The real BU-BIL dataset 1 (read-only in /work/shared): import it through the CLI and check the
+ * The real BU-BIL dataset 1 (read-only, in shared/ beside the repository): import it through the CLI and check the
  * report states exactly what is on disk: 35 raw images, 10 expert annotator folders, the
  * GoldStandard folder ignored, 4 Person3_Amira masks spelled Seg_ instead of seg_, one image
  * (B02) of 1300x1030 instead of 1024x811, black-on-white masks, and one mask
@@ -7,7 +7,8 @@
  */
 import { describe, it, expect, vi, afterAll } from 'vitest';
 import { existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { run } from '../../runtime/cli/commands/import.js';
 import { runCommand } from '../../runtime/cli/main.js';
 import * as importCommand from '../../runtime/cli/commands/import.js';
@@ -15,7 +16,8 @@ import { readDataset } from '../../runtime/data/store.js';
 import type { ImportReport } from '../../runtime/data/import/run.js';
 import { tempDir } from './import-helpers.js';
 
-const BU_BIL = '/work/shared/data/bu-bil/ds1';
+// shared/ lies beside the repository (for developers and CI alike).
+const BU_BIL = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/data/bu-bil/ds1');
 const root = tempDir('import-bubil');
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
