@@ -1,5 +1,5 @@
 /**
- * The on-disk punet dataset (docs/data.md, docs/contract/README.md): a folder with
+ * The on-disk punet dataset (docs/data.md): a folder with
  *   dataset.json  metadata, one entry per item (id, group, split, annotation count, modes)
  *   images.bin    uint8 pixels, items in order, H*W*C each (value = round(255 * image value))
  *   masks.bin     uint8 class ids, every annotation of every item in order, H*W each

@@ -1,7 +1,7 @@
 /**
  * Evaluation metrics for distributions over segmentations, on plain data (no tensors), per image.
  *
- * Conventions (LIDC, see docs/contract and the reference notes):
+ * Conventions (LIDC; see the reference notes on Prob. U-Net evaluation):
  * - d(a, b) = 1 - IoU of the foreground pixels; both masks empty -> d = 0, exactly one empty -> 1.
  *   Foreground = every non-zero class id unless `foreground: k` picks one class.
  * - GED^2 is the V-statistic with the diagonal pairs included.
