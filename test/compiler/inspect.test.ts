@@ -106,7 +106,7 @@ describe('the example specs compile', () => {
       const conv = (k: number, i: number, o: number) => k * k * i * o + o;
       const enc = (cin: number) => conv(3, cin, 8) + conv(3, 8, 8) + conv(3, 8, 16) + conv(3, 16, 16) + conv(3, 16, 32) + conv(3, 32, 32);
       const dec = conv(3, 32 + 16, 16) + conv(3, 16, 16) + conv(3, 16 + 8, 8) + conv(3, 8, 8);
-      const fcomb = conv(1, 8 + 6, 8) + 2 * conv(1, 8, 8) + conv(1, 8, 2);
+      const fcomb = conv(1, 8 + 6, 32) + 2 * conv(1, 32, 32) + conv(1, 32, 2);
       expect(model.parameterCount).toBe(enc(1) + dec + enc(1) + conv(1, 32, 12) + enc(3) + conv(1, 32, 12) + fcomb);
     } finally {
       model.dispose();

@@ -66,22 +66,23 @@ describe('examples', () => {
 
   it('prob-unet-tiny merges over the LIDC spec as documented', async () => {
     const r = await loadSpec(path.join(EXAMPLES, 'prob-unet-tiny.punet'), { registry });
-    expect(r.diagnostics).toEqual([]);
+    // The one warning: Adam at 1e-2 (fine for this net, reported to diverge for the full one).
+    expect(r.diagnostics.map((d) => `${d.code} ${d.range?.start.line}`)).toEqual(['W402 18']);
     const s = r.spec!;
     expect(s.model).toBe('prob-unet-tiny');
     expect(r.files.map((f) => path.basename(f))).toEqual(['prob-unet-lidc.punet', 'prob-unet-tiny.punet']);
     expect(s.input).toEqual({ size: [32, 32], channels: 1, classes: 2 }); // size overridden, the rest inherited
     expect(s.unet).toMatchObject({ kind: 'unet', widths: [8, 16, 32], convs_per_block: 2, down: 'avgpool', up: 'bilinear' });
     expect(s.posterior).toMatchObject({ sees: 'image+mask', widths: [8, 16, 32] });
-    expect(s.combiner).toMatchObject({ kind: 'fcomb', layers: 3, width: 8 });
+    expect(s.combiner).toMatchObject({ kind: 'fcomb', layers: 3, width: 32 });
     expect(s.latent).toMatchObject({ kind: 'gaussian', size: 6 });
     expect(s.loss).toEqual(contract.loss); // untouched
-    expect(s.train.optimizer).toEqual({ kind: 'adam', lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
-    // A kind change replaces the block whole: no piecewise boundaries left behind.
-    expect(s.train.schedule).toEqual({ kind: 'constant' });
-    expect(s.train).toMatchObject({ batch_size: 8, steps: 300, seed: 42, validate_every: 100, validate_samples: 4, checkpoint_every: 100 });
-    expect(s.train.data).toMatchObject({ kind: 'synthetic', count: 96 });
-    expect(s.eval.samples).toEqual([1, 4, 8]); // lists replace whole
+    expect(s.train.optimizer).toEqual({ kind: 'adam', lr: 1e-2, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
+    // Same kind: merged key by key, and lists replace whole (no 160000 boundary left behind).
+    expect(s.train.schedule).toEqual({ kind: 'piecewise', boundaries: [700], values: [1e-2, 1e-3] });
+    expect(s.train).toMatchObject({ batch_size: 8, steps: 1000, seed: 42, validate_every: 200, validate_samples: 16, checkpoint_every: 200 });
+    expect(s.train.data).toMatchObject({ kind: 'synthetic', count: 400 });
+    expect(s.eval.samples).toEqual([1, 4, 8, 16]); // inherited
   });
 
   it('hierarchical fails with one clear unknown-kind error per missing kind without the plugin', async () => {
