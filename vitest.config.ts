@@ -7,5 +7,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // tfjs backends are process-global state: isolate test files in forks.
     pool: 'forks',
+    // Test files run in parallel processes: one wasm thread each, so they do not oversubscribe
+    // the cores. test/backends/wasm-threads.test.ts runs its own children with 1 and 2 threads.
+    env: { PUNET_WASM_THREADS: '1' },
   },
 });
