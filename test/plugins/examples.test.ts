@@ -100,17 +100,16 @@ describe('example variants swap exactly one thing', () => {
 });
 
 describe('hierarchical-tiny', () => {
-  it('swaps only the architecture, blocks, latent and loss of the tiny model, and trains a step', async () => {
+  it('swaps only the architecture, blocks and latent of the tiny model, and trains a step', async () => {
     const registry = registryWithHierarchical();
     const spec = await resolve('hierarchical-tiny', registry);
     const changed = differences({ ...base, model: '' }, { ...spec, model: '' });
     expect(changed.sort()).toEqual(
-      ['architecture', 'unet', 'prior', 'posterior', 'latent', 'combiner', 'loss.reconstruction', 'loss.objective'].sort(),
+      ['architecture', 'unet', 'prior', 'posterior', 'latent', 'combiner'].sort(),
     );
     const full = lossAtFullSize(spec, registry);
     expect(Number.isFinite(full.loss)).toBe(true);
     expect(full.kl).toBeGreaterThanOrEqual(0);
-    expect(full.logs.geco_lambda).toBeCloseTo(1, 5);
     expect(await stepShrunk(spec, registry)).toBeGreaterThan(0);
   });
 
