@@ -8,6 +8,7 @@
  * midpoint falls in (fractions are therefore met as closely as group sizes allow).
  */
 import type { SplitName } from './types.js';
+import { fmix32 } from '../train/rng.js';
 
 export interface SplitFractions {
   train: number;
@@ -26,12 +27,7 @@ function hashGroup(seed: number, group: string): number {
     h ^= group.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(h);
 }
 
 function checkFractions(f: SplitFractions): void {

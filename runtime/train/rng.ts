@@ -16,7 +16,7 @@ export const STREAM = {
 } as const;
 
 /** A 32-bit finaliser (murmur3 fmix32): full avalanche, cheap, exact in JS integer math. */
-function fmix32(h: number): number {
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
