@@ -98,9 +98,9 @@ lib="$(sed -nE 's/.*"library_path"[[:space:]]*:[[:space:]]*"([^"]+)".*/\1/p' "$i
 [ -n "$lib" ] || fail "no library_path in $icd"
 case "$lib" in
   /*) [ -f "$lib" ] || fail "$icd names $lib, which does not exist" ;;
-  *) ldconfig -p | grep -q "$lib" || [ -f "$(dirname "$icd")/$lib" ] || fail "$icd names $lib, which the loader cannot find" ;;
+  *) ldconfig -p | grep -F "$lib" >/dev/null || [ -f "$(dirname "$icd")/$lib" ] || fail "$icd names $lib, which the loader cannot find" ;;
 esac
-ldconfig -p | grep -q 'libvulkan\.so\.1' || fail "the Vulkan loader libvulkan.so.1 is not installed (apt-get install libvulkan1)"
+ldconfig -p | grep 'libvulkan\.so\.1' >/dev/null || fail "the Vulkan loader libvulkan.so.1 is not installed (apt-get install libvulkan1)"
 
 log "OK: mesa-vulkan-drivers $version, lavapipe driver $lib"
 echo "$icd"
