@@ -48,13 +48,15 @@ function toFullResolution(core: ResNetCore, h: Tensor, skips: Tensor[], fromLeve
   return h;
 }
 
-/** [B, ...] -> [B * n, ...], each item repeated n times consecutively. */
+/**
+ * [B, ...] -> [B * n, ...], each item repeated n times consecutively. Tiles a rank-3 view: the
+ * webgpu backend runs rank-5 tiles on the CPU through a synchronous read Node cannot do.
+ */
 function repeatEach(tf: Tf, x: Tensor, n: number): Tensor {
   if (n === 1) return x;
   const shape = x.shape as number[];
-  const reps = shape.map(() => 1);
-  reps.splice(1, 0, n);
-  return tf.reshape(tf.tile(tf.expandDims(x, 1), reps), [shape[0]! * n, ...shape.slice(1)]);
+  const flat = tf.reshape(x, [shape[0]!, 1, -1]);
+  return tf.reshape(tf.tile(flat, [1, n, 1]), [shape[0]! * n, ...shape.slice(1)]);
 }
 
 function flattenScales(tf: Tf, zs: Tensor[]): Tensor {
