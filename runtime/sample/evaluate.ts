@@ -145,7 +145,8 @@ export function formatEvalTable(report: EvalReport): string {
     String(n),
     ...ids.map((id) => {
       const s = report.results[String(n)]?.[id];
-      if (!s) return '-';
+      // Undefined on every image (e.g. diversity of one sample): nothing to report.
+      if (!s || s.images === 0) return '-';
       const v = Number.isNaN(s.mean) ? 'NaN' : s.mean.toFixed(4);
       return s.nan ? `${v} (${s.nan} NaN)` : v;
     }),
