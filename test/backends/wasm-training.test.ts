@@ -45,7 +45,7 @@ function lossOf(p: Params, x: tf.Tensor4D, labels: tf.Tensor4D, eps: tf.Tensor2D
   const sigma = tf.exp(p.logSigma!);
   const z = tf.add(p.mu!, tf.mul(sigma, eps)); // [n, 3], reparameterised
   const tiled = tf.tile(tf.reshape(z, [n, 1, 1, 3]), [1, h, w, 1]);
-  const hidden = conv(tf.concat([feat, tiled], 3), p.f1!, p.fb1!);
+  const hidden = conv(tf.concat([feat, tiled], 3) as tf.Tensor4D, p.f1!, p.fb1!);
   const logits = tf.add(tf.conv2d(hidden, p.f2 as unknown as tf.Tensor4D, 1, 'valid'), p.fb2!);
   const ce = tf.losses.softmaxCrossEntropy(tf.reshape(labels, [-1, 2]), tf.reshape(logits, [-1, 2]), undefined, undefined, tf.Reduction.SUM);
   const kl = tf.sum(tf.sub(tf.mul(0.5, tf.add(tf.square(sigma), tf.square(p.mu!))), tf.add(p.logSigma!, 0.5)));
@@ -92,7 +92,7 @@ describe('training a small Prob. U-Net-shaped network on wasm', () => {
       const data = inputs(2, 8, 8);
       const adam = tf.train.adam(1e-3);
       const info = await tf.profile(() => {
-        tf.dispose(adam.minimize(() => lossOf(p, data.x, data.labels, data.eps), true));
+        tf.dispose(adam.minimize(() => lossOf(p, data.x, data.labels, data.eps), true)!);
       });
       adam.dispose();
       tf.dispose([...Object.values(p), data.x, data.labels, data.eps]);
@@ -112,16 +112,16 @@ describe('training a small Prob. U-Net-shaped network on wasm', () => {
       const p = makeParams();
       const data = inputs(2, 9, 9);
       const adam = tf.train.adam(1e-3);
-      const step = () => tf.dispose(adam.minimize(() => lossOf(p, data.x, data.labels, data.eps), true));
+      const step = () => tf.dispose(adam.minimize(() => lossOf(p, data.x, data.labels, data.eps), true)!);
       step(); // Adam creates its moment variables on the first step
       step();
       const tensors = tf.memory().numTensors;
       const dataIds = backend.numDataIds();
-      const heap = backend.wasm.HEAPU8.length;
+      const heap = (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.length;
       for (let i = 0; i < 5; i++) step();
       expect(tf.memory().numTensors).toBe(tensors);
       expect(backend.numDataIds()).toBe(dataIds);
-      expect(backend.wasm.HEAPU8.length).toBe(heap);
+      expect((backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.length).toBe(heap);
       adam.dispose();
       tf.dispose([...Object.values(p), data.x, data.labels, data.eps]);
     });
@@ -140,14 +140,14 @@ describe('training a small Prob. U-Net-shaped network on wasm', () => {
       run(2);
       const tensors = tf.memory().numTensors;
       const dataIds = backend.numDataIds();
-      const heap = backend.wasm.HEAPU8.length;
+      const heap = (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.length;
       for (let i = 0; i < 10; i++) {
         run(1);
         run(2);
       }
       expect(tf.memory().numTensors).toBe(tensors);
       expect(backend.numDataIds()).toBe(dataIds);
-      expect(backend.wasm.HEAPU8.length).toBe(heap);
+      expect((backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.length).toBe(heap);
       tf.dispose([x, w]);
     });
   });

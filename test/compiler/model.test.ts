@@ -20,8 +20,8 @@ function batch(seed: number) {
 function naiveFcomb(model: CompiledModel, features: tf.Tensor4D, z: tf.Tensor2D): tf.Tensor4D {
   const v = (n: string) => model.variables.get(`combiner/${n}`)! as unknown as tf.Tensor4D;
   const [b, h, w] = features.shape;
-  let x = tf.concat([features, tf.tile(tf.reshape(z, [b, 1, 1, -1]), [1, h, w, 1])], 3);
-  for (const name of ['conv1', 'conv2', 'conv3']) x = tf.relu(tf.add(tf.conv2d(x, v(`${name}/kernel`), 1, 'same'), v(`${name}/bias`)));
+  let x = tf.concat([features, tf.tile(tf.reshape(z, [b, 1, 1, -1]), [1, h, w, 1])], 3) as tf.Tensor4D;
+  for (const name of ['conv1', 'conv2', 'conv3']) x = tf.relu(tf.add(tf.conv2d(x, v(`${name}/kernel`), 1, 'same'), v(`${name}/bias`))) as tf.Tensor4D;
   return tf.add(tf.conv2d(x, v('logits/kernel'), 1, 'same'), v('logits/bias'));
 }
 

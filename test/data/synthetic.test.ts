@@ -12,7 +12,7 @@ describe('synthetic data: determinism', () => {
     const c = syntheticDataset({ count: 20, seed: 4 });
     expect(sameArrays(a.items.map((i) => i.image), b.items.map((i) => i.image))).toBe(true);
     expect(sameArrays(a.items.flatMap((i) => i.annotations), b.items.flatMap((i) => i.annotations))).toBe(true);
-    expect(a.items.map((i) => i.modes.map((m) => m.probability))).toEqual(b.items.map((i) => i.modes.map((m) => m.probability)));
+    expect(a.items.map((i) => i.modes!.map((m) => m.probability))).toEqual(b.items.map((i) => i.modes!.map((m) => m.probability)));
     expect(a.splits).toEqual(b.splits);
     expect(sameArrays(a.items.map((i) => i.image), c.items.map((i) => i.image))).toBe(false);
   });
@@ -68,10 +68,10 @@ describe('synthetic data: the known distribution', () => {
   });
 
   it('has empty modes, low-probability (0.1-0.5) modes, and certain shapes', () => {
-    const withEmpty = ds.items.filter((i) => i.modes.some((m) => m.label === 'empty' && m.mask.every((v) => v === 0)));
+    const withEmpty = ds.items.filter((i) => i.modes!.some((m) => m.label === 'empty' && m.mask.every((v) => v === 0)));
     expect(withEmpty.length).toBeGreaterThan(ds.items.length / 5);
-    expect(ds.items.some((i) => i.modes.some((m) => m.probability >= 0.1 && m.probability <= 0.5))).toBe(true);
-    expect(ds.items.some((i) => i.modes.length === 1)).toBe(true);
+    expect(ds.items.some((i) => i.modes!.some((m) => m.probability >= 0.1 && m.probability <= 0.5))).toBe(true);
+    expect(ds.items.some((i) => i.modes!.length === 1)).toBe(true);
   });
 
   it('every annotation is assigned back to the mode it was drawn from (jitter never changes the mode)', () => {

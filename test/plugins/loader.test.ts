@@ -239,6 +239,7 @@ describe('broken plugins', () => {
       id: 'acme/odd-unet',
       point: 'blocks' as const,
       plugin: { name: 'acme', version: '1.0.0' },
+      builtin: false,
       contribution: {
         description: 'builds a block whose apply fails',
         options: {},
