@@ -11,17 +11,11 @@ import { checkSource, formatDiagnostics, hasErrors, type Diagnostic } from '../.
 import { tokenize } from '../../spec/lexer.js';
 import { createRegistry } from '../../plugins/index.js';
 import { EXAMPLES } from './helpers.js';
+import { createRandom } from '../../runtime/data/synthetic.js';
 
-/** mulberry32: a small seeded PRNG so a failing mutation can be replayed from its seed. */
+/** A seeded PRNG (the project's mulberry32) so a failing mutation can be replayed from its seed. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return createRandom(seed).next;
 }
 
 const examples = ['prob-unet-lidc.punet', 'prob-unet-tiny.punet', 'hierarchical.punet'].map((name) => {
