@@ -1,10 +1,8 @@
-#!/usr/bin/env node
 /**
- * `punet <command> ...`: dispatches to runtime/cli/commands/<command>.js. Each command module
+ * `punet <command> ...`: dispatches (the executables are in bin/; this module only exports) to runtime/cli/commands/<command>.js. Each command module
  * exports `run(argv): Promise<number>` (the exit code) and a one-line `summary`. Commands load
  * lazily so `punet check` does not pay for TensorFlow.js start-up.
  */
-import { pathToFileURL } from 'node:url';
 import { UserError, EXIT } from './errors.js';
 
 export interface Command {
@@ -67,10 +65,4 @@ export async function runCommand(command: Command, argv: string[]): Promise<numb
     process.stderr.write(`punet: internal error (please report it with the command you ran):\n${(err as Error)?.stack ?? err}\n`);
     return EXIT.failure;
   }
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
 }

@@ -46,7 +46,7 @@ export function tempDir(prefix = 'punet-cli-'): string {
 
 /** dist/ is what the `punet` binary runs; `npm test` builds it first. Built here when missing. */
 export function ensureDist(): string {
-  const main = join(ROOT, 'dist/runtime/cli/main.js');
+  const main = join(ROOT, 'dist/runtime/cli/bin/punet.js');
   if (!existsSync(main)) {
     try {
       execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json')], { stdio: 'ignore' });

@@ -69,7 +69,7 @@ describe('punet print / schema', () => {
 });
 
 // The built CLI, as users run it (after `npx tsc -p tsconfig.json`; `npm test` builds first).
-const main = path.join(ROOT, 'dist/runtime/cli/main.js');
+const main = path.join(ROOT, 'dist/runtime/cli/bin/punet.js');
 describe.skipIf(!fs.existsSync(path.join(ROOT, 'dist/runtime/cli/commands/check.js')))('built CLI', () => {
   it('gives exit codes 0 / 1 / 2 and never a stack trace', () => {
     const run = (...args: string[]) => spawnSync(process.execPath, [main, 'check', ...args], { encoding: 'utf8' });
