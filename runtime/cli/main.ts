@@ -36,21 +36,47 @@ async function usage(): Promise<string> {
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write((await usage()) + '\n');
-    return name ? EXIT.ok : EXIT.usage;
+  if (!name) {
+    // A bare `punet` is a usage mistake: the usage goes to stderr so scripts piping stdout see nothing.
+    process.stderr.write((await usage()) + '\n');
+    return EXIT.usage;
   }
-  if (name === '--version' || name === '-v') {
-    const { createRequire } = await import('node:module');
-    process.stdout.write(createRequire(import.meta.url)('../../../package.json').version + '\n');
+  if (name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write((await usage()) + '\n');
     return EXIT.ok;
   }
+  if (isVersionFlag(name)) return printVersion();
   const load = COMMANDS[name];
   if (!load) {
     process.stderr.write(`punet: unknown command '${name}'\n\n${await usage()}\n`);
     return EXIT.usage;
   }
   return runCommand(await load(), rest);
+}
+
+const isVersionFlag = (arg: string | undefined) => arg === '--version' || arg === '-v';
+
+async function printVersion(): Promise<number> {
+  const { createRequire } = await import('node:module');
+  process.stdout.write(createRequire(import.meta.url)('../../../package.json').version + '\n');
+  return EXIT.ok;
+}
+
+/**
+ * What the executables run: `punet ARGS` (command undefined) or a command's own executable
+ * (`compile-and-train ARGS`, which also answers --version). Sets the exit code; Ctrl-C exits 130
+ * unless the command handles SIGINT itself (compile-and-train saves a checkpoint first).
+ */
+export async function runExecutable(argv: string[], command?: string): Promise<void> {
+  process.on('SIGINT', exitOnInterrupt);
+  const args = command === undefined ? argv : isVersionFlag(argv[0]) ? [argv[0]!] : [command, ...argv];
+  process.exitCode = await main(args);
+}
+
+function exitOnInterrupt(): void {
+  if (process.listenerCount('SIGINT') > 1) return; // the running command has its own handler
+  process.stderr.write('\npunet: interrupted\n');
+  process.exit(EXIT.interrupted);
 }
 
 /** Runs a command; a UserError becomes its message and exit code, anything else a bug report. */

@@ -12,8 +12,8 @@ import type { Registry } from '../../compiler/registry.js';
 import { createRegistry } from '../../plugins/index.js';
 import { formatDiagnostics, loadSpec } from '../../spec/index.js';
 import type { BackendChoice, KindSpec, ResolvedSpec } from '../../spec/types.js';
-import { selectBackend, type BackendRequest } from '../backends/select.js';
-import { UserError } from '../cli/errors.js';
+import { BACKEND_REQUESTS, selectBackend, type BackendRequest } from '../backends/select.js';
+import { EXIT, UserError } from '../cli/errors.js';
 import { isDatasetDir } from '../data/store.js';
 import type { Dataset } from '../data/types.js';
 import { resolve as resolveContribution, withDefaults } from '../train/contributions.js';
@@ -111,8 +111,11 @@ export function describeData(d: Dataset): string {
   return `data: ${d.name}, ${d.items.length} images ${d.height}x${d.width}x${d.channels} (train ${d.splits.train.length} / val ${d.splits.val.length} / test ${d.splits.test.length})`;
 }
 
-/** Selects the backend and prints its one-line report. */
+/** Selects the backend and prints its one-line report. An unknown `--backend` is a usage error (exit 2). */
 export async function useBackend(requested: string, source: string, out: (s: string) => void): Promise<string> {
+  if (source === '--backend' && !(BACKEND_REQUESTS as readonly string[]).includes(requested)) {
+    throw new UserError(`--backend ${requested}: unknown backend; choose one of ${BACKEND_REQUESTS.join(', ')}`, EXIT.usage);
+  }
   const selection = await selectBackend(requested as BackendRequest, { source });
   out(selection.report + '\n');
   return selection.name;

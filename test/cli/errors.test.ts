@@ -48,7 +48,7 @@ describe('compile-and-train on bad input', () => {
     expectUserError(train, [TINY_SPEC, '--resume', '--out', join(tempDir(), 'missing')], 1, /cannot resume: run folder .* does not exist/));
 
   it('--backend that does not exist', () =>
-    expectUserError(train, [TINY_SPEC, '--backend', 'quantum', '--out', join(tempDir(), 'r')], 1, /unknown backend 'quantum'/));
+    expectUserError(train, [TINY_SPEC, '--backend', 'quantum', '--out', join(tempDir(), 'r')], 2, /--backend quantum: unknown backend; choose one of auto, tensorflow/));
 });
 
 describe('sample and eval on bad input', () => {

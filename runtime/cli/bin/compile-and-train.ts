@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-/** The `compile-and-train` executable: an alias of `punet compile-and-train`. */
-import { main } from '../main.js';
+/** The `compile-and-train` executable: an alias of `punet compile-and-train` (plus --version). */
+import { runExecutable } from '../main.js';
 
-main(['compile-and-train', ...process.argv.slice(2)]).then((code) => {
-  process.exitCode = code;
-});
+void runExecutable(process.argv.slice(2), 'compile-and-train');

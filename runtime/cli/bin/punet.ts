@@ -4,8 +4,6 @@
  * `node dist/runtime/cli/bin/punet.js` all reach this file, and none of them may depend on how
  * process.argv[1] is spelled. The library module (../main.js) has no side effects.
  */
-import { main } from '../main.js';
+import { runExecutable } from '../main.js';
 
-main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
-});
+void runExecutable(process.argv.slice(2));
