@@ -4,6 +4,7 @@
  *
  *   import { ged, hungarianIoU, sampleDiversity, ncc } from 'punet';
  *   import { createRegistry, loadSpec, compileModel } from 'punet';
+ *   import { loadRun, readImage } from 'punet';      // a trained run as a model (docs/api.md)
  */
 
 // Evaluation metrics on plain masks (Uint8Array of class ids or nested number[][]).
@@ -21,9 +22,11 @@ export { loadSpec, checkSource, formatDiagnostics, hasErrors, buildSchema } from
 export type { Diagnostic, SpecResult, LoadSpecOptions } from './spec/index.js';
 export type { ResolvedSpec, KindSpec, BlockRole, EvalSpec, TrainSpec, LossSpec, BackendChoice } from './spec/types.js';
 
-// The compiler.
+// The compiler and one training step (what a plugin's own tests drive).
 export { compileModel } from './compiler/compile.js';
 export type { CompiledModel, CompileModelOptions } from './compiler/compile.js';
+export { compileTraining, trainStep, NonFiniteLossError } from './compiler/training.js';
+export type { CompiledTraining, StepResult, StepModel } from './compiler/training.js';
 export { specHash } from './compiler/provenance.js';
 
 // Backends and data.
@@ -32,3 +35,12 @@ export type { Dataset, DataItem, Mode } from './runtime/data/types.js';
 export { syntheticDataset } from './runtime/data/synthetic.js';
 export { readDataset, writeDataset } from './runtime/data/store.js';
 export { readPng, writePng } from './runtime/data/png.js';
+
+// Trained runs as models (docs/api.md).
+export { loadRun } from './runtime/api/model.js';
+export type { LoadRunOptions, PunetModel, ImagesInput } from './runtime/api/model.js';
+export { readImage } from './runtime/api/image.js';
+export type { ReadImageOptions, ModelImage } from './runtime/api/image.js';
+export type { ImageSamples } from './runtime/sample/sampler.js';
+export { UserError } from './runtime/cli/errors.js';
+export { DataError } from './runtime/data/errors.js';

@@ -65,7 +65,7 @@ export function prepareItem(
   };
 }
 
-export function chooseCrop(width: number, height: number, masks: BinaryMask[], options: ImportOptions): { box: CropBox | null; cropUsed: string } {
+export function chooseCrop(width: number, height: number, masks: BinaryMask[], options: Pick<ImportOptions, 'crop' | 'cropSize' | 'margin'>): { box: CropBox | null; cropUsed: string } {
   const shorter = Math.min(width, height);
   const centred = (side: number): CropBox => ({ x: Math.floor((width - side) / 2), y: Math.floor((height - side) / 2), side });
   if (options.crop === 'none') return { box: null, cropUsed: 'none' };
