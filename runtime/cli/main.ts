@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'latent-grid': () => import('./commands/latent-grid.js'),
   report: () => import('./commands/report.js'),
   plugins: () => import('./commands/plugins.js'),
+  export: () => import('./commands/export.js'),
 };
 
 async function usage(): Promise<string> {
