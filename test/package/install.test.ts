@@ -84,6 +84,38 @@ describe('the installed bins (npx, through npm\'s symlinks)', () => {
   });
 });
 
+describe("the library through import('punet')", () => {
+  it('loadRun + readImage + sample on the run trained above, and punet export writes an ONNX file', () => {
+    writeFileSync(
+      join(project.dir, 'use-api.mjs'),
+      `import { loadRun, readImage, writePng } from 'punet';
+writePng('disc.png', { width: 24, height: 16, channels: 1, data: Uint8Array.from({ length: 384 }, (_, i) => ((i % 24) - 12) ** 2 + (Math.floor(i / 24) - 8) ** 2 < 25 ? 230 : 20) });
+const model = await loadRun('run', { checkpoint: 'last' });
+const image = model.readImage('disc.png');
+const [samples] = await model.sample([image], 3, { seed: 1 });
+const again = await model.sample(image.data, 3, { seed: 1 });
+const [mean] = await model.predictMean([image]);
+console.log(JSON.stringify({
+  step: model.step, inputSize: model.inputSize, classes: model.classes, model: model.spec.model,
+  image: [image.width, image.height, image.channels, readImage('disc.png').width],
+  masks: samples.masks.length, pixels: samples.masks[0].length, seeded: JSON.stringify(again[0].foreground) === JSON.stringify(samples.foreground),
+  mean: mean.masks.length,
+}));
+model.dispose();
+`,
+    );
+    const r = runIn(project.dir, process.execPath, ['use-api.mjs']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!)).toEqual({
+      step: 2, inputSize: [16, 16], classes: 2, model: 'cli-tiny', image: [16, 16, 1, 16], masks: 3, pixels: 256, seeded: true, mean: 1,
+    });
+    const exported = npx('punet', 'export', 'run', '--out', 'model.onnx', '--checkpoint', 'last');
+    expect(exported.code, exported.stderr).toBe(0);
+    // An ONNX ModelProto starts with field 1 (ir_version, varint 7).
+    expect([...readFileSync(join(project.dir, 'model.onnx')).subarray(0, 2)]).toEqual([0x08, 7]);
+  });
+});
+
 describe("the package's types", () => {
   it('type-check a TypeScript plugin that imports its types from punet (and they are not any)', () => {
     const src = join(project.dir, 'plugin.ts');
