@@ -62,6 +62,7 @@ const MAIN_SCRIPT_PROLOGUE = `
 var require$$0 = require('node:fs'), require$$1 = require('node:path');
 var require$$3 = require('node:perf_hooks'), require$$4 = require('node:os');
 var commonjsGlobal = globalThis;
+var __require = require; // the name esbuild gives require() in the offline bundle (scripts/bundle.mjs)
 function __values(o) { return o[Symbol.iterator](); }
 function __read(o, n) { const all = Array.from(o); return n === undefined ? all : all.slice(0, n); }
 function __spreadArray(to, from) { return to.concat(Array.from(from)); }

@@ -4,7 +4,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { registerWasmTrainingKernels } from './wasm-kernels/index.js';
 import { configureWasmThreads, withCoreCountForInit } from './wasm-threads.js';
 
@@ -13,6 +15,9 @@ let wasmThreads = 1;
 
 /** Folder holding tfjs-backend-wasm's .wasm files, with a trailing separator. */
 export function wasmBinaryFolder(): string {
+  // The offline bundle (scripts/bundle.mjs) keeps them beside its own code.
+  const beside = fileURLToPath(new URL('./', import.meta.url));
+  if (existsSync(path.join(beside, 'tfjs-backend-wasm-simd.wasm'))) return beside;
   const require = createRequire(import.meta.url);
   const simdBinary = require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm');
   return path.dirname(simdBinary) + path.sep;

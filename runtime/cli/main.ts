@@ -58,8 +58,8 @@ export async function main(argv: string[]): Promise<number> {
 const isVersionFlag = (arg: string | undefined) => arg === '--version' || arg === '-v';
 
 async function printVersion(): Promise<number> {
-  const { createRequire } = await import('node:module');
-  process.stdout.write(createRequire(import.meta.url)('../../../package.json').version + '\n');
+  const { PUNET_VERSION } = await import('../run/version.js');
+  process.stdout.write(PUNET_VERSION + '\n');
   return EXIT.ok;
 }
 

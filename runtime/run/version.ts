@@ -1,7 +1,10 @@
-/** punet's version from package.json, found from sources (tsx/vitest) or from dist/. */
+/** punet's version from package.json, found from sources (tsx/vitest) or from dist/; the offline bundle defines it. */
 import { existsSync, readFileSync } from 'node:fs';
 
+declare const __PUNET_VERSION__: string | undefined;
+
 export const PUNET_VERSION: string = (() => {
+  if (typeof __PUNET_VERSION__ === 'string') return __PUNET_VERSION__;
   for (const up of ['../../package.json', '../../../package.json']) {
     const url = new URL(up, import.meta.url);
     try {
