@@ -108,7 +108,8 @@ const fcombOptions = {
   },
 } as const;
 
-interface StackOptions {
+/** Validated block options (exported for runtime/export, which rebuilds the graph from them). */
+export interface StackOptions {
   widths: number[];
   convs_per_block: number;
   kernel_size: number;
@@ -117,14 +118,14 @@ interface StackOptions {
   init: WeightInit;
   bias_init_std: number;
 }
-type UNetOptions = StackOptions & { up: UpSampling };
+export type UNetOptions = StackOptions & { up: UpSampling };
 type EncoderOptions = StackOptions & { sees: 'image' | 'image+mask'; mask_encoding: 'onehot-shifted' | 'onehot' };
-interface GaussianOptions {
+export interface GaussianOptions {
   size: number;
   log_sigma_bound: number;
   head_init_std: number;
 }
-interface FcombOptions {
+export interface FcombOptions {
   layers: number;
   width: number;
   inject: 'last';

@@ -11,7 +11,8 @@
  * plugins/builtin/prob-unet.ts one for one.
  */
 import type { CompiledModel } from '../../compiler/compile.js';
-import type { Activation, DownSampling, UpSampling } from '../../compiler/nn.js';
+import type { Activation, DownSampling } from '../../compiler/nn.js';
+import type { FcombOptions, GaussianOptions, StackOptions, UNetOptions } from '../../plugins/builtin/prob-unet.js';
 import { levelSizes } from '../../compiler/unet-parts.js';
 import { OnnxGraph } from './onnx-proto.js';
 
@@ -21,13 +22,6 @@ export const ONNX_OPSET = 13;
 
 export class ExportUnsupportedError extends Error {}
 
-interface StackOptions {
-  widths: number[];
-  convs_per_block: number;
-  kernel_size: number;
-  down: DownSampling;
-  activation: Activation;
-}
 
 export function probUNetToOnnx(compiled: CompiledModel, meta: { punetVersion: string; step: number; runDir: string }): Uint8Array {
   const { spec } = compiled;
@@ -47,7 +41,8 @@ export function probUNetToOnnx(compiled: CompiledModel, meta: { punetVersion: st
   const [H, W] = spec.input.size;
   const C = spec.input.channels;
   const K = spec.input.classes;
-  const M = options.latent.size as number;
+  const latent = options.latent as unknown as GaussianOptions;
+  const M = latent.size;
   const g = new OnnxGraph();
   const weight = (name: string): { data: Float32Array; shape: number[] } => {
     const v = compiled.variables.get(name);
@@ -97,7 +92,7 @@ export function probUNetToOnnx(compiled: CompiledModel, meta: { punetVersion: st
   const nchw = g.op('Transpose', [image], { perm: { ints: [0, 3, 1, 2] } });
 
   // U-Net features (unet-parts.ts buildDecoder): resize to the skip's size (align corners), concat(up, skip), convs.
-  const unet = options.unet as unknown as StackOptions & { up: UpSampling };
+  const unet = options.unet as unknown as UNetOptions;
   const encoded = encoder(nchw, 'unet', unet);
   const sizes = levelSizes([H, W], unet.widths.length);
   let features = encoded.at(-1)!;
@@ -122,13 +117,13 @@ export function probUNetToOnnx(compiled: CompiledModel, meta: { punetVersion: st
   const head = g.op('Reshape', [conv(pooled, 'prior/head', 'linear'), g.ints([0, 2 * M], 'shape')]);
   const mu = g.op('Slice', [head, g.ints([0], 'start'), g.ints([M], 'end'), g.ints([1], 'axis')]);
   const raw = g.op('Slice', [head, g.ints([M], 'start'), g.ints([2 * M], 'end'), g.ints([1], 'axis')]);
-  const bound = g.floats('latent/log_sigma_bound', [], Float32Array.of(options.latent.log_sigma_bound as number));
+  const bound = g.floats('latent/log_sigma_bound', [], Float32Array.of(latent.log_sigma_bound));
   const logSigma = g.op('Mul', [g.op('Tanh', [g.op('Div', [raw, bound])]), bound]);
   const sigma = g.op('Exp', [logSigma]);
 
   // fcomb (prob-unet.ts buildFcomb): the first 1x1 conv over concat(features, tile(z)) is split into
   // W_f * features + b (once per image) and z W_z (per sample), broadcast-added over H x W.
-  const fcomb = options.combiner as { layers: number; width: number; activation: Activation };
+  const fcomb = options.combiner as unknown as FcombOptions;
   const first = weight('combiner/conv1/kernel');
   const F = first.shape[2]! - M;
   const width = fcomb.width;
