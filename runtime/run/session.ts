@@ -111,11 +111,16 @@ export function describeData(d: Dataset): string {
   return `data: ${d.name}, ${d.items.length} images ${d.height}x${d.width}x${d.channels} (train ${d.splits.train.length} / val ${d.splits.val.length} / test ${d.splits.test.length})`;
 }
 
-/** Selects the backend and prints its one-line report. An unknown `--backend` is a usage error (exit 2). */
-export async function useBackend(requested: string, source: string, out: (s: string) => void): Promise<string> {
-  if (source === '--backend' && !(BACKEND_REQUESTS as readonly string[]).includes(requested)) {
-    throw new UserError(`--backend ${requested}: unknown backend; choose one of ${BACKEND_REQUESTS.join(', ')}`, EXIT.usage);
+/** An unknown `--backend` value is a usage error (exit 2), found before any work starts. */
+export function checkBackendFlag(value: string | undefined): void {
+  if (value !== undefined && !(BACKEND_REQUESTS as readonly string[]).includes(value)) {
+    throw new UserError(`--backend ${value}: unknown backend; choose one of ${BACKEND_REQUESTS.join(', ')}`, EXIT.usage);
   }
+}
+
+/** Selects the backend and prints its one-line report. */
+export async function useBackend(requested: string, source: string, out: (s: string) => void): Promise<string> {
+  if (source === '--backend') checkBackendFlag(requested);
   const selection = await selectBackend(requested as BackendRequest, { source });
   out(selection.report + '\n');
   return selection.name;

@@ -99,6 +99,7 @@ describe('every command', () => {
       ['punet', ['sample', runDir, '--backend', 'tpu']],
       ['punet', ['eval', runDir, '--backend', 'tpu']],
       ['punet', ['latent-grid', runDir, '--backend', 'tpu']],
+      ['punet', ['report', runDir, '--backend', 'tpu']],
     ];
     for (const [bin, args] of cases) {
       const r = await run(bin, args);

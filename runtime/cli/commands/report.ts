@@ -8,7 +8,7 @@ import { intFlag, parseCommandArgs } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
 import { writePng } from '../../data/png.js';
 import { readJson, runPath } from '../../run/folder.js';
-import { loadData, openRun, useBackend } from '../../run/session.js';
+import { loadData, openRun, checkBackendFlag, useBackend } from '../../run/session.js';
 import { listCheckpoints } from '../../run/checkpoint.js';
 import { renderSampleGrid } from '../../figures/run-figures.js';
 import { writeReport } from '../../report/write.js';
@@ -52,6 +52,7 @@ export async function run(argv: string[]): Promise<number> {
   const limit = intFlag('report', 'limit', values.limit) ?? 6;
   const n = intFlag('report', 'samples', values.samples) ?? 8;
   const which = parseCheckpoint('report', values.checkpoint);
+  checkBackendFlag(values.backend); // used only if figures must be drawn: check it now anyway
   if (values.out !== undefined && !/\.html?$/i.test(values.out)) throw new UserError(`report: --out must name an .html file, got '${values.out}'`, EXIT.usage);
 
   const runDir = resolve(positionals[0]!);
