@@ -27,7 +27,7 @@ export function probUNetToOnnx(compiled: CompiledModel, meta: { punetVersion: st
   const { spec } = compiled;
   if (spec.architecture.kind !== 'prob-unet') {
     throw new ExportUnsupportedError(
-      `ONNX export supports the flat 'prob-unet' architecture; this run uses '${spec.architecture.kind}' (its per-scale latents are not exported yet)`,
+      `ONNX export supports the flat 'prob-unet' architecture; this run uses '${spec.architecture.kind}', whose per-scale latents are not exported yet: sample it with punet sample or loadRun() (docs/api.md)`,
     );
   }
   const options = {} as Record<keyof typeof SUPPORTED, Record<string, unknown>>;
