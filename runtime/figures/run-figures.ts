@@ -4,7 +4,7 @@
  * their prior samples (runtime/sample/sampler.ts), so callers that already drew samples pass
  * them in and pay nothing extra.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ProbabilisticSegmenter } from '../../compiler/api.js';
 import { writePng } from '../data/png.js';
@@ -15,6 +15,7 @@ import type { RgbImage } from './canvas.js';
 import { decodeLatentGrid, type DecodedLatentGrid } from './latent-decode.js';
 import { latentGridFigure } from './latent-grid.js';
 import { sampleGridFigure, type SampleGridOptions, type SampleGridRow } from './sample-grid.js';
+import { sampleGridSvg } from './sample-grid-svg.js';
 
 /** Options of the figure other than the data's geometry (taken from the dataset). */
 export type FigureStyle = Omit<SampleGridOptions, 'height' | 'width' | 'channels' | 'classes'> & {
@@ -32,21 +33,37 @@ export function sampleGridRows(dataset: Dataset, items: number[], samples: Image
   });
 }
 
-/** The sample-grid figure of `items` with their already drawn `samples`. */
-export function sampleGridForItems(dataset: Dataset, items: number[], samples: ImageSamples[], style: FigureStyle = {}): RgbImage {
-  return sampleGridFigure(sampleGridRows(dataset, items, samples), {
+/** Figure options from the dataset: geometry, annotator names, image ids as row labels. */
+function gridOptions(dataset: Dataset, items: number[], style: FigureStyle): SampleGridOptions {
+  return {
     ...style,
     height: dataset.height,
     width: dataset.width,
     channels: dataset.channels,
     classes: Math.max(dataset.classes, style.classes ?? 0),
-  });
+    annotators: style.annotators ?? dataset.annotators,
+    rowLabels: style.rowLabels ?? items.map((i) => dataset.items[i]!.id),
+  };
 }
 
-/** Writes the figure as an RGB PNG (atomically, creating the folder); returns the path. */
+/** The sample-grid figure of `items` with their already drawn `samples`. */
+export function sampleGridForItems(dataset: Dataset, items: number[], samples: ImageSamples[], style: FigureStyle = {}): RgbImage {
+  return sampleGridFigure(sampleGridRows(dataset, items, samples), gridOptions(dataset, items, style));
+}
+
+/**
+ * Writes the figure as an RGB PNG and, beside it, as an SVG with vector text (same name, .svg),
+ * atomically, creating the folder; returns the PNG's path.
+ */
 export function writeSampleGrid(file: string, dataset: Dataset, items: number[], samples: ImageSamples[], style: FigureStyle = {}): string {
   mkdirSync(dirname(file), { recursive: true });
-  writePng(file, sampleGridForItems(dataset, items, samples, style));
+  const rows = sampleGridRows(dataset, items, samples);
+  const options = gridOptions(dataset, items, style);
+  writePng(file, sampleGridFigure(rows, options));
+  const svg = file.replace(/\.png$/, '') + '.svg';
+  const temp = `${svg}.tmp-${process.pid}`;
+  writeFileSync(temp, sampleGridSvg(rows, options));
+  renameSync(temp, svg);
   return file;
 }
 
