@@ -13,7 +13,8 @@ import { readJson, runPath } from '../../run/folder.js';
 import { loadData, openRun, useBackend } from '../../run/session.js';
 import { LatentGridError } from '../../figures/latent-decode.js';
 import { latentGridForImage } from '../../figures/run-figures.js';
-import { readImageForModel, safeName } from '../../figures/input.js';
+import { safeName } from '../../figures/input.js';
+import { prepareImage } from '../../sample/image-input.js';
 import type { ResolvedSpec } from '../../../spec/types.js';
 import { parseCheckpoint, parseSplit } from './sample.js';
 
@@ -34,7 +35,7 @@ scales flattened coarse to fine (h*w*C values per scale), and its mu/sigma are t
 prior's mean path (finer scales conditioned on the coarser scales' means).
 
 options:
-  --image PNG          this image (converted to the model's channels, resized if needed)
+  --image PNG          this image, prepared like the run's data (as punet sample --image)
   --index N            item N (0-based) of the run's data split (default: item 0)
   --split SPLIT        the split --index counts in: train, val or test (default: test)
   --grid G             grid points per axis (default: 9; odd puts t = 0 in the middle)
@@ -97,9 +98,14 @@ export async function run(argv: string[]): Promise<number> {
     let id: string;
     let image: Float32Array;
     if (values.image !== undefined) {
-      const read = readImageForModel(values.image, spec.input);
-      if (read.resized) warn(`${values.image} resized to the model's ${height}x${width}`);
-      ({ id, image } = read);
+      // Prepared like `sample --image`: the run's import rules, window and input.normalize.
+      const data = await loadData(spec, opened.registry, opened.info.specDir || opened.runDir).catch((e: Error) => {
+        warn(`cannot load the run's data (${e.message.split('\n')[0]}); preparing the image without its import rules`);
+        return undefined;
+      });
+      const prepared = prepareImage(values.image, spec.input, data);
+      for (const step of prepared.steps) out(`image: ${step}\n`);
+      ({ id, image } = prepared.dataset.items[0]!);
     } else {
       const dataset = await loadData(spec, opened.registry, opened.info.specDir || opened.runDir);
       const items = dataset.splits[split];
