@@ -14,6 +14,7 @@ import { STREAM } from '../train/rng.js';
 import type { RgbImage } from './canvas.js';
 import { decodeLatentGrid, type DecodedLatentGrid } from './latent-decode.js';
 import { latentGridFigure } from './latent-grid.js';
+import { latentGridSvg } from './latent-grid-svg.js';
 import { sampleGridFigure, type SampleGridOptions, type SampleGridRow } from './sample-grid.js';
 import { sampleGridSvg } from './sample-grid-svg.js';
 
@@ -60,10 +61,7 @@ export function writeSampleGrid(file: string, dataset: Dataset, items: number[],
   const rows = sampleGridRows(dataset, items, samples);
   const options = gridOptions(dataset, items, style);
   writePng(file, sampleGridFigure(rows, options));
-  const svg = file.replace(/\.png$/, '') + '.svg';
-  const temp = `${svg}.tmp-${process.pid}`;
-  writeFileSync(temp, sampleGridSvg(rows, options));
-  renameSync(temp, svg);
+  writeTextAtomic(file.replace(/\.png$/, '') + '.svg', sampleGridSvg(rows, options));
   return file;
 }
 
@@ -86,7 +84,31 @@ export async function renderSampleGrid(segmenter: ProbabilisticSegmenter, datase
   return sampleGridForItems(dataset, o.items, samples, o.style);
 }
 
+export interface LatentGridResult {
+  figure: RgbImage;
+  /** The same figure as SVG (vector text). */
+  svg: string;
+  decoded: DecodedLatentGrid;
+}
+
+/** Writes the latent grid as PNG and, beside it, SVG (same name); returns the PNG's path. */
+export function writeLatentGrid(file: string, grid: Pick<LatentGridResult, 'figure' | 'svg'>): string {
+  mkdirSync(dirname(file), { recursive: true });
+  writePng(file, grid.figure);
+  writeTextAtomic(file.replace(/\.png$/, '') + '.svg', grid.svg);
+  return file;
+}
+
+/** A text file through a temporary name, so readers never see half of it. */
+function writeTextAtomic(path: string, text: string): void {
+  const temp = `${path}.tmp-${process.pid}`;
+  writeFileSync(temp, text);
+  renameSync(temp, path);
+}
+
 export interface LatentGridForImageOptions {
+  /** Shown above the input panel of the SVG. */
+  imageId?: string;
   height: number;
   width: number;
   channels: number;
@@ -106,7 +128,7 @@ export async function latentGridForImage(
   segmenter: ProbabilisticSegmenter,
   image: Float32Array,
   o: LatentGridForImageOptions,
-): Promise<{ figure: RgbImage; decoded: DecodedLatentGrid }> {
+): Promise<LatentGridResult> {
   const decoded = await decodeLatentGrid(segmenter, {
     image,
     height: o.height,
@@ -116,7 +138,7 @@ export async function latentGridForImage(
     range: o.range ?? 3,
     dims: o.dims,
   });
-  const figure = latentGridFigure(image, decoded.masks, {
+  const options = {
     height: o.height,
     width: o.width,
     channels: o.channels,
@@ -126,6 +148,6 @@ export async function latentGridForImage(
     sigma: decoded.sigma,
     scale: o.scale,
     masks: o.masks,
-  });
-  return { figure, decoded };
+  };
+  return { figure: latentGridFigure(image, decoded.masks, options), svg: latentGridSvg(image, decoded.masks, { ...options, imageId: o.imageId }), decoded };
 }

@@ -85,19 +85,7 @@ export function renderGridSvg(c: GridContent, panel = 96): string {
 
   // Legend: overlay colours, then one colour bar per map.
   let ly = top + rowsHeight + 20;
-  const legend: string[] = [];
-  let lx = margin + labelWidth;
-  const swatch = (color: string, text: string) => {
-    legend.push(`<rect x="${lx}" y="${ly - 9}" width="12" height="12" fill="${color}" stroke="#444" stroke-width="0.5"/>`);
-    legend.push(svgText(lx + 17, ly + 1, text, { size: FONT - 1 }));
-    lx += 17 + estimateTextWidth(text, FONT - 1) + 18;
-  };
-  const masksText = c.masks === 'overlay' ? 'overlaid on the image' : 'on black';
-  for (let k = 1; k < Math.max(2, c.classes); k++) {
-    const [r, g, b] = c.masks === 'binary' && c.classes <= 2 ? [255, 255, 255] : classColor(k);
-    swatch(`rgb(${r},${g},${b})`, c.classes <= 2 ? `foreground in annotations and samples (${masksText})` : `class ${k} (${masksText})`);
-  }
-  body.push(...legend);
+  body.push(colorLegendSwatch(margin + labelWidth, ly, c.classes, c.masks));
   ly += 16;
   const barWidth = Math.max(160, Math.min(260, tw * 2));
   let bx = margin + labelWidth;
@@ -113,4 +101,19 @@ export function renderGridSvg(c: GridContent, panel = 96): string {
   }
   const height = Math.ceil(ly + FONT + 40);
   return svgDocument(width, height, body, [viridisGradientDef()]);
+}
+
+/** The legend of the mask colours: one swatch per foreground class, saying how masks are drawn. */
+export function colorLegendSwatch(x: number, y: number, classes: number, masks: 'overlay' | 'binary', what = 'annotations and samples'): string {
+  const out: string[] = [];
+  let lx = x;
+  const how = masks === 'overlay' ? 'overlaid on the image' : 'on black';
+  for (let k = 1; k < Math.max(2, classes); k++) {
+    const [r, g, b] = masks === 'binary' && classes <= 2 ? [255, 255, 255] : classColor(k);
+    const text = classes <= 2 ? `foreground in ${what} (${how})` : `class ${k} (${how})`;
+    out.push(`<rect x="${lx}" y="${y - 9}" width="12" height="12" fill="rgb(${r},${g},${b})" stroke="#444" stroke-width="0.5"/>`);
+    out.push(svgText(lx + 17, y + 1, text, { size: FONT - 1 }));
+    lx += 17 + estimateTextWidth(text, FONT - 1) + 18;
+  }
+  return out.join('');
 }

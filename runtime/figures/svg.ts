@@ -3,7 +3,7 @@
  * their native resolution (drawn with crisp pixels at any zoom), and viridis colour bars.
  */
 import { encodePng } from '../data/png.js';
-import type { RgbImage } from './canvas.js';
+import { blitScaled, createCanvas, type RgbImage } from './canvas.js';
 import { VIRIDIS } from './colormap.js';
 
 /** Font stack of every figure: DejaVu Sans ships with Debian and most TeX installs. */
@@ -33,9 +33,19 @@ export function svgText(x: number, y: number, text: string, o: TextOptions = {})
   return `<text x="${x}" y="${y}" font-size="${size}" text-anchor="${o.anchor ?? 'start'}"${o.weight === 'bold' ? ' font-weight="bold"' : ''}${o.fill ? ` fill="${o.fill}"` : ''}${fit}>${escapeXml(text)}</text>`;
 }
 
-/** A panel as an embedded PNG at its own resolution, scaled to w x h with nearest-neighbour pixels. */
+/**
+ * A panel as an embedded PNG shown at w x h. The data pixels are repeated (nearest neighbour,
+ * integer factor) up to about the shown size: renderers that ignore image-rendering (librsvg,
+ * some PDF converters) would otherwise blur them.
+ */
 export function svgRaster(x: number, y: number, w: number, h: number, tile: RgbImage): string {
-  const uri = `data:image/png;base64,${encodePng(tile).toString('base64')}`;
+  const k = Math.max(1, Math.round(w / tile.width));
+  let shown = tile;
+  if (k > 1) {
+    shown = createCanvas(tile.width * k, tile.height * k);
+    blitScaled(shown, tile, 0, 0, k);
+  }
+  const uri = `data:image/png;base64,${encodePng(shown).toString('base64')}`;
   return `<image x="${x}" y="${y}" width="${w}" height="${h}" preserveAspectRatio="none" style="image-rendering:pixelated;image-rendering:crisp-edges" href="${uri}"/>`;
 }
 

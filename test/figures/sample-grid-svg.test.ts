@@ -53,11 +53,17 @@ describe('figure content and SVG', () => {
     expect(svg).toContain('foreground in annotations and samples (overlaid on the image)');
     expect(svg.match(/fill="url\(#viridis\)"/g)).toHaveLength(3);
     expect(svg).toContain('Entropy of the samples (bits)');
-    // Panels: 1 input + 3 annotations + 2 samples + 3 maps, each a native-resolution PNG.
+    // Panels: 1 input + 3 annotations + 2 samples + 3 maps, each a PNG of the data pixels repeated
+    // by an integer factor (96 / 4 = 24), so no renderer can blur them.
     const panels = [...svg.matchAll(/href="data:image\/png;base64,([^"]+)"/g)];
     expect(panels).toHaveLength(9);
     const first = decodePng(Buffer.from(panels[0]![1]!, 'base64'), 'panel.png');
-    expect([first.width, first.height]).toEqual([W, H]);
+    expect([first.width, first.height]).toEqual([W * 24, H * 24]);
+    const tile = gridContent([row], options).tiles[0]![0]!;
+    for (const p of [0, 5, 15]) {
+      const [x, y] = [(p % W) * 24 + 23, Math.floor(p / W) * 24];
+      expect(Array.from(first.data.subarray((y * first.width + x) * 3, (y * first.width + x) * 3 + 3))).toEqual(Array.from(tile.data.subarray(p * 3, p * 3 + 3)));
+    }
     expect(svg).toContain('image-rendering:pixelated');
   });
 });

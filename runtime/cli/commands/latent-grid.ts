@@ -4,15 +4,14 @@
  * normalised positions t = (z - mu) / sigma along two latent dimensions, with the one-sigma
  * circle drawn over the grid.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { intFlag, parseCommandArgs } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
-import { writePng } from '../../data/png.js';
 import { readJson, runPath } from '../../run/folder.js';
 import { loadData, openRun, useBackend } from '../../run/session.js';
 import { LatentGridError } from '../../figures/latent-decode.js';
-import { latentGridForImage } from '../../figures/run-figures.js';
+import { latentGridForImage, writeLatentGrid } from '../../figures/run-figures.js';
 import { safeName } from '../../figures/input.js';
 import { prepareImage } from '../../sample/image-input.js';
 import type { ResolvedSpec } from '../../../spec/types.js';
@@ -117,15 +116,13 @@ export async function run(argv: string[]): Promise<number> {
 
     let result;
     try {
-      result = await latentGridForImage(opened.model.segmenter, image, { height, width, channels, classes: spec.input.classes, grid, range, dims, scale, masks });
+      result = await latentGridForImage(opened.model.segmenter, image, { imageId: id, height, width, channels, classes: spec.input.classes, grid, range, dims, scale, masks });
     } catch (e) {
       if (e instanceof LatentGridError) throw new UserError(`latent-grid: ${e.message}`);
       throw e;
     }
-    const { figure, decoded } = result;
-    const file = resolve(values.out ?? join(runPath(opened.runDir, 'samples'), `latent-grid-${safeName(id)}.png`));
-    mkdirSync(dirname(file), { recursive: true });
-    writePng(file, figure);
+    const { decoded } = result;
+    const file = writeLatentGrid(resolve(values.out ?? join(runPath(opened.runDir, 'samples'), `latent-grid-${safeName(id)}.png`)), result);
     const [i, j] = decoded.dims;
     const f = (v: number) => v.toPrecision(3);
     out(`${opened.which} checkpoint (step ${opened.checkpoint.checkpoint.meta.step}), image ${id}: latent of ${decoded.mu.length} dimensions${dims ? '' : ' (dims with the largest sigma)'}\n`);
