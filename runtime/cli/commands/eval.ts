@@ -63,13 +63,13 @@ export async function run(argv: string[]): Promise<number> {
   // With --json, stdout carries only the JSON: the backend line goes to stderr.
   const info = (s: string) => (values.json ? process.stderr : process.stdout).write(s);
   const runSpec = readJson<ResolvedSpec>(runPath(runDir, 'spec'));
-  const sampleCounts = [...new Set(counts ?? runSpec.eval.samples)].sort((a, b) => a - b);
   await useBackend(values.backend ?? runSpec.train.backend, values.backend ? '--backend' : 'train.backend in the run', info);
 
   const opened = await openRun(runDir, which, (s) => process.stderr.write(`warning: ${s}\n`));
-  // Named by the checkpoint really used (a run without validation has no best one).
-  const name = values.name ?? resultName([split, opened.which, `n${sampleCounts.join('_')}`, values['prior-mean'] && 'prior-mean', seed !== undefined && `seed${seed}`]);
   try {
+    const sampleCounts = [...new Set(counts ?? opened.spec.eval.samples)].sort((a, b) => a - b);
+    // Named by the checkpoint really used (a run without validation has no best one).
+    const name = values.name ?? resultName([split, opened.which, `n${sampleCounts.join('_')}`, values['prior-mean'] && 'prior-mean', seed !== undefined && `seed${seed}`]);
     const dataset = await loadData(opened.spec, opened.registry, opened.info.specDir || opened.runDir);
     if (!dataset.splits[split].length) throw new UserError(`the run's data has no ${split} images`);
     const written = await evaluateAndWrite(opened.model.segmenter, dataset, opened.spec, opened.registry, {
