@@ -121,14 +121,19 @@ async function evaluateInto(
   });
   // The deterministic baseline: every sample is the prior-mean prediction, so one is enough.
   if ((o.baseline ?? true) && !o.perScale) {
-    const mean = await evaluateSplit(segmenter, dataset, spec, registry, {
-      split: o.split,
-      sampleCounts: [1],
-      seed,
-      batchSize: spec.train.batch_size,
-      perScale: ['mean'],
-    });
-    base.baseline = { 'prior-mean': { results: mean.results } };
+    try {
+      const mean = await evaluateSplit(segmenter, dataset, spec, registry, {
+        split: o.split,
+        sampleCounts: [1],
+        seed,
+        batchSize: spec.train.batch_size,
+        perScale: ['mean'],
+      });
+      base.baseline = { 'prior-mean': { results: mean.results } };
+    } catch (e) {
+      // A plugin architecture that cannot decode its prior mean costs the baseline, not the evaluation.
+      base.skipped.push({ metric: 'prior-mean baseline', reason: (e as Error).message });
+    }
   }
   const report = { ...base, checkpoint: o.checkpoint, latent: o.perScale ? o.perScale.join(',') : 'sample', time: new Date().toISOString() };
   const path = dir ? join(dir, 'eval.json') : runPath(o.runDir, 'eval');
