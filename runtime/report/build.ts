@@ -49,7 +49,6 @@ caption { text-align: left; color: #475569; padding: 2px 0 6px; caption-side: to
 .chart-best { fill: none; stroke-width: 2; }
 figure { margin: 0 0 18px; background: #fff; border: 1px solid #cbd5e1; border-radius: 6px; padding: 8px; overflow-x: auto; }
 figure img { display: block; }
-figure img.vector { width: 100%; height: auto; }
 figure img.native { max-width: none; }
 .scroll { overflow: auto; max-height: 80vh; }
 td .ci { color: #64748b; font-size: 12px; }
@@ -210,15 +209,14 @@ function figuresSection(data: RunReportData, o: BuildReportOptions): string {
 }
 
 /**
- * A figure with an SVG twin is shown as vector (page width, text sharp at any zoom) with the PNG
- * at native resolution one click away; a PNG alone is shown at native resolution in a scroll box,
- * never downscaled.
+ * Figures at native resolution (1 figure pixel = 1 CSS pixel, never downscaled), in a box that
+ * scrolls; browser zoom magnifies them. The SVG twin is preferred: its text stays sharp at any
+ * zoom and its panels carry the same data pixels as the PNG.
  */
 function figureHtml(name: string, caption: string, png: Uint8Array, svg?: Uint8Array): string {
-  const cap = `<figcaption><code>${escapeHtml(name)}</code>${caption ? ` ${escapeHtml(caption)}` : ''}</figcaption>`;
-  const native = `<div class="scroll"><img class="native" src="${dataUri('image/png', png)}" alt="${escapeHtml(name)}"></div>`;
-  if (!svg) return `<figure>${native}${cap}</figure>`;
-  return `<figure><img class="vector" src="${dataUri('image/svg+xml', svg)}" alt="${escapeHtml(name)}">${cap}<details><summary>PNG at native resolution</summary>${native}</details></figure>`;
+  const cap = `<figcaption><code>${escapeHtml(svg ? name.replace(/\.png$/, '.svg') : name)}</code>${caption ? ` ${escapeHtml(caption)}` : ''}</figcaption>`;
+  const src = svg ? dataUri('image/svg+xml', svg) : dataUri('image/png', png);
+  return `<figure><div class="scroll"><img class="native" src="${src}" alt="${escapeHtml(name)}"></div>${cap}</figure>`;
 }
 
 function specSection(data: RunReportData): string {
