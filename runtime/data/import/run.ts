@@ -197,7 +197,7 @@ export function formatReport(r: ImportReport): string {
 /** "16-bit files (x47), values 112..3980 (12 bits used); window 0.5-99.5 % over the dataset: 140..3710 -> 0..1". */
 export function describeIntensity(r: IntensityRecord): string {
   const depths = Object.entries(r.bitDepths).map(([d, n]) => `${d}-bit x${n}`).join(', ');
-  const found = `${depths} files, values ${r.range[0]}..${r.range[1]} of 0..${r.maxValue} (${r.bitsUsed} bits used)`;
+  const found = `${depths} files, values ${r.range[0]}..${r.range[1]} of 0..${r.maxValue} (${r.bitsUsed} bits used, mean ${r.mean}, std ${r.std})`;
   if (r.mode === 'none') return `${found}; full scale 0..${r.maxValue} -> 0..1`;
   const p = r.percentiles ? `${r.percentiles[0]}-${r.percentiles[1]} percentile window` : 'window';
   if (r.mode === 'dataset') return `${found}; ${p} over the dataset: ${r.window![0]}..${r.window![1]} -> 0..1 (clipped)`;
