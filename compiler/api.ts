@@ -126,7 +126,7 @@ export interface TrainForward {
 
 export interface SampleOptions {
   seed: number;
-  /** Per latent scale: draw a sample, or take the mean (hierarchical sampling knob). */
+  /** Per latent scale: draw a sample, or take the mean (hierarchical sampling knob); one entry means every scale. */
   perScale?: Array<'sample' | 'mean'>;
 }
 

@@ -58,6 +58,7 @@ export const CODES = {
   optionCheck: 'E412',
   unusedRole: 'W401',
   highLearningRate: 'W402',
+  normalizeSynthetic: 'W403',
   // files and extends
   readFile: 'E501',
   extendsCycle: 'E502',

@@ -101,6 +101,12 @@ export function buildSchema(registry: Registry): Schema {
           size: { type: 'array', items: int(1), minItems: 2, maxItems: 2, unit: 'px', description: 'height x width in pixels, e.g. 128x128.' },
           channels: int(1, { default: 1, description: 'Image channels (1 = grey).' }),
           classes: int(undefined, { default: 2, description: 'Classes including background (>= 2).' }),
+          // No schema default: specs (and run folders) written before it resolve exactly as before.
+          normalize: {
+            type: 'string',
+            enum: ['none', 'dataset', 'percentile', 'z-score'],
+            description: 'Image normalisation at train, eval, sample and export: none (default), dataset (z-score with the training split mean/std), percentile (per image 0.5-99.5 % window to [0, 1]), z-score (per image).',
+          },
         },
       },
       architecture: slot('architecture'),

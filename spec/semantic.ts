@@ -175,6 +175,23 @@ export const checkContributionOptions: Check = ({ spec, registry, at, broken }) 
   return out;
 };
 
+/**
+ * The built-in synthetic images are already in [0, 1] with fixed contrast; normalising them
+ * changes what the published reference numbers were measured on.
+ */
+export const checkNormalizeData: Check = ({ spec, at, broken }) => {
+  const mode = obj(spec.input)?.normalize;
+  const data = obj(obj(spec.train)?.data);
+  if (typeof mode !== 'string' || mode === 'none' || broken('/input/normalize') || data?.kind !== 'synthetic') return [];
+  return [
+    warning(
+      CODES.normalizeSynthetic,
+      `'input.normalize: ${mode}' changes the built-in synthetic images, so results are not comparable to the reference numbers (docs/language.md); use it for imported data, or 'none' here`,
+      at('/input/normalize'),
+    ),
+  ];
+};
+
 export const SEMANTIC_CHECKS: readonly Check[] = [
   checkImageSizeDivisible,
   checkLatentSize,
@@ -185,6 +202,7 @@ export const SEMANTIC_CHECKS: readonly Check[] = [
   checkSteps,
   checkArchitectureRoles,
   checkContributionOptions,
+  checkNormalizeData,
 ];
 
 export function runSemanticChecks(spec: JsonObject, origins: Origins, registry: Registry, errorPointers: Set<string>): Diagnostic[] {

@@ -24,6 +24,8 @@ export interface InputSpec {
   size: [number, number];
   channels: number;
   classes: number;
+  /** Model-input normalisation (runtime/data/normalize.ts); absent = none. */
+  normalize?: 'none' | 'dataset' | 'percentile' | 'z-score';
 }
 
 export interface LossSpec {

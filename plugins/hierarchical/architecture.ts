@@ -114,8 +114,10 @@ export const hierarchicalArchitecture: ArchitectureContribution<Record<string, n
 
     const checkPerScale = (perScale: SampleOptions['perScale']): Array<'sample' | 'mean'> => {
       if (perScale === undefined) return new Array(S).fill('sample');
+      // One entry applies to every scale (['mean']: the deterministic prior-mean prediction).
+      if (perScale.length === 1 && (perScale[0] === 'sample' || perScale[0] === 'mean')) return new Array(S).fill(perScale[0]);
       if (perScale.length !== S || perScale.some((c) => c !== 'sample' && c !== 'mean')) {
-        throw new Error(`perScale must list 'sample' or 'mean' for each of the ${S} latent scales (got ${JSON.stringify(perScale)})`);
+        throw new Error(`perScale must list 'sample' or 'mean' once or for each of the ${S} latent scales (got ${JSON.stringify(perScale)})`);
       }
       return perScale;
     };

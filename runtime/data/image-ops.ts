@@ -1,9 +1,23 @@
 /**
  * Small pure image operations for importing data: grayscale conversion, resizing (bilinear with
- * antialiasing for images, nearest for masks) and cropping. All work on 8-bit `RasterImage`s
- * (channels interleaved) or on single-channel planes (`Plane`), never on tensors.
+ * antialiasing for images, nearest for masks) and cropping. All work on 8- or 16-bit rasters
+ * (channels interleaved; the result has the input's sample type and other fields) or on
+ * single-channel planes (`Plane`), never on tensors.
  */
-import type { Channels, RasterImage } from './png.js';
+import type { Channels } from './png.js';
+
+/** An 8-bit `RasterImage` or a 16-bit `DeepRasterImage`. */
+interface AnyRaster {
+  width: number;
+  height: number;
+  channels: Channels;
+  data: Uint8Array | Uint16Array;
+}
+
+/** A new sample array of the same type (8- or 16-bit) as `like`. */
+function samplesLike(like: Uint8Array | Uint16Array, length: number): Uint8Array | Uint16Array {
+  return like instanceof Uint16Array ? new Uint16Array(length) : new Uint8Array(length);
+}
 
 /** One channel, row-major (masks, gray images). */
 export interface Plane {
@@ -13,49 +27,49 @@ export interface Plane {
 }
 
 /** ITU-R BT.601 luma; alpha is dropped (punet has no use for transparency). */
-export function toGrayscale(image: RasterImage): RasterImage {
+export function toGrayscale<T extends AnyRaster>(image: T): T {
   const { width, height, channels, data } = image;
   if (channels === 1) return image;
   const pixels = width * height;
-  const out = new Uint8Array(pixels);
+  const out = samplesLike(data, pixels);
   for (let p = 0; p < pixels; p++) {
     const s = p * channels;
     // Integer BT.601 weights (299/587/114 per mille), rounded half up.
     out[p] = channels === 2 ? data[s] : ((299 * data[s] + 587 * data[s + 1] + 114 * data[s + 2] + 500) / 1000) | 0;
   }
-  return { width, height, channels: 1, data: out };
+  return { ...image, channels: 1, data: out };
 }
 
 /** Drops alpha and, when `channels` is 3, repeats gray into R, G and B. */
-export function toChannels(image: RasterImage, channels: 1 | 3): RasterImage {
+export function toChannels<T extends AnyRaster>(image: T, channels: 1 | 3): T {
   if (channels === 1) return toGrayscale(image);
   if (image.channels === 3) return image;
   const { width, height, data } = image;
   const inC = image.channels;
-  const out = new Uint8Array(width * height * 3);
+  const out = samplesLike(data, width * height * 3);
   for (let p = 0; p < width * height; p++) {
     for (let c = 0; c < 3; c++) out[p * 3 + c] = inC >= 3 ? data[p * inC + c] : data[p * inC];
   }
-  return { width, height, channels: 3, data: out };
+  return { ...image, channels: 3, data: out };
 }
 
 /** A copy of the rectangle [x, x+w) x [y, y+h), which must lie inside the image. */
-export function crop(image: RasterImage, x: number, y: number, w: number, h: number): RasterImage {
+export function crop<T extends AnyRaster>(image: T, x: number, y: number, w: number, h: number): T {
   const { width, height, channels, data } = image;
   if (x < 0 || y < 0 || w <= 0 || h <= 0 || x + w > width || y + h > height) {
     throw new RangeError(`crop ${w}x${h}+${x}+${y} is outside the ${width}x${height} image`);
   }
-  const out = new Uint8Array(w * h * channels);
+  const out = samplesLike(data, w * h * channels);
   for (let row = 0; row < h; row++) {
     const from = ((y + row) * width + x) * channels;
     out.set(data.subarray(from, from + w * channels), row * w * channels);
   }
-  return { width: w, height: h, channels, data: out };
+  return { ...image, width: w, height: h, data: out };
 }
 
 export function cropPlane(plane: Plane, x: number, y: number, w: number, h: number): Plane {
-  const { width, height, data } = crop({ ...plane, channels: 1 }, x, y, w, h);
-  return { width, height, data };
+  const { width, height, data } = crop({ ...plane, channels: 1 as const }, x, y, w, h);
+  return { width, height, data: data as Uint8Array };
 }
 
 /**
@@ -63,7 +77,7 @@ export function cropPlane(plane: Plane, x: number, y: number, w: number, h: numb
  * filter is widened by the scale factor (as PIL does) so every source pixel contributes:
  * plain bilinear sampling of an 800px image at 128px would alias badly.
  */
-export function resizeBilinear(image: RasterImage, outW: number, outH: number): RasterImage {
+export function resizeBilinear<T extends AnyRaster>(image: T, outW: number, outH: number): T {
   const { width, height, channels } = image;
   if (width === outW && height === outH) return image;
   const horizontal = triangleWeights(width, outW);
@@ -80,18 +94,19 @@ export function resizeBilinear(image: RasterImage, outW: number, outH: number): 
       }
     }
   }
-  const out = new Uint8Array(outW * outH * channels);
+  const out = samplesLike(image.data, outW * outH * channels);
+  const max = image.data instanceof Uint16Array ? 65535 : 255;
   for (let oy = 0; oy < outH; oy++) {
     const { start, weights } = vertical[oy];
     for (let ox = 0; ox < outW; ox++) {
       for (let c = 0; c < channels; c++) {
         let acc = 0;
         for (let k = 0; k < weights.length; k++) acc += weights[k] * tmp[((start + k) * outW + ox) * channels + c];
-        out[(oy * outW + ox) * channels + c] = Math.min(255, Math.max(0, Math.round(acc)));
+        out[(oy * outW + ox) * channels + c] = Math.min(max, Math.max(0, Math.round(acc)));
       }
     }
   }
-  return { width: outW, height: outH, channels: channels as Channels, data: out };
+  return { ...image, width: outW, height: outH, data: out };
 }
 
 interface Taps {

@@ -1,7 +1,8 @@
 /**
  * The on-disk punet dataset (docs/data.md): a folder with
  *   dataset.json  metadata, one entry per item (id, group, split, annotation count, modes)
- *   images.bin    uint8 pixels, items in order, H*W*C each (value = round(255 * image value))
+ *   images.bin    pixels, items in order, H*W*C each: version 2 uint16 little-endian
+ *                 (value = round(65535 * image value)); version 1 (still read) uint8 (x 255)
  *   masks.bin     uint8 class ids, every annotation of every item in order, H*W each
  *   modes.bin     (only if some item has modes) uint8 class ids of every mode mask in order
  * Written into a temp folder next to the target and renamed, so a crash never leaves a
@@ -11,9 +12,14 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writ
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Dataset, DataItem, Mode, SplitName } from './types.js';
 import { DataError } from './errors.js';
+import type { IntensityRecord } from './normalize.js';
 
 export const DATASET_FORMAT = 'punet-dataset';
-export const DATASET_VERSION = 1;
+/** Version 2: uint16 images (16-bit sources keep their precision), annotators, intensity. */
+export const DATASET_VERSION = 2;
+const READABLE_VERSIONS = [1, 2];
+/** Full scale of a stored image sample per format version. */
+const IMAGE_SCALE: Record<number, { bytes: 1 | 2; max: number }> = { 1: { bytes: 1, max: 255 }, 2: { bytes: 2, max: 65535 } };
 const SPLITS: SplitName[] = ['train', 'val', 'test'];
 
 export interface StoredItem {
@@ -33,6 +39,10 @@ export interface DatasetJson {
   channels: number;
   classes: number;
   items: StoredItem[];
+  /** Version 2: annotator names in annotation order, when known. */
+  annotators?: string[];
+  /** Version 2: how import mapped raw intensities to [0, 1] (runtime/data/normalize.ts). */
+  intensity?: IntensityRecord;
   provenance: Record<string, unknown>;
 }
 
@@ -84,7 +94,7 @@ export function writeDataset(dir: string, dataset: Dataset, options: WriteOption
 }
 
 function toJson(dataset: Dataset): DatasetJson {
-  const { name, height, width, channels, classes, items, splits, provenance } = dataset;
+  const { name, height, width, channels, classes, items, splits, provenance, annotators, intensity } = dataset;
   for (const [key, value] of Object.entries({ height, width, channels, classes })) {
     if (!Number.isInteger(value) || value <= 0) throw new RangeError(`writeDataset: ${key} must be a positive integer, got ${value}`);
   }
@@ -106,14 +116,27 @@ function toJson(dataset: Dataset): DatasetJson {
     if (item.modes) entry.modes = item.modes.map((m) => ({ probability: m.probability, label: m.label }));
     return entry;
   });
-  return { format: DATASET_FORMAT, version: DATASET_VERSION, name, height, width, channels, classes, items: stored, provenance };
+  return {
+    format: DATASET_FORMAT,
+    version: DATASET_VERSION,
+    name,
+    height,
+    width,
+    channels,
+    classes,
+    items: stored,
+    ...(annotators ? { annotators } : {}),
+    ...(intensity ? { intensity } : {}),
+    provenance,
+  };
 }
 
-/** Image values in [0, 1] to bytes; the one lossy step of the format (8 bits, like the sources). */
+/** Image values in [0, 1] to little-endian uint16 bytes: the one lossy step of the format (16 bits). */
 function quantise(image: Float32Array): Uint8Array {
-  const out = new Uint8Array(image.length);
-  for (let i = 0; i < image.length; i++) out[i] = Math.round(Math.min(1, Math.max(0, image[i])) * 255);
-  return out;
+  const bytes = new Uint8Array(image.length * 2);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < image.length; i++) view.setUint16(i * 2, Math.round(Math.min(1, Math.max(0, image[i]!)) * 65535), true);
+  return bytes;
 }
 
 function writeBlob(path: string, parts: Uint8Array[]): void {
@@ -132,7 +155,8 @@ export function readDataset(dir: string): Dataset {
   const json = readJson(dir);
   const { height, width, channels, classes, items } = json;
   const pixels = height * width;
-  const images = readBlob(dir, 'images.bin', items.length * pixels * channels);
+  const scale = IMAGE_SCALE[json.version]!;
+  const images = readBlob(dir, 'images.bin', items.length * pixels * channels * scale.bytes);
   const totalMasks = items.reduce((n, item) => n + item.annotations, 0);
   const masks = readBlob(dir, 'masks.bin', totalMasks * pixels);
   const totalModes = items.reduce((n, item) => n + (item.modes?.length ?? 0), 0);
@@ -141,8 +165,12 @@ export function readDataset(dir: string): Dataset {
   checkClassIds(dir, 'modes.bin', modes, classes);
 
   // One float conversion for all images; each item gets a view.
-  const allImages = new Float32Array(images.length);
-  for (let i = 0; i < images.length; i++) allImages[i] = images[i] / 255;
+  const allImages = new Float32Array(images.length / scale.bytes);
+  if (scale.bytes === 1) for (let i = 0; i < images.length; i++) allImages[i] = images[i]! / scale.max;
+  else {
+    const view = new DataView(images.buffer, images.byteOffset, images.byteLength);
+    for (let i = 0; i < allImages.length; i++) allImages[i] = view.getUint16(i * 2, true) / scale.max;
+  }
 
   const splits: Record<SplitName, number[]> = { train: [], val: [], test: [] };
   let maskOffset = 0;
@@ -166,7 +194,23 @@ export function readDataset(dir: string): Dataset {
     if (stored.split) splits[stored.split].push(index);
     return item;
   });
-  return { name: json.name, height, width, channels, classes, items: dataItems, splits, provenance: json.provenance ?? {} };
+  return {
+    name: json.name,
+    height,
+    width,
+    channels,
+    classes,
+    items: dataItems,
+    splits,
+    ...(Array.isArray(json.annotators) ? { annotators: json.annotators } : {}),
+    ...(json.intensity ? { intensity: json.intensity } : {}),
+    provenance: json.provenance ?? {},
+  };
+}
+
+/** dataset.json alone, checked (e.g. for the import rules and intensity window of `sample --image`). */
+export function readDatasetJson(dir: string): DatasetJson {
+  return readJson(dir);
 }
 
 function readJson(dir: string): DatasetJson {
@@ -186,8 +230,8 @@ function readJson(dir: string): DatasetJson {
   if (json?.format !== DATASET_FORMAT) {
     throw new DataError(`${path} is not a punet dataset (format is ${JSON.stringify(json?.format)}, expected "${DATASET_FORMAT}")`, path);
   }
-  if (json.version !== DATASET_VERSION) {
-    throw new DataError(`${path} has dataset format version ${json.version}; this punet reads version ${DATASET_VERSION}: upgrade punet or re-import`, path);
+  if (!READABLE_VERSIONS.includes(json.version)) {
+    throw new DataError(`${path} has dataset format version ${json.version}; this punet reads versions ${READABLE_VERSIONS.join(' and ')}: upgrade punet or re-import`, path);
   }
   for (const key of ['height', 'width', 'channels', 'classes'] as const) {
     if (!Number.isInteger(json[key]) || json[key] <= 0) throw new DataError(`${path}: "${key}" must be a positive integer, got ${JSON.stringify(json[key])}`, path);

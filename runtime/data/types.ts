@@ -37,6 +37,10 @@ export interface Dataset {
   items: DataItem[];
   /** Indices into `items`. Disjoint; groups never straddle splits. */
   splits: Record<SplitName, number[]>;
+  /** Annotator names in annotation order (imported data: e.g. BU-BIL's Person1_Amira), when known. */
+  annotators?: string[];
+  /** How raw intensities were mapped to [0, 1] at import (runtime/data/normalize.ts). */
+  intensity?: import('./normalize.js').IntensityRecord;
   /** Where it came from, for run metadata (generator options, folder path, import report). */
   provenance: Record<string, unknown>;
 }

@@ -9,7 +9,7 @@
  */
 import { blitScaled, createCanvas, strokeEllipse, type Rgb, type RgbImage } from './canvas.js';
 import { drawText, textHeight, textWidth } from './font.js';
-import { imageTile, maskTile, type MaskStyle, type TileShape } from './tiles.js';
+import { displayStretch, imageTile, maskTile, type MaskStyle, type TileShape } from './tiles.js';
 
 /** G evenly spaced values from -range to +range (G = 1: just 0). */
 export function gridOffsets(grid: number, range: number): number[] {
@@ -147,16 +147,18 @@ export function latentGridFigure(image: Float32Array, masks: Uint8Array[], o: La
   const canvas = createCanvas(L.width, L.height);
   const [i, j] = o.dims;
   const range = o.offsets[G - 1]!;
+  // Contrast-stretched for display only (dim or z-scored inputs would show black).
+  const shown = displayStretch(image);
 
   drawText(canvas, `LATENT GRID  (Z-μ)/σ FROM ${fmt(-range)} TO ${fmt(range)}  YELLOW: 1σ`, 6, 6, INK, fs);
   drawText(canvas, 'IMAGE', L.imageX, L.imageY - th - 4, INK, fs);
-  blitScaled(canvas, imageTile(image, o), L.imageX, L.imageY, scale);
+  blitScaled(canvas, imageTile(shown, o), L.imageX, L.imageY, scale);
 
   const gridW = G * L.tileWidth + (G - 1) * L.gap;
   const gridH = G * L.tileHeight + (G - 1) * L.gap;
   masks.forEach((mask, k) => {
     const { row, col } = gridPoint(k, o.offsets);
-    blitScaled(canvas, maskTile(mask, o, o.masks ?? 'overlay', image), L.gridX + col * (L.tileWidth + L.gap), L.gridY + row * (L.tileHeight + L.gap), scale);
+    blitScaled(canvas, maskTile(mask, o, o.masks ?? 'overlay', shown), L.gridX + col * (L.tileWidth + L.gap), L.gridY + row * (L.tileHeight + L.gap), scale);
   });
 
   // Tick labels: first, middle and last offsets along each axis, at the tile centres.

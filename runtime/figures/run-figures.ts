@@ -4,7 +4,7 @@
  * their prior samples (runtime/sample/sampler.ts), so callers that already drew samples pass
  * them in and pay nothing extra.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ProbabilisticSegmenter } from '../../compiler/api.js';
 import { writePng } from '../data/png.js';
@@ -14,7 +14,9 @@ import { STREAM } from '../train/rng.js';
 import type { RgbImage } from './canvas.js';
 import { decodeLatentGrid, type DecodedLatentGrid } from './latent-decode.js';
 import { latentGridFigure } from './latent-grid.js';
+import { latentGridSvg } from './latent-grid-svg.js';
 import { sampleGridFigure, type SampleGridOptions, type SampleGridRow } from './sample-grid.js';
+import { sampleGridSvg } from './sample-grid-svg.js';
 
 /** Options of the figure other than the data's geometry (taken from the dataset). */
 export type FigureStyle = Omit<SampleGridOptions, 'height' | 'width' | 'channels' | 'classes'> & {
@@ -32,21 +34,34 @@ export function sampleGridRows(dataset: Dataset, items: number[], samples: Image
   });
 }
 
-/** The sample-grid figure of `items` with their already drawn `samples`. */
-export function sampleGridForItems(dataset: Dataset, items: number[], samples: ImageSamples[], style: FigureStyle = {}): RgbImage {
-  return sampleGridFigure(sampleGridRows(dataset, items, samples), {
+/** Figure options from the dataset: geometry, annotator names, image ids as row labels. */
+function gridOptions(dataset: Dataset, items: number[], style: FigureStyle): SampleGridOptions {
+  return {
     ...style,
     height: dataset.height,
     width: dataset.width,
     channels: dataset.channels,
     classes: Math.max(dataset.classes, style.classes ?? 0),
-  });
+    annotators: style.annotators ?? dataset.annotators,
+    rowLabels: style.rowLabels ?? items.map((i) => dataset.items[i]!.id),
+  };
 }
 
-/** Writes the figure as an RGB PNG (atomically, creating the folder); returns the path. */
+/** The sample-grid figure of `items` with their already drawn `samples`. */
+export function sampleGridForItems(dataset: Dataset, items: number[], samples: ImageSamples[], style: FigureStyle = {}): RgbImage {
+  return sampleGridFigure(sampleGridRows(dataset, items, samples), gridOptions(dataset, items, style));
+}
+
+/**
+ * Writes the figure as an RGB PNG and, beside it, as an SVG with vector text (same name, .svg),
+ * atomically, creating the folder; returns the PNG's path.
+ */
 export function writeSampleGrid(file: string, dataset: Dataset, items: number[], samples: ImageSamples[], style: FigureStyle = {}): string {
   mkdirSync(dirname(file), { recursive: true });
-  writePng(file, sampleGridForItems(dataset, items, samples, style));
+  const rows = sampleGridRows(dataset, items, samples);
+  const options = gridOptions(dataset, items, style);
+  writePng(file, sampleGridFigure(rows, options));
+  writeTextAtomic(file.replace(/\.png$/, '') + '.svg', sampleGridSvg(rows, options));
   return file;
 }
 
@@ -69,7 +84,31 @@ export async function renderSampleGrid(segmenter: ProbabilisticSegmenter, datase
   return sampleGridForItems(dataset, o.items, samples, o.style);
 }
 
+export interface LatentGridResult {
+  figure: RgbImage;
+  /** The same figure as SVG (vector text). */
+  svg: string;
+  decoded: DecodedLatentGrid;
+}
+
+/** Writes the latent grid as PNG and, beside it, SVG (same name); returns the PNG's path. */
+export function writeLatentGrid(file: string, grid: Pick<LatentGridResult, 'figure' | 'svg'>): string {
+  mkdirSync(dirname(file), { recursive: true });
+  writePng(file, grid.figure);
+  writeTextAtomic(file.replace(/\.png$/, '') + '.svg', grid.svg);
+  return file;
+}
+
+/** A text file through a temporary name, so readers never see half of it. */
+function writeTextAtomic(path: string, text: string): void {
+  const temp = `${path}.tmp-${process.pid}`;
+  writeFileSync(temp, text);
+  renameSync(temp, path);
+}
+
 export interface LatentGridForImageOptions {
+  /** Shown above the input panel of the SVG. */
+  imageId?: string;
   height: number;
   width: number;
   channels: number;
@@ -89,7 +128,7 @@ export async function latentGridForImage(
   segmenter: ProbabilisticSegmenter,
   image: Float32Array,
   o: LatentGridForImageOptions,
-): Promise<{ figure: RgbImage; decoded: DecodedLatentGrid }> {
+): Promise<LatentGridResult> {
   const decoded = await decodeLatentGrid(segmenter, {
     image,
     height: o.height,
@@ -99,7 +138,7 @@ export async function latentGridForImage(
     range: o.range ?? 3,
     dims: o.dims,
   });
-  const figure = latentGridFigure(image, decoded.masks, {
+  const options = {
     height: o.height,
     width: o.width,
     channels: o.channels,
@@ -109,6 +148,6 @@ export async function latentGridForImage(
     sigma: decoded.sigma,
     scale: o.scale,
     masks: o.masks,
-  });
-  return { figure, decoded };
+  };
+  return { figure: latentGridFigure(image, decoded.masks, options), svg: latentGridSvg(image, decoded.masks, { ...options, imageId: o.imageId }), decoded };
 }

@@ -1,13 +1,15 @@
 /**
- * The sample grid: one row per image with the input, its annotations, the model's samples and
- * per-pixel summaries of the samples (foreground frequency, entropy, std), under a header row
- * naming the columns and above a colour-scale legend. Plain data in, an RGB image out.
+ * The sample grid: one row per image with the input (contrast-stretched for display), its
+ * annotations, the model's samples and per-pixel maps: how often the annotators marked a pixel
+ * next to how often the model's samples do, then the samples' entropy and std. `gridContent`
+ * decides what every panel shows; `sampleGridFigure` draws it as a raster with a bitmap font
+ * (quick look), `sampleGridSvg` (sample-grid-svg.ts) as the paper figure with real text.
  */
 import { blitScaled, createCanvas, fillRect, type Rgb, type RgbImage } from './canvas.js';
 import { GLYPH_ADVANCE, drawText, fitText, textHeight, textWidth } from './font.js';
 import { VIRIDIS } from './colormap.js';
 import { entropyMap, foregroundFrequency, foregroundIndicator, meanMap, stdMap } from './maps.js';
-import { heatTile, imageTile, maskTile, type MaskStyle } from './tiles.js';
+import { displayStretch, heatTile, imageTile, maskTile, type MaskStyle } from './tiles.js';
 
 export interface SampleGridRow {
   /** H*W*C values in [0, 1], channels last. */
@@ -22,13 +24,14 @@ export interface SampleGridRow {
 
 /**
  * Summary columns after the samples:
+ * - annotators: fraction of annotators that marked the pixel foreground, 0..1 (rows with annotations);
  * - frequency: fraction of samples that are foreground, 0..1;
  * - entropy: entropy (bits) of the samples' per-pixel class distribution, 0..log2(K);
  * - std: std over samples of the soft foreground probability (hard indicator when no soft
  *   probabilities are given), 0..0.5;
  * - probability: mean soft foreground probability over samples, 0..1 (needs probabilities).
  */
-export type SummaryMap = 'frequency' | 'entropy' | 'std' | 'probability';
+export type SummaryMap = 'annotators' | 'frequency' | 'entropy' | 'std' | 'probability';
 
 export interface SampleGridOptions {
   height: number;
@@ -42,8 +45,14 @@ export interface SampleGridOptions {
   gap?: number;
   /** Masks overlaid on the image (default) or drawn on black. */
   masks?: MaskStyle;
-  /** Default: frequency and entropy, plus std when soft probabilities are given. */
+  /** Default: annotators (when some row has annotations), frequency and entropy, plus std when soft probabilities are given. */
   maps?: SummaryMap[];
+  /** Column names of the annotations, e.g. the dataset's annotator names (default GT 1, GT 2, ...). */
+  annotators?: string[];
+  /** One label per row, e.g. the image id. */
+  rowLabels?: string[];
+  /** Stretch each input image's 1-99 % range to full contrast for display (default true). */
+  stretch?: boolean;
 }
 
 /** Where everything goes; exported so tests (and the report) can reason about the layout. */
@@ -99,32 +108,85 @@ export function gridLayout(rows: number, columns: number, tileHeight: number, ti
   };
 }
 
-const MAP_LABEL: Record<SummaryMap, string> = { frequency: 'FREQ', entropy: 'ENTROPY', std: 'STD', probability: 'MEAN P' };
+const MAP_LABEL: Record<SummaryMap, string> = { annotators: 'ANNOT', frequency: 'FREQ', entropy: 'ENTROPY', std: 'STD', probability: 'MEAN P' };
 const INK: Rgb = [20, 20, 20];
 
-/** The column labels, in order: IMAGE, GT 1..m, S 1..n, then the summary maps. */
-export function columnLabels(annotations: number, samples: number, maps: SummaryMap[]): string[] {
+/** The column labels, in order: IMAGE, GT 1..m (or the annotators' names), S 1..n, then the summary maps. */
+export function columnLabels(annotations: number, samples: number, maps: SummaryMap[], annotators?: string[]): string[] {
   return [
     'IMAGE',
-    ...Array.from({ length: annotations }, (_, i) => `GT ${i + 1}`),
+    ...Array.from({ length: annotations }, (_, i) => annotators?.[i] ?? `GT ${i + 1}`),
     ...Array.from({ length: samples }, (_, i) => `S ${i + 1}`),
     ...maps.map((m) => MAP_LABEL[m]),
   ];
 }
 
-export function sampleGridFigure(rows: SampleGridRow[], o: SampleGridOptions): RgbImage {
+/** A summary-map column: what it shows and its colour scale. */
+export interface MapColumn {
+  kind: SummaryMap;
+  min: number;
+  max: number;
+}
+
+/** Everything the figure shows, independent of how it is drawn (raster or SVG). */
+export interface GridContent {
+  /** Panel size in data pixels. */
+  height: number;
+  width: number;
+  nAnnotations: number;
+  nSamples: number;
+  maps: MapColumn[];
+  annotators?: string[];
+  rowLabels?: string[];
+  /** rows x columns; undefined = blank cell (a row with fewer annotations or samples). */
+  tiles: Array<Array<RgbImage | undefined>>;
+  classes: number;
+  masks: MaskStyle;
+}
+
+export function gridContent(rows: SampleGridRow[], o: SampleGridOptions): GridContent {
   if (!rows.length) throw new RangeError('sampleGridFigure: no rows to draw');
   const shape = { height: o.height, width: o.width, channels: o.channels, classes: o.classes };
-  const scale = o.scale ?? defaultScale(o.height, o.width);
-  const gap = o.gap ?? 2;
   const style = o.masks ?? 'overlay';
   const hasSoft = rows.some((r) => r.probabilities?.length);
-  const maps = (o.maps ?? (hasSoft ? ['frequency', 'entropy', 'std'] : ['frequency', 'entropy'])).filter(
-    (m) => m !== 'probability' || hasSoft,
-  );
   const nAnn = Math.max(...rows.map((r) => r.annotations.length));
   const nSamples = Math.max(...rows.map((r) => r.samples.length));
-  const labels = columnLabels(nAnn, nSamples, maps);
+  const defaults: SummaryMap[] = [...(nAnn ? (['annotators'] as const) : []), 'frequency', 'entropy', ...(hasSoft ? (['std'] as const) : [])];
+  const kinds = (o.maps ?? defaults).filter((m) => (m !== 'probability' || hasSoft) && (m !== 'annotators' || nAnn > 0));
+  const entropyMax = Math.log2(Math.max(2, o.classes));
+  const range: Record<SummaryMap, [number, number]> = { annotators: [0, 1], frequency: [0, 1], entropy: [0, entropyMax], std: [0, 0.5], probability: [0, 1] };
+  const maps = kinds.map((kind) => ({ kind, min: range[kind][0], max: range[kind][1] }));
+  const columns = 1 + nAnn + nSamples + maps.length;
+  const tiles = rows.map((row) => {
+    const cells: Array<RgbImage | undefined> = new Array(columns).fill(undefined);
+    const shown = o.stretch === false ? row.image : displayStretch(row.image);
+    cells[0] = imageTile(shown, shape);
+    row.annotations.forEach((m, k) => (cells[1 + k] = maskTile(m, shape, style, shown)));
+    row.samples.forEach((m, k) => (cells[1 + nAnn + k] = maskTile(m, shape, style, shown)));
+    const soft = row.probabilities?.length === row.samples.length ? row.probabilities : undefined;
+    maps.forEach(({ kind, min, max }, k) => {
+      const values =
+        kind === 'annotators'
+          ? row.annotations.length ? foregroundFrequency(row.annotations) : undefined
+          : !row.samples.length ? undefined
+          : kind === 'frequency' ? foregroundFrequency(row.samples)
+          : kind === 'entropy' ? entropyMap(row.samples, o.classes)
+          : kind === 'std' ? stdMap(soft ?? row.samples.map(foregroundIndicator))
+          : soft ? meanMap(soft) : undefined;
+      if (values) cells[1 + nAnn + nSamples + k] = heatTile(values, shape, min, max);
+    });
+    return cells;
+  });
+  return { height: o.height, width: o.width, nAnnotations: nAnn, nSamples, maps, annotators: o.annotators, rowLabels: o.rowLabels, tiles, classes: o.classes, masks: style };
+}
+
+/** The raster figure: tiles upscaled by nearest neighbour, bitmap-font labels, a one-line legend. */
+export function sampleGridFigure(rows: SampleGridRow[], o: SampleGridOptions): RgbImage {
+  const content = gridContent(rows, o);
+  const scale = o.scale ?? defaultScale(o.height, o.width);
+  const gap = o.gap ?? 2;
+  const maps = content.maps.map((m) => m.kind);
+  const labels = columnLabels(content.nAnnotations, content.nSamples, maps, content.annotators?.map((a) => a.toUpperCase()));
   const layout = gridLayout(rows.length, labels.length, o.height * scale, o.width * scale, gap, maps.length > 0);
   const canvas = createCanvas(layout.width, layout.height);
 
@@ -133,28 +195,23 @@ export function sampleGridFigure(rows: SampleGridRow[], o: SampleGridOptions): R
     const text = fitText(label, layout.tileWidth, layout.fontScale);
     drawText(canvas, text, x + Math.floor((layout.tileWidth - textWidth(text, layout.fontScale)) / 2), layout.margin + 2, INK, layout.fontScale);
   });
-
-  const entropyMax = Math.log2(Math.max(2, o.classes));
-  rows.forEach((row, r) => {
-    const put = (c: number, tile: RgbImage) => {
+  content.tiles.forEach((cells, r) => {
+    cells.forEach((tile, c) => {
+      if (!tile) return;
       const { x, y } = layout.cell(r, c);
       blitScaled(canvas, tile, x, y, scale);
-    };
-    put(0, imageTile(row.image, shape));
-    row.annotations.forEach((m, k) => put(1 + k, maskTile(m, shape, style, row.image)));
-    row.samples.forEach((m, k) => put(1 + nAnn + k, maskTile(m, shape, style, row.image)));
-    if (!row.samples.length) return;
-    const soft = row.probabilities?.length === row.samples.length ? row.probabilities : undefined;
-    maps.forEach((kind, k) => {
-      const c = 1 + nAnn + nSamples + k;
-      if (kind === 'frequency') put(c, heatTile(foregroundFrequency(row.samples), shape, 0, 1));
-      else if (kind === 'entropy') put(c, heatTile(entropyMap(row.samples, o.classes), shape, 0, entropyMax));
-      else if (kind === 'std') put(c, heatTile(stdMap(soft ?? row.samples.map(foregroundIndicator)), shape, 0, 0.5));
-      else if (soft) put(c, heatTile(meanMap(soft), shape, 0, 1));
     });
+    const label = content.rowLabels?.[r];
+    if (label) {
+      // The image id in the input panel's corner, on a white box so it reads on any image.
+      const { x, y } = layout.cell(r, 0);
+      const text = fitText(label.toUpperCase(), layout.tileWidth - 4, 1);
+      fillRect(canvas, x, y, textWidth(text, 1) + 4, textHeight(1) + 4, [255, 255, 255]);
+      drawText(canvas, text, x + 2, y + 2, INK, 1);
+    }
   });
 
-  if (maps.length) drawLegend(canvas, layout, maps, entropyMax);
+  if (maps.length) drawLegend(canvas, layout, maps, Math.log2(Math.max(2, o.classes)));
   return canvas;
 }
 
@@ -172,6 +229,7 @@ function drawLegend(canvas: RgbImage, layout: GridLayout, maps: SummaryMap[], en
   drawText(canvas, 'HIGH', x, y, INK, s);
   x += textWidth('HIGH  ', s);
   const ranges: Record<SummaryMap, string> = {
+    annotators: 'ANNOT 0-1',
     frequency: 'FREQ 0-1',
     entropy: `ENTROPY 0-${Number(entropyMax.toFixed(2))} BIT`,
     std: 'STD 0-0.5',

@@ -71,3 +71,19 @@ export function heatTile(values: ArrayLike<number>, s: { height: number; width: 
   }
   return tile;
 }
+
+/** Display window of an input image: its 1st to 99th percentile (over all channels) mapped to [0, 1]. */
+export const DISPLAY_PERCENTILES: [number, number] = [1, 99];
+
+/**
+ * The image contrast-stretched for display: dim microscopy (or z-scored input) would otherwise
+ * show black. A flat image is shown as it is.
+ */
+export function displayStretch(image: Float32Array): Float32Array {
+  const sorted = Float32Array.from(image).sort();
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.round((p / 100) * (sorted.length - 1))))]!;
+  const low = at(DISPLAY_PERCENTILES[0]);
+  const high = at(DISPLAY_PERCENTILES[1]);
+  if (!(high - low > 1e-6)) return image;
+  return Float32Array.from(image, (v) => Math.min(1, Math.max(0, (v - low) / (high - low))));
+}

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dataUri, escapeHtml, formatNumber } from './html.js';
-import type { EvalFile, RunReportData } from './run-data.js';
+import type { EvalFile, EvalStat, RunReportData } from './run-data.js';
 import { lineChart, type Series } from './svg-chart.js';
 
 const COLORS = { loss: '#1f5fbf', reconstruction: '#c2410c', KL: '#15803d', ged: '#7c3aed', lr: '#475569', other: '#0e7490' };
@@ -48,7 +48,11 @@ caption { text-align: left; color: #475569; padding: 2px 0 6px; caption-side: to
 .chart-raw { stroke-width: 1; opacity: 0.3; }
 .chart-best { fill: none; stroke-width: 2; }
 figure { margin: 0 0 18px; background: #fff; border: 1px solid #cbd5e1; border-radius: 6px; padding: 8px; overflow-x: auto; }
-figure img { image-rendering: pixelated; max-width: 100%; height: auto; display: block; }
+figure img { display: block; }
+figure img.native { max-width: none; }
+.scroll { overflow: auto; max-height: 80vh; }
+td .ci { color: #64748b; font-size: 12px; }
+tr.baseline td { background: #f1f5f9; }
 figcaption { color: #475569; font-size: 13px; margin-top: 6px; }
 details { background: #fff; border: 1px solid #cbd5e1; border-radius: 6px; padding: 6px 10px; margin: 8px 0; }
 summary { cursor: pointer; font-weight: 600; }
@@ -119,28 +123,39 @@ function summarySection(data: RunReportData, o: BuildReportOptions): string {
   ].join('\n');
 }
 
+/** "0.2412" with its 95% CI beneath, e.g. "[0.2210, 0.2630]", and a NaN count. */
+function statCell(s: EvalStat | undefined): string {
+  if (!s) return '<td>–</td>';
+  const nan = s.nan ? ` <span class="note">(${escapeHtml(s.nan)} NaN)</span>` : '';
+  const [lo, hi] = s.ci95 ?? [null, null];
+  const ci = typeof lo === 'number' && typeof hi === 'number' ? `<br><span class="ci">[${escapeHtml(formatNumber(lo))}, ${escapeHtml(formatNumber(hi))}]</span>` : '';
+  const title = typeof s.std === 'number' ? ` title="std ${escapeHtml(formatNumber(s.std))} over ${escapeHtml(s.images)} images"` : '';
+  return `<td${title}>${escapeHtml(formatNumber(s.mean))}${nan}${ci}</td>`;
+}
+
 function evalTable(file: string, r: EvalFile): string {
   const ids = [...new Set(Object.values(r.results).flatMap((x) => Object.keys(x)))];
   const head = `<tr><th>samples</th>${ids.map((id) => `<th>${escapeHtml(METRIC_LABEL[id] ?? id)}</th>`).join('')}</tr>`;
-  const rows = r.sampleCounts
-    .map((n) => {
-      const cells = ids.map((id) => {
-        const s = r.results[String(n)]?.[id];
-        if (!s) return '<td>–</td>';
-        const nan = s.nan ? ` <span class="note">(${escapeHtml(s.nan)} NaN)</span>` : '';
-        return `<td>${escapeHtml(formatNumber(s.mean))}${nan}</td>`;
-      });
-      return `<tr><td>${escapeHtml(n)}</td>${cells.join('')}</tr>`;
-    })
-    .join('');
+  const row = (label: string, results: Record<string, EvalStat> | undefined, cls = '') =>
+    `<tr${cls ? ` class="${cls}"` : ''}><td>${escapeHtml(label)}</td>${ids.map((id) => statCell(results?.[id])).join('')}</tr>`;
+  const rows = [
+    ...r.sampleCounts.map((n) => row(String(n), r.results[String(n)])),
+    ...Object.entries(r.baseline ?? {}).flatMap(([name, b]) => Object.entries(b.results).map(([n, res]) => row(`${name} baseline (${n})`, res, 'baseline'))),
+  ].join('');
+  const hasCi = Object.values(r.results).some((x) => Object.values(x).some((s) => Array.isArray(s.ci95)));
   const what = [
     `${r.split} split, ${r.images} images`,
     r.checkpoint ? `${r.checkpoint.which} checkpoint (step ${r.checkpoint.step})` : '',
     r.latent && r.latent !== 'sample' ? `latent: ${r.latent}` : '',
+    hasCi ? 'mean with 95% bootstrap CI over images' : '',
     r.time ? `evaluated ${r.time}` : '',
   ].filter(Boolean);
-  const skipped = (r.skipped ?? []).map((s) => `<li>${escapeHtml(s.metric)} skipped: ${escapeHtml(s.reason)}</li>`).join('');
-  return `<table class="eval"><caption><code>${escapeHtml(file)}</code>: ${escapeHtml(what.join(' · '))}</caption>${head}${rows}</table>${skipped ? `<ul class="note">${skipped}</ul>` : ''}`;
+  const notes = [
+    ...(r.baseline?.['prior-mean'] ? ['prior-mean baseline: one deterministic prediction decoded from the prior mean, scored on the same images; the sampled model should beat it'] : []),
+    ...(r.skipped ?? []).map((s) => `${s.metric} skipped: ${s.reason}`),
+  ];
+  const list = notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('');
+  return `<table class="eval"><caption><code>${escapeHtml(file)}</code>: ${escapeHtml(what.join(' · '))}</caption>${head}${rows}</table>${list ? `<ul class="note">${list}</ul>` : ''}`;
 }
 
 function curvesSection(data: RunReportData): string {
@@ -167,9 +182,9 @@ function curvesSection(data: RunReportData): string {
 }
 
 function figureCaption(name: string): string {
-  const base = name.replace(/^samples\//, '');
-  if (base.startsWith('sample-grid')) return 'Per image (rows): input, annotations (GT), prior samples (S), then per pixel the foreground frequency, the entropy of the samples and their std.';
-  if (base.startsWith('eval-grid')) return 'Evaluation samples (rows: images of the evaluated split): input, annotations, samples, frequency, entropy, std.';
+  const base = name.split('/').pop()!;
+  if (base.startsWith('sample-grid')) return 'Per image (rows, by id): input (contrast-stretched), annotations, prior samples, then per pixel how often the annotators and the samples mark it, the entropy of the samples and their std.';
+  if (base.startsWith('eval-grid')) return 'Evaluation samples (rows: images of the evaluated split): input, annotations, samples, annotator and model frequency, entropy, std.';
   if (base.startsWith('latent-grid')) return 'Latent grid: the segmentation decoded at prior-normalised latent positions (z - mu) / sigma; yellow circle: one sigma.';
   return '';
 }
@@ -178,21 +193,30 @@ function figuresSection(data: RunReportData, o: BuildReportOptions): string {
   const items: string[] = [];
   for (const f of data.figures) {
     let png: Uint8Array;
+    let svg: Uint8Array | undefined;
     try {
       png = readFileSync(f.path);
+      svg = f.svgPath ? readFileSync(f.svgPath) : undefined;
     } catch (e) {
       items.push(`<p class="problems">cannot read ${escapeHtml(f.name)}: ${escapeHtml((e as Error).message)}</p>`);
       continue;
     }
-    items.push(figureHtml(f.name, figureCaption(f.name), png));
+    items.push(figureHtml(f.name, figureCaption(f.name), png, svg));
   }
   for (const f of o.extraFigures ?? []) items.push(figureHtml(f.name, f.caption ?? figureCaption(f.name), f.png));
   if (!items.length) return `<p class="note">No figures in ${escapeHtml(data.runDir)}/samples yet: run <code>punet sample</code> or <code>punet latent-grid</code>.</p>`;
   return items.join('\n');
 }
 
-function figureHtml(name: string, caption: string, png: Uint8Array): string {
-  return `<figure><img src="${dataUri('image/png', png)}" alt="${escapeHtml(name)}"><figcaption><code>${escapeHtml(name)}</code>${caption ? ` ${escapeHtml(caption)}` : ''}</figcaption></figure>`;
+/**
+ * Figures at native resolution (1 figure pixel = 1 CSS pixel, never downscaled), in a box that
+ * scrolls; browser zoom magnifies them. The SVG twin is preferred: its text stays sharp at any
+ * zoom and its panels carry the same data pixels as the PNG.
+ */
+function figureHtml(name: string, caption: string, png: Uint8Array, svg?: Uint8Array): string {
+  const cap = `<figcaption><code>${escapeHtml(svg ? name.replace(/\.png$/, '.svg') : name)}</code>${caption ? ` ${escapeHtml(caption)}` : ''}</figcaption>`;
+  const src = svg ? dataUri('image/svg+xml', svg) : dataUri('image/png', png);
+  return `<figure><div class="scroll"><img class="native" src="${src}" alt="${escapeHtml(name)}"></div>${cap}</figure>`;
 }
 
 function specSection(data: RunReportData): string {

@@ -4,7 +4,7 @@
  * every evaluation file, and the figure PNGs in samples/.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, relative, sep } from 'node:path';
 import { MetricsLog, runPath } from '../run/folder.js';
 
 /** One training step as logged by the trainer: step, lr, reconstruction, KL, regularization, loss, objective logs. */
@@ -17,12 +17,24 @@ export interface ValidationRecord {
   split?: string;
 }
 
+/** One metric at one sample count (older eval.json files have only mean, images, nan). */
+export interface EvalStat {
+  mean: number | null;
+  images: number;
+  nan: number;
+  std?: number | null;
+  ci95?: [number | null, number | null];
+  perImage?: Array<number | null>;
+}
+
 /** eval.json as written by runtime/sample/report.ts (NaN written as null). */
 export interface EvalFile {
   split: string;
   images: number;
   sampleCounts: number[];
-  results: Record<string, Record<string, { mean: number | null; images: number; nan: number }>>;
+  results: Record<string, Record<string, EvalStat>>;
+  imageIds?: string[];
+  baseline?: Record<string, { results: Record<string, Record<string, EvalStat>> }>;
   skipped?: Array<{ metric: string; reason: string }>;
   checkpoint?: { which: string; step: number };
   latent?: string;
@@ -33,6 +45,8 @@ export interface FigureFile {
   /** Path relative to the run folder, e.g. samples/sample-grid.png. */
   name: string;
   path: string;
+  /** The same figure as SVG (vector text), when it was written. */
+  svgPath?: string;
 }
 
 export interface RunReportData {
@@ -83,25 +97,49 @@ export function readRunReportData(runDir: string): RunReportData {
   }
 
   const evals: RunReportData['evals'] = [];
-  for (const file of existsSync(runDir) ? readdirSync(runDir).sort() : []) {
-    if (!/^eval(?:-[A-Za-z0-9._-]+)?\.json$/.test(file)) continue;
+  const evalFiles = [
+    ...(existsSync(runDir) ? readdirSync(runDir).sort().filter((f) => /^eval(?:-[A-Za-z0-9._-]+)?\.json$/.test(f)) : []),
+    // `punet eval` results: RUN/eval/<name>/eval.json
+    ...subfolders(join(runDir, 'eval')).map((d) => `eval/${d}/eval.json`).filter((f) => existsSync(join(runDir, f))),
+  ];
+  for (const file of evalFiles) {
     const report = readJsonOr(join(runDir, file), problems) as EvalFile | undefined;
     if (report && typeof report.results === 'object' && Array.isArray(report.sampleCounts)) evals.push({ file, report });
     else if (report) problems.push(`${file} does not look like a punet evaluation (no results/sampleCounts)`);
   }
-  // eval.json (the test split) first.
+  // eval.json (the training-time test evaluation) first.
   evals.sort((a, b) => (a.file === 'eval.json' ? -1 : b.file === 'eval.json' ? 1 : a.file.localeCompare(b.file)));
 
   return { runDir, spec, info, steps, validations, events, evals, figures: listFigures(runDir), problems };
 }
 
-/** Figure PNGs in RUN/samples: sample grids first, then evaluation grids, then latent grids. */
-export function listFigures(runDir: string): FigureFile[] {
-  const dir = runPath(runDir, 'samples');
+function subfolders(dir: string): string[] {
   if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
+}
+
+/**
+ * Figure PNGs: RUN/samples (training time), then RUN/samples/<name> (`punet sample`) and
+ * RUN/eval/<name> (`punet eval`); sample grids first, then evaluation grids, then latent grids.
+ */
+export function listFigures(runDir: string): FigureFile[] {
+  const folders = [
+    runPath(runDir, 'samples'),
+    ...subfolders(runPath(runDir, 'samples')).map((d) => join(runPath(runDir, 'samples'), d)),
+    ...subfolders(join(runDir, 'eval')).map((d) => join(runDir, 'eval', d)),
+  ];
   const rank = (n: string) => (n.startsWith('sample-grid') ? 0 : n.startsWith('eval-grid') ? 1 : 2);
-  return readdirSync(dir)
-    .filter((f) => FIGURE_PATTERN.test(f))
-    .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))
-    .map((f) => ({ name: `samples/${f}`, path: join(dir, f) }));
+  const out: FigureFile[] = [];
+  for (const dir of folders) {
+    if (!existsSync(dir)) continue;
+    const rel = relative(runDir, dir).split(sep).join('/');
+    for (const f of readdirSync(dir).filter((x) => FIGURE_PATTERN.test(x)).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))) {
+      const svg = join(dir, f.replace(/\.png$/, '.svg'));
+      out.push({ name: `${rel}/${f}`, path: join(dir, f), ...(existsSync(svg) ? { svgPath: svg } : {}) });
+    }
+  }
+  return out;
 }

@@ -16,6 +16,7 @@ import { BACKEND_REQUESTS, selectBackend, type BackendRequest } from '../backend
 import { EXIT, UserError } from '../cli/errors.js';
 import { isDatasetDir } from '../data/store.js';
 import type { Dataset } from '../data/types.js';
+import { normalizeDataset } from '../data/normalize.js';
 import { resolve as resolveContribution, withDefaults } from '../train/contributions.js';
 import { trainableModel, type TrainableModel } from '../train/model.js';
 import { restoreWeights } from '../train/snapshot.js';
@@ -104,7 +105,8 @@ export async function loadData(spec: ResolvedSpec, registry: Registry, specDir: 
   if (dataset.classes > spec.input.classes) problems.push(`masks have ${dataset.classes} classes, input.classes is ${spec.input.classes}`);
   if (problems.length) throw new UserError(`the data does not fit the model: ${problems.join('; ')}; change the spec's input or the data`);
   if (dataset.splits.train.length === 0) throw new UserError(`the data (${dataset.name}) has no training items`);
-  return dataset;
+  // input.normalize, the same for training, evaluation and sampling (runtime/data/normalize.ts).
+  return normalizeDataset(dataset, spec.input.normalize);
 }
 
 export function describeData(d: Dataset): string {

@@ -1,15 +1,18 @@
 /**
  * Evaluation: prior samples for every image of a split, scored with the metric and distance
  * contributions the spec's `eval` names (so a plugin's metric is evaluated like a built-in one).
- * The largest sample count is drawn once; smaller counts use its first n samples.
+ * Samples are drawn once, in whole blocks (sampler.ts), for the largest count; every count n
+ * scores the first n of them, so GED at 4 samples is the same whichever counts are asked for.
+ * Every metric keeps its per-image values, their spread and a bootstrap CI (eval/uncertainty.ts).
  */
 import type { Mask, MetricContribution, ProbabilisticSegmenter } from '../../compiler/api.js';
 import type { Registry } from '../../compiler/registry.js';
 import type { Dataset, SplitName } from '../data/types.js';
 import type { KindSpec, ResolvedSpec } from '../../spec/types.js';
 import { resolve } from '../train/contributions.js';
-import { STREAM } from '../train/rng.js';
-import { sampleItems, type ImageSamples } from './sampler.js';
+import { hash32, STREAM } from '../train/rng.js';
+import { bootstrapIndices, formatWithCi, metricStats, type MetricStats } from '../eval/uncertainty.js';
+import { SAMPLE_BLOCK, sampleItems, type ImageSamples } from './sampler.js';
 
 export interface MetricSetup {
   metrics: Array<{ id: string; contribution: MetricContribution; options: Record<string, unknown> }>;
@@ -54,23 +57,23 @@ export function scoreImage(
   return out;
 }
 
-export interface MetricSummary {
-  /** Mean over images with a finite value. */
-  mean: number;
-  /** Images that contributed. */
-  images: number;
-  /** Images whose value was NaN (skipped in the mean). */
-  nan: number;
-}
+/** One metric at one sample count: see eval/uncertainty.ts. */
+export type MetricSummary = MetricStats;
 
 export interface EvalReport {
   split: SplitName;
   images: number;
+  /** Item ids in the order of every `perImage` list. */
+  imageIds: string[];
   sampleCounts: number[];
+  /** Samples drawn per image (whole blocks; counts use prefixes of them). */
+  samplesDrawn: number;
   /** results[String(n)][metricId] */
   results: Record<string, Record<string, MetricSummary>>;
   /** Metrics not computed, with the reason. */
   skipped: Array<{ metric: string; reason: string }>;
+  /** Deterministic baselines scored on the same images, e.g. "prior-mean" (results for n = 1). */
+  baseline?: Record<string, { results: Record<string, Record<string, MetricSummary>> }>;
 }
 
 export interface EvaluateOptions {
@@ -104,7 +107,10 @@ export async function evaluateSplit(
     ? []
     : setup.metrics.filter((m) => m.contribution.needsModes).map((m) => ({ metric: m.id, reason: 'the data has no known mode distribution (built-in data only)' }));
 
-  const samples = await sampleItems(segmenter, dataset, items, maxN, {
+  // The prior-mean baseline is deterministic: no need for whole blocks.
+  const deterministic = opts.perScale !== undefined && opts.perScale.every((p) => p === 'mean');
+  const drawn = deterministic ? maxN : Math.ceil(maxN / SAMPLE_BLOCK) * SAMPLE_BLOCK;
+  const samples = await sampleItems(segmenter, dataset, items, drawn, {
     seed: opts.seed,
     stream: opts.stream ?? STREAM.evaluation,
     batchSize: opts.batchSize,
@@ -113,52 +119,60 @@ export async function evaluateSplit(
   });
   opts.onSamples?.(items, samples);
 
+  // One resampling table for every metric and count: the CIs are over the same image draws.
+  const indices = bootstrapIndices(items.length, hash32(opts.seed, STREAM.evaluation, 0xb007));
   const results: EvalReport['results'] = {};
   for (const n of counts) {
-    const sums = new Map<string, MetricSummary>();
+    const perImage = new Map<string, number[]>();
     items.forEach((index, k) => {
       const item = dataset.items[index]!;
       const first: ImageSamples = { masks: samples[k]!.masks.slice(0, n), foreground: samples[k]!.foreground.slice(0, n) };
       const scores = scoreImage(setup, first, item.annotations, hasModes ? item.modes : undefined);
       for (const [id, value] of Object.entries(scores)) {
-        const s = sums.get(id) ?? { mean: 0, images: 0, nan: 0 };
-        if (Number.isNaN(value)) s.nan++;
-        else {
-          s.mean += value;
-          s.images++;
-        }
-        sums.set(id, s);
+        if (!perImage.has(id)) perImage.set(id, new Array<number>(items.length).fill(NaN));
+        perImage.get(id)![k] = value;
       }
     });
-    results[String(n)] = Object.fromEntries(
-      [...sums].map(([id, s]) => [id, { mean: s.images ? s.mean / s.images : NaN, images: s.images, nan: s.nan }]),
-    );
+    results[String(n)] = Object.fromEntries([...perImage].map(([id, values]) => [id, metricStats(values, indices)]));
   }
-  return { split: opts.split, images: items.length, sampleCounts: counts, results, skipped };
+  return {
+    split: opts.split,
+    images: items.length,
+    imageIds: items.map((i) => dataset.items[i]!.id),
+    sampleCounts: counts,
+    samplesDrawn: drawn,
+    results,
+    skipped,
+  };
 }
 
-/** The terminal table: one row per sample count, one column per metric. */
+/** The terminal table: one row per sample count (and baseline), one column per metric: mean [95% CI]. */
 export function formatEvalTable(report: EvalReport): string {
   const ids = [...new Set(Object.values(report.results).flatMap((r) => Object.keys(r)))];
   const header = ['samples', ...ids];
-  const rows = report.sampleCounts.map((n) => [
-    String(n),
+  const cells = (label: string, row: Record<string, MetricSummary> | undefined) => [
+    label,
     ...ids.map((id) => {
-      const s = report.results[String(n)]?.[id];
+      const s = row?.[id];
       // Undefined on every image (e.g. diversity of one sample): nothing to report.
       if (!s || s.images === 0) return '-';
-      const v = Number.isNaN(s.mean) ? 'NaN' : s.mean.toFixed(4);
+      const v = formatWithCi(s);
       return s.nan ? `${v} (${s.nan} NaN)` : v;
     }),
-  ]);
+  ];
+  const rows = report.sampleCounts.map((n) => cells(String(n), report.results[String(n)]));
+  for (const [name, b] of Object.entries(report.baseline ?? {})) {
+    for (const [n, row] of Object.entries(b.results)) rows.push(cells(`${name} (${n})`, row));
+  }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
+  const line = (c: string[]) => c.map((x, i) => x.padStart(widths[i]!)).join('  ');
   const out = [
-    `${report.split} split, ${report.images} images`,
+    `${report.split} split, ${report.images} images; mean [95% bootstrap CI over images]`,
     line(header),
     line(widths.map((w) => '-'.repeat(w))),
     ...rows.map(line),
   ];
+  if (report.baseline?.['prior-mean']) out.push('(prior-mean: one deterministic prediction from the prior mean; the sampled model should beat it)');
   for (const s of report.skipped) out.push(`(${s.metric} skipped: ${s.reason})`);
   return out.join('\n');
 }

@@ -13,6 +13,7 @@ import { evaluateSplit, formatEvalTable, type EvalReport } from './evaluate.js';
 import { sampleItems } from './sampler.js';
 import { writeSampleImages } from './write.js';
 import { writeSampleGrid } from '../figures/run-figures.js';
+import { replaceFolder } from './output-folder.js';
 
 export interface SampleToFolderOptions {
   split: SplitName;
@@ -61,8 +62,13 @@ export interface EvaluateAndWriteOptions {
   checkpoint: { which: 'best' | 'last'; step: number };
   seed?: number;
   perScale?: Array<'sample' | 'mean'>;
-  /** File name in the run folder (default eval.json). */
-  fileName?: string;
+  /**
+   * Folder for eval.json and the evaluation figure (`punet eval`: RUN/eval/<name>, replaced as a
+   * whole). Without it: the training-time files RUN/eval.json and RUN/samples/eval-grid.png.
+   */
+  outDir?: string;
+  /** Also score the prior-mean (deterministic) prediction on the same images (default true). */
+  baseline?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -79,11 +85,30 @@ export async function evaluateAndWrite(
   registry: Registry,
   o: EvaluateAndWriteOptions,
 ): Promise<WrittenEval> {
-  const gridFile = join(runPath(o.runDir, 'samples'), (o.fileName ?? 'eval.json').replace(/^eval/, 'eval-grid').replace(/\.json$/, '.png'));
+  const write = (dir: string | undefined) => evaluateInto(segmenter, dataset, spec, registry, o, dir);
+  if (!o.outDir) return write(undefined);
+  let written: WrittenEval | undefined;
+  await replaceFolder(o.outDir, async (tmp) => {
+    written = await write(tmp);
+  }, 'eval.json');
+  const path = join(o.outDir, 'eval.json');
+  return { ...written!, path };
+}
+
+async function evaluateInto(
+  segmenter: ProbabilisticSegmenter,
+  dataset: Dataset,
+  spec: ResolvedSpec,
+  registry: Registry,
+  o: EvaluateAndWriteOptions,
+  dir: string | undefined,
+): Promise<WrittenEval> {
+  const gridFile = dir ? join(dir, 'eval-grid.png') : join(runPath(o.runDir, 'samples'), 'eval-grid.png');
+  const seed = o.seed ?? spec.train.seed;
   const base = await evaluateSplit(segmenter, dataset, spec, registry, {
     split: o.split,
     sampleCounts: o.sampleCounts,
-    seed: o.seed ?? spec.train.seed,
+    seed,
     batchSize: spec.train.batch_size,
     perScale: o.perScale,
     onProgress: o.onProgress,
@@ -94,8 +119,24 @@ export async function evaluateAndWrite(
       writeSampleGrid(gridFile, dataset, items.slice(0, k), shown, { classes: spec.input.classes });
     },
   });
+  // The deterministic baseline: every sample is the prior-mean prediction, so one is enough.
+  if ((o.baseline ?? true) && !o.perScale) {
+    try {
+      const mean = await evaluateSplit(segmenter, dataset, spec, registry, {
+        split: o.split,
+        sampleCounts: [1],
+        seed,
+        batchSize: spec.train.batch_size,
+        perScale: ['mean'],
+      });
+      base.baseline = { 'prior-mean': { results: mean.results } };
+    } catch (e) {
+      // A plugin architecture that cannot decode its prior mean costs the baseline, not the evaluation.
+      base.skipped.push({ metric: 'prior-mean baseline', reason: (e as Error).message });
+    }
+  }
   const report = { ...base, checkpoint: o.checkpoint, latent: o.perScale ? o.perScale.join(',') : 'sample', time: new Date().toISOString() };
-  const path = o.fileName ? join(o.runDir, o.fileName) : runPath(o.runDir, 'eval');
+  const path = dir ? join(dir, 'eval.json') : runPath(o.runDir, 'eval');
   writeJsonAtomic(path, jsonSafe(report));
   const table = `${formatEvalTable(base)}\n(checkpoint: ${o.checkpoint.which}, step ${o.checkpoint.step}${o.perScale ? `; latent: ${report.latent}` : ''})`;
   return { report, table, path };

@@ -69,9 +69,15 @@ export async function samplePrior(
   }
 }
 
+/** Samples are drawn in blocks of this many, each with its own seed (see sampleItems). */
+export const SAMPLE_BLOCK = 16;
+
 /**
- * n samples for each listed dataset item, `batchSize` images per pass. The noise seed depends
- * on (seed, chunk), so the same call gives the same samples.
+ * n samples for each listed dataset item, `batchSize` images per pass. Samples come in blocks of
+ * SAMPLE_BLOCK whose noise seed depends only on (seed, stream, chunk, block): asking for 32
+ * samples gives the same first 16 as asking for 16 (block 0 keeps the seed a single draw had).
+ * Below one block, n samples are drawn in one pass (cheaper; evaluation always asks for whole
+ * blocks so that its prefixes are stable).
  */
 export async function sampleItems(
   segmenter: ProbabilisticSegmenter,
@@ -85,7 +91,18 @@ export async function sampleItems(
   for (let start = 0, chunk = 0; start < items.length; start += size, chunk++) {
     const slice = items.slice(start, start + size);
     const batch = assembleBatch(dataset, slice);
-    out.push(...(await samplePrior(segmenter, batch.images, batch.shape, n, tfSeed(opts.seed, opts.stream, chunk), opts.perScale)));
+    const merged: ImageSamples[] = slice.map(() => ({ masks: [], foreground: [] }));
+    for (let block = 0; block * SAMPLE_BLOCK < n; block++) {
+      const count = n <= SAMPLE_BLOCK ? n : SAMPLE_BLOCK;
+      const seed = block === 0 ? tfSeed(opts.seed, opts.stream, chunk) : tfSeed(opts.seed, opts.stream, chunk, block);
+      const drawn = await samplePrior(segmenter, batch.images, batch.shape, count, seed, opts.perScale);
+      const keep = Math.min(count, n - block * SAMPLE_BLOCK);
+      drawn.forEach((d, b) => {
+        merged[b]!.masks.push(...d.masks.slice(0, keep));
+        merged[b]!.foreground.push(...d.foreground.slice(0, keep));
+      });
+    }
+    out.push(...merged);
     opts.onChunk?.(Math.min(items.length, start + size));
   }
   return out;

@@ -2,6 +2,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { PNG } from 'pngjs';
 import { encodePng } from '../../runtime/data/png.js';
 import type { ImportOptions } from '../../runtime/data/import/options.js';
 
@@ -50,9 +51,21 @@ export function options(overrides: Partial<ImportOptions> = {}): ImportOptions {
     crop: 'none',
     margin: 0,
     grayscale: false,
+    // Full scale: these tests check crop and resize on raw 8-bit values (windows: import-intensity.test.ts).
+    intensity: 'none',
+    percentiles: [0.5, 99.5],
     strict: false,
     seed: 0,
     force: false,
     ...overrides,
   };
+}
+
+/** Writes a 16-bit 1-channel PNG whose pixel (x, y) is f(x, y) (0..65535), e.g. 12-bit microscopy. */
+export function gray16Png(path: string, width: number, height: number, f: (x: number, y: number) => number): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const samples = new Uint16Array(width * height);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) samples[y * width + x] = f(x, y);
+  const png = { width, height, data: Buffer.from(samples.buffer) } as unknown as PNG;
+  writeFileSync(path, PNG.sync.write(png, { bitDepth: 16, colorType: 0, inputColorType: 0, inputHasAlpha: false }));
 }

@@ -56,8 +56,8 @@ describe('dataset store', () => {
     writeDataset(dir, ds);
     expect(readdirSync(dir).sort()).toEqual(['dataset.json', 'images.bin', 'masks.bin', 'modes.bin']);
     expect(readdirSync(root)).toEqual(['out']); // no temp folder left behind
-    // Blob sizes follow the documented layout: N*H*W*C image bytes, (1+2+3)*H*W mask bytes.
-    expect(statSync(join(dir, 'images.bin')).size).toBe(3 * 2 * 3 * 3);
+    // Blob sizes follow the documented layout: N*H*W*C uint16 image samples, (1+2+3)*H*W mask bytes.
+    expect(statSync(join(dir, 'images.bin')).size).toBe(3 * 2 * 3 * 3 * 2);
     expect(statSync(join(dir, 'masks.bin')).size).toBe(6 * 6);
     const back = readDataset(dir);
     expect(back).toMatchObject({ name: 'tiny', height: 2, width: 3, channels: 3, classes: 2, provenance: ds.provenance });
@@ -78,15 +78,31 @@ describe('dataset store', () => {
     expect(back.items[0].annotations[0].buffer).toBe(back.items[2].annotations[2].buffer);
   });
 
-  it('quantises image values to round(255 v), clamped to [0, 1]', () => {
+  it('quantises image values to little-endian uint16 round(65535 v), clamped to [0, 1]', () => {
     const ds = smallDataset();
-    ds.items[0].image[0] = 0.5; // 127.5 rounds to 128
+    ds.items[0].image[0] = 0.5; // 32767.5 rounds to 32768
     ds.items[0].image[1] = -3;
     ds.items[0].image[2] = 7;
+    ds.items[0].image[3] = 1000 / 4095; // a 12-bit level keeps its own value
     const dir = join(root, 'q');
     writeDataset(dir, ds);
     const bytes = readFileSync(join(dir, 'images.bin'));
-    expect([bytes[0], bytes[1], bytes[2]]).toEqual([128, 0, 255]);
+    const samples = [0, 1, 2, 3].map((i) => bytes.readUInt16LE(i * 2));
+    expect(samples).toEqual([32768, 0, 65535, Math.round((1000 / 4095) * 65535)]);
+    expect(readDataset(dir).items[0].image[3]).toBeCloseTo(1000 / 4095, 4);
+  });
+
+  it('still reads version-1 datasets (uint8 images)', () => {
+    const dir = join(root, 'v1');
+    writeDataset(dir, smallDataset());
+    const json = JSON.parse(readFileSync(join(dir, 'dataset.json'), 'utf8'));
+    const v2 = readDataset(dir);
+    const bytes = Uint8Array.from(v2.items.flatMap((it) => Array.from(it.image, (v) => Math.round(v * 255))));
+    writeFileSync(join(dir, 'images.bin'), bytes);
+    writeFileSync(join(dir, 'dataset.json'), JSON.stringify({ ...json, version: 1 }));
+    const v1 = readDataset(dir);
+    expect(v1.items[1].image[4]).toBeCloseTo(bytes[1 * 18 + 4] / 255, 7);
+    expect(Array.from(v1.items[2].image)).toEqual(Array.from(v2.items[2].image, (v) => Math.fround(Math.round(v * 255) / 255)));
   });
 
   it('detects truncated and over-long blobs, naming the file', () => {
@@ -96,7 +112,7 @@ describe('dataset store', () => {
     expectDataError(() => readDataset(dir), /masks\.bin is truncated: expected 36 bytes, found 10/);
     writeDataset(dir, smallDataset(), { overwrite: true });
     appendFileSync(join(dir, 'images.bin'), Uint8Array.of(1));
-    expectDataError(() => readDataset(dir), /images\.bin is longer than dataset\.json says: expected 54 bytes, found 55/);
+    expectDataError(() => readDataset(dir), /images\.bin is longer than dataset\.json says: expected 108 bytes, found 109/);
   });
 
   it('explains folders that are not punet datasets', () => {

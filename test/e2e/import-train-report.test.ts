@@ -174,12 +174,16 @@ describe('import -> compile-and-train -> eval and figures', () => {
     expect(grid.width).toBeGreaterThan(SIZE * (1 + ANNOTATORS.length + 16));
     expect(grid.height).toBeGreaterThan(SIZE * testIds.length);
     for (const id of testIds) expect(existsSync(join(runDir, 'samples', `${id}-image.png`))).toBe(true);
+    // Its SVG twin names the annotators as the import found them and every row by its image id.
+    const svg = readFileSync(join(runDir, 'samples', 'sample-grid.svg'), 'utf8');
+    for (const name of ANNOTATORS) expect(svg).toContain(`>${name}</text>`);
+    for (const id of testIds) expect(svg).toContain(`>${id}</text>`);
 
     // 5. the report: one self-contained page with the evaluation and the figures inlined.
     const page = readFileSync(join(runDir, 'report.html'), 'utf8');
     expect(page.slice(0, 200).toLowerCase()).toContain('<!doctype html');
     expect(page).toContain('e2e-tiny');
-    expect(page).toContain('data:image/png;base64,');
+    expect(page).toContain('data:image/svg+xml;base64,'); // figures as their SVG twins
     expect(page).not.toMatch(/(src|href)="https?:/);
     expect(page).toContain(evaluation.results['4'].ged.mean.toFixed(4));
   });

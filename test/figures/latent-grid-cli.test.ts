@@ -28,14 +28,14 @@ describe('punet latent-grid', () => {
     expect([png.width, png.height, png.channels]).toEqual([L.width, L.height, 3]);
   });
 
-  it('takes a PNG of another size (resized) and writes --out', async () => {
+  it('takes a PNG of another size (cropped to the model aspect ratio, resized) and writes --out', async () => {
     const dir = tempDir();
     const input = join(dir, 'in.png');
     writeFileSync(input, encodePng({ width: 20, height: 24, channels: 1, data: Uint8Array.from({ length: 480 }, (_, i) => (i * 7) % 256) }));
     const out = join(dir, 'grid.png');
     const r = await runInProcess(command, [runDir, '--image', input, '--out', out, '--grid', '3', '--dims', '1,0', '--scale', '2', '--backend', 'cpu']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/resized to the model's 16x16/);
+    expect(r.stdout).toMatch(/image: crop: 20x20 at \(0, 2\): centred, to the model's aspect ratio.*\nimage: resize: 20x20 -> 16x16/);
     expect(r.stdout).toMatch(/x: z\[1\].*\n\s+y: z\[0\]/);
     expect(readPng(out).width).toBe(
       latentGridLayout({ height: 16, width: 16, channels: 1, classes: 2, offsets: [-3, 0, 3], dims: [1, 0], scale: 2 }).width,

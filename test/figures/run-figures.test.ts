@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -62,14 +63,14 @@ describe('sample grids from dataset items', () => {
     const fig = await renderSampleGrid(segmenter, dataset(), { items: [1, 2], n: 4, seed: 1, batchSize: 8, style: { scale: 2, gap: 1 } });
     expect(tf.memory().numTensors).toBe(before);
     expect(calls).toEqual([2]);
-    // image + 2 annotations + 4 samples + frequency, entropy, std.
-    const L = gridLayout(2, 10, 8, 8, 1, true);
+    // image + 2 annotations + 4 samples + annotator frequency, model frequency, entropy, std.
+    const L = gridLayout(2, 11, 8, 8, 1, true);
     expect([fig.width, fig.height]).toEqual([L.width, L.height]);
     // Frequency of pixel 0: foreground only in sample 0 of 4 -> 1/4.
-    const c = L.cell(0, 7);
+    const c = L.cell(0, 8);
     expect(getPixel(fig, c.x, c.y)).toEqual(viridis(0.25));
     // Std of the soft maps at pixel 0: values 0.8, 0.1, 0.1, 0.1 -> mean 0.275, std sqrt(0.091875).
-    const s = L.cell(0, 9);
+    const s = L.cell(0, 10);
     expect(getPixel(fig, s.x, s.y)).toEqual(viridis(Math.sqrt((0.525 ** 2 + 3 * 0.175 ** 2) / 4), 0, 0.5));
   });
 
@@ -79,6 +80,12 @@ describe('sample grids from dataset items', () => {
     writeSampleGrid(file, d, [0], [{ masks: [d.items[0]!.annotations[0]!], foreground: [] }], { scale: 3 });
     const png = readPng(file);
     expect(png.channels).toBe(3);
-    expect(png.width).toBe(gridLayout(1, 1 + 2 + 1 + 2, 12, 12, 2, true).width);
+    expect(png.width).toBe(gridLayout(1, 1 + 2 + 1 + 3, 12, 12, 2, true).width);
+    // The SVG beside it: vector text in a real font, the item id as the row label, a colour bar per map.
+    const svg = readFileSync(file.replace(/\.png$/, '.svg'), 'utf8');
+    expect(svg).toMatch(/^<\?xml[^]*<svg [^>]*font-family="'DejaVu Sans'/);
+    expect(svg).toContain(`>${d.items[0]!.id}</text>`);
+    expect(svg.match(/fill="url\(#viridis\)"/g)).toHaveLength(3);
+    expect(svg).toContain('Annotator frequency (share of annotators marking the pixel)');
   });
 });

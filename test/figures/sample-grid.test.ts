@@ -37,11 +37,11 @@ describe('sample grid geometry', () => {
   it('size = margins + header + rows x (tile + gap) + legend, hand-computed', () => {
     // 8x8 images at x4 -> 32-pixel tiles: too narrow for 2x text, so the font is 1x (7 px high).
     const fig = sampleGridFigure([row(8, 8, 2, 3), row(8, 8, 2, 3)], { height: 8, width: 8, channels: 1, classes: 2, scale: 4, gap: 2 });
-    // Columns: image + 2 annotations + 3 samples + frequency + entropy = 8.
-    // width  = 2*4 (margins) + 8*32 + 7*2 = 278
+    // Columns: image + 2 annotations + 3 samples + annotator frequency + frequency + entropy = 9.
+    // width  = 2*4 (margins) + 9*32 + 8*2 = 312
     // height = 2*4 + header (7 + 6) + 2*32 + 1*2 + legend (7 + 8) = 8 + 13 + 66 + 15 = 102
-    expect([fig.width, fig.height, fig.channels]).toEqual([278, 102, 3]);
-    expect(fig.data.length).toBe(278 * 102 * 3);
+    expect([fig.width, fig.height, fig.channels]).toEqual([312, 102, 3]);
+    expect(fig.data.length).toBe(312 * 102 * 3);
   });
 
   it('32x32 at x4: 128-pixel tiles and 2x labels', () => {
@@ -53,7 +53,7 @@ describe('sample grid geometry', () => {
 
   it('rows with fewer annotations or samples leave their cells blank; columns follow the longest row', () => {
     const fig = sampleGridFigure([row(8, 8, 1, 2), row(8, 8, 3, 4)], { height: 8, width: 8, channels: 1, classes: 2, scale: 2, gap: 1 });
-    const L = gridLayout(2, 1 + 3 + 4 + 2, 16, 16, 1, true);
+    const L = gridLayout(2, 1 + 3 + 4 + 3, 16, 16, 1, true);
     expect([fig.width, fig.height]).toEqual([L.width, L.height]);
     // Row 0 has one annotation: its GT 2 cell (column 2) stays white.
     const { x, y } = L.cell(0, 2);
@@ -109,7 +109,7 @@ describe('sample grid content', () => {
       [{ image: new Float32Array(16).fill(0.5), annotations: multi, samples: multi, probabilities: [probs[0]!] }],
       { ...o, classes: 3, masks: 'binary' },
     );
-    const L2 = gridLayout(1, 1 + 1 + 1 + 3, 12, 12, 2, true);
+    const L2 = gridLayout(1, 1 + 1 + 1 + 4, 12, 12, 2, true);
     expect([fig2.width, fig2.height]).toEqual([L2.width, L2.height]);
     const c = L2.cell(0, 1);
     // Pixel 1 is class 1, pixel 2 class 2: different colours, neither black nor white.
@@ -120,7 +120,7 @@ describe('sample grid content', () => {
     // A 3-class preview at 32x32: class 1 a disc, class 2 a band whose position varies by sample.
     const three = (shift: number) => Uint8Array.from(disc(32, 32, shift, 6), (v, p) => (v ? 1 : Math.abs((p % 32) - 24 - shift) < 3 ? 2 : 0));
     const fig3 = sampleGridFigure([{ image: image(32, 32), annotations: [three(0), three(2)], samples: [-2, 0, 2, 4].map(three) }], { height: 32, width: 32, channels: 1, classes: 3 });
-    expect(fig3.width).toBe(gridLayout(1, 1 + 2 + 4 + 2, 128, 128, 2, true).width);
+    expect(fig3.width).toBe(gridLayout(1, 1 + 2 + 4 + 3, 128, 128, 2, true).width);
     preview('sample-grid-3class.png', fig3);
   });
 
@@ -131,7 +131,7 @@ describe('sample grid content', () => {
       channels: 1,
       classes: 2,
     });
-    expect([big.width, big.height]).toEqual([gridLayout(2, 1 + 4 + 6 + 2, 128, 128, 2, true).width, gridLayout(2, 13, 128, 128, 2, true).height]);
+    expect([big.width, big.height]).toEqual([gridLayout(2, 1 + 4 + 6 + 3, 128, 128, 2, true).width, gridLayout(2, 14, 128, 128, 2, true).height]);
     preview('sample-grid.png', big);
   });
 });

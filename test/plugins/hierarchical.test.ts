@@ -121,8 +121,11 @@ describe('hierarchical architecture', () => {
     expect(maxAbsDiff(mean1, mean2)).toBe(0);
     expect(maxAbsDiff(tf.slice(mean1, [0, 0], [2, 1]), meanPath)).toBeLessThan(1e-4);
     expect(maxAbsDiff(globalOnly, mean1)).toBeGreaterThan(1e-6);
-    expect(() => model.segmenter.sample(prepared, 1, { seed: 1, perScale: ['mean'] })).toThrow(/each of the 3 latent scales/);
-    tf.dispose([mean1, mean2, globalOnly, meanPath]);
+    // One entry applies to every scale (the prior-mean baseline asks for ['mean']); other lengths are errors.
+    const meanShort = model.segmenter.sample(prepared, 2, { seed: 3, perScale: ['mean'] });
+    expect(maxAbsDiff(meanShort, mean1)).toBe(0);
+    expect(() => model.segmenter.sample(prepared, 1, { seed: 1, perScale: ['mean', 'sample'] })).toThrow(/once or for each of the 3 latent scales/);
+    tf.dispose([mean1, mean2, globalOnly, meanPath, meanShort]);
     prepared.dispose();
   });
 

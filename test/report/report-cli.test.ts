@@ -34,7 +34,9 @@ describe('punet report', () => {
     expect(html).toContain('aria-label="Loss"');
     expect(html).toContain('aria-label="Validation GED (2 samples)"');
     expect(html).toMatch(/<th>GED<\/th>/);
-    expect(html).toMatch(/<img src="data:image\/png;base64,/);
+    // The rendered grid has its SVG twin: shown (instead of the PNG) at native size in a scroll box.
+    expect(html).toMatch(/<div class="scroll"><img class="native" src="data:image\/svg\+xml;base64,/);
+    expect(html).not.toMatch(/src="data:image\/png;base64,/);
 
     // A second run of the command keeps the grid it now has (nothing to render).
     const again = await runInProcess(command, [runDir, '--no-render', '--out', join(tempDir(), 'r.html')]);

@@ -74,7 +74,9 @@ describe('report page', () => {
     expect(html).toContain('best checkpoint (step 40)');
     // One figure embedded (the per-panel PNG is not a figure), as a data: URI.
     expect(data.figures.map((f) => f.name)).toEqual(['samples/sample-grid.png']);
-    expect(html.match(/<img src="data:image\/png;base64,/g)).toHaveLength(1);
+    // PNG only (no SVG twin): shown at native resolution in a scroll box, never downscaled.
+    expect(html.match(/<div class="scroll"><img class="native" src="data:image\/png;base64,/g)).toHaveLength(1);
+    expect(html).not.toContain('pixelated');
     // The spec is there, collapsible.
     expect(html).toMatch(/<details><summary>spec\.json/);
   });

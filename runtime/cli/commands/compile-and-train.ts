@@ -27,8 +27,7 @@ import { specHash } from '../../../compiler/provenance.js';
 import type { ProbabilisticSegmenter } from '../../../compiler/api.js';
 import type { ResolvedSpec } from '../../../spec/types.js';
 import type { Dataset } from '../../data/types.js';
-import { writePng } from '../../data/png.js';
-import { latentGridForImage } from '../../figures/run-figures.js';
+import { latentGridForImage, writeLatentGrid } from '../../figures/run-figures.js';
 import { LatentGridError } from '../../figures/latent-decode.js';
 import { writeReport } from '../../report/write.js';
 
@@ -166,15 +165,15 @@ async function writeFirstLatentGrid(
   if (index === undefined) return undefined;
   const item = dataset.items[index]!;
   try {
-    const { figure } = await latentGridForImage(segmenter, item.image, {
+    const grid = await latentGridForImage(segmenter, item.image, {
+      imageId: item.id,
       height: dataset.height,
       width: dataset.width,
       channels: dataset.channels,
       classes: spec.input.classes,
     });
     const file = join(dir, `latent-grid-${item.id.replace(/[^A-Za-z0-9._-]+/g, '_')}.png`);
-    writePng(file, figure);
-    return file;
+    return writeLatentGrid(file, grid); // PNG and SVG
   } catch (e) {
     if (e instanceof LatentGridError) {
       note(`no latent grid: ${e.message}`);

@@ -1,5 +1,6 @@
 /** `punet eval RUN`: GED, Hungarian-matched IoU, S_NCC, diversity and mode TV on a split. */
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseCommandArgs } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
 import { readJson, runPath } from '../../run/folder.js';
@@ -7,16 +8,23 @@ import { loadData, openRun, useBackend } from '../../run/session.js';
 import { evaluateAndWrite, jsonSafe } from '../../sample/report.js';
 import type { ResolvedSpec } from '../../../spec/types.js';
 import { parseCheckpoint, parseSplit } from './sample.js';
+import { checkResultName, resultName } from '../../sample/output-folder.js';
 
 export const summary = "Evaluate a trained run on a split: GED, Hungarian IoU, NCC, diversity, mode TV";
 
 const HELP = `usage: punet eval RUN [options]
 
 Draws prior samples for every image of a split and scores them with the metrics in the spec's
-eval section. Writes RUN/eval.json (RUN/eval-<split>.json for other splits than test).
+eval section: per image, mean, std and a 95% bootstrap CI over images, beside the prior-mean
+(deterministic) baseline. Writes RUN/eval/NAME/eval.json and eval-grid.png, replacing only an
+earlier evaluation of the same NAME; the training-time RUN/eval.json is never touched.
+Samples are drawn in blocks of 16 and every count scores a prefix of them, so GED at 4 samples
+is the same whichever list --samples gives.
 
 options:
   --samples LIST       sample counts, e.g. 1,4,8,16 (default: the spec's eval.samples)
+  --name NAME          results folder RUN/eval/NAME (default: from the options, e.g. test-best-n1_4_8_16)
+  --no-baseline        skip the prior-mean baseline
   --split SPLIT        train, val or test (default: test)
   --checkpoint WHICH   best (the default) or last
   --seed N             sampling seed (default: the run's seed)
@@ -36,6 +44,8 @@ export async function run(argv: string[]): Promise<number> {
     backend: { type: 'string' },
     json: { type: 'boolean' },
     'prior-mean': { type: 'boolean' },
+    'no-baseline': { type: 'boolean' },
+    name: { type: 'string' },
   }, HELP);
   if (!args) return EXIT.ok;
   const { values, positionals } = args;
@@ -46,6 +56,7 @@ export async function run(argv: string[]): Promise<number> {
   const seed = values.seed === undefined ? undefined : Number(values.seed);
   if (seed !== undefined && (!Number.isInteger(seed) || seed < 0)) throw new UserError(`eval: --seed must be a non-negative integer, got '${values.seed}'`, EXIT.usage);
 
+  if (values.name !== undefined) checkResultName('eval: --name', values.name);
   const runDir = positionals[0]!;
   if (!existsSync(runDir)) throw new UserError(`run folder not found: ${runDir}`);
   if (!existsSync(runPath(runDir, 'spec'))) throw new UserError(`${runDir} is not a punet run folder (no spec.json); give the folder compile-and-train printed`);
@@ -56,16 +67,20 @@ export async function run(argv: string[]): Promise<number> {
 
   const opened = await openRun(runDir, which, (s) => process.stderr.write(`warning: ${s}\n`));
   try {
+    const sampleCounts = [...new Set(counts ?? opened.spec.eval.samples)].sort((a, b) => a - b);
+    // Named by the checkpoint really used (a run without validation has no best one).
+    const name = values.name ?? resultName([split, opened.which, `n${sampleCounts.join('_')}`, values['prior-mean'] && 'prior-mean', seed !== undefined && `seed${seed}`]);
     const dataset = await loadData(opened.spec, opened.registry, opened.info.specDir || opened.runDir);
     if (!dataset.splits[split].length) throw new UserError(`the run's data has no ${split} images`);
     const written = await evaluateAndWrite(opened.model.segmenter, dataset, opened.spec, opened.registry, {
       split,
-      sampleCounts: counts ?? opened.spec.eval.samples,
+      sampleCounts,
       runDir: opened.runDir,
       checkpoint: { which: opened.which, step: opened.checkpoint.checkpoint.meta.step },
       seed,
       perScale: values['prior-mean'] ? ['mean'] : undefined,
-      fileName: `eval${split === 'test' ? '' : `-${split}`}${values['prior-mean'] ? '-prior-mean' : ''}.json`,
+      outDir: join(opened.runDir, 'eval', name),
+      baseline: !values['no-baseline'],
     });
     if (values.json) process.stdout.write(JSON.stringify(jsonSafe(written.report), null, 2) + '\n');
     else process.stdout.write(`${written.table}\nwritten to ${written.path}\n`);

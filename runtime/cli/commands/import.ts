@@ -4,6 +4,7 @@
  */
 import { parseCommandArgs, intFlag } from '../args.js';
 import { UserError, EXIT } from '../errors.js';
+import { DEFAULT_PERCENTILES, INTENSITY_WINDOW_MODES, type IntensityWindowMode } from '../../data/normalize.js';
 import { LAYOUTS, layoutDefaults, type CropMode, type ImportOptions, type Layout, type Polarity } from '../../data/import/options.js';
 import { importDataset, formatReport } from '../../data/import/run.js';
 
@@ -24,6 +25,10 @@ const HELP = `usage: punet import SRC --out DIR [options]
   --margin N                margin in source pixels for --crop union (default 16)
   --crop-size N             side of the centred square for --crop center (default: shorter image side)
   --grayscale               convert colour images to one channel
+  --intensity dataset|image|none   raw values to [0, 1]: a percentile window over the whole dataset
+                            (default for folders), per image, or the file's full scale (default for LIDC);
+                            16-bit files keep their precision (12-bit data is not crushed to 0..16)
+  --percentiles LO,HI       percentiles of the window (default 0.5,99.5)
   --strict                  fail on the first bad item instead of skipping it
   --seed N                  seed of the group split (default 0)
   --split a,b,c             train,val,test fractions (default 0.7,0.15,0.15; LIDC split folders are kept unless given)
@@ -42,6 +47,8 @@ const OPTIONS = {
   margin: { type: 'string' },
   'crop-size': { type: 'string' },
   grayscale: { type: 'boolean' },
+  intensity: { type: 'string' },
+  percentiles: { type: 'string' },
   strict: { type: 'boolean' },
   seed: { type: 'string' },
   split: { type: 'string' },
@@ -68,6 +75,15 @@ function parseSplit(value: string | undefined): ImportOptions['split'] {
   return { train: parts[0], val: parts[1], test: parts[2] };
 }
 
+function parsePercentiles(value: string | undefined): [number, number] {
+  if (value === undefined) return [...DEFAULT_PERCENTILES];
+  const parts = value.split(',').map((p) => Number(p.trim()));
+  if (parts.length !== 2 || !parts.every((p) => Number.isFinite(p) && p >= 0 && p <= 100) || !(parts[0]! < parts[1]!)) {
+    throw new UserError(`import: --percentiles must be two percentiles LO,HI with 0 <= LO < HI <= 100 (e.g. 0.5,99.5), got '${value}'`, EXIT.usage);
+  }
+  return [parts[0]!, parts[1]!];
+}
+
 export function parseImportArgs(argv: string[]): { src: string; out: string; options: ImportOptions; json: boolean } | undefined {
   const parsed = parseCommandArgs('import', argv, OPTIONS, HELP);
   if (!parsed) return undefined;
@@ -86,6 +102,8 @@ export function parseImportArgs(argv: string[]): { src: string; out: string; opt
     margin: intFlag('import', 'margin', values.margin, true) ?? 16,
     cropSize: intFlag('import', 'crop-size', values['crop-size']) ?? defaults.cropSize,
     grayscale: values.grayscale ?? false,
+    intensity: oneOf<IntensityWindowMode>('intensity', values.intensity, INTENSITY_WINDOW_MODES) ?? defaults.intensity,
+    percentiles: parsePercentiles(values.percentiles),
     strict: values.strict ?? false,
     seed: intFlag('import', 'seed', values.seed, true) ?? 0,
     split: parseSplit(values.split),

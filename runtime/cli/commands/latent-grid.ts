@@ -4,16 +4,16 @@
  * normalised positions t = (z - mu) / sigma along two latent dimensions, with the one-sigma
  * circle drawn over the grid.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { intFlag, parseCommandArgs } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
-import { writePng } from '../../data/png.js';
 import { readJson, runPath } from '../../run/folder.js';
 import { loadData, openRun, useBackend } from '../../run/session.js';
 import { LatentGridError } from '../../figures/latent-decode.js';
-import { latentGridForImage } from '../../figures/run-figures.js';
-import { readImageForModel, safeName } from '../../figures/input.js';
+import { latentGridForImage, writeLatentGrid } from '../../figures/run-figures.js';
+import { safeName } from '../../figures/input.js';
+import { prepareImage } from '../../sample/image-input.js';
 import type { ResolvedSpec } from '../../../spec/types.js';
 import { parseCheckpoint, parseSplit } from './sample.js';
 
@@ -34,7 +34,7 @@ scales flattened coarse to fine (h*w*C values per scale), and its mu/sigma are t
 prior's mean path (finer scales conditioned on the coarser scales' means).
 
 options:
-  --image PNG          this image (converted to the model's channels, resized if needed)
+  --image PNG          this image, prepared like the run's data (as punet sample --image)
   --index N            item N (0-based) of the run's data split (default: item 0)
   --split SPLIT        the split --index counts in: train, val or test (default: test)
   --grid G             grid points per axis (default: 9; odd puts t = 0 in the middle)
@@ -97,9 +97,14 @@ export async function run(argv: string[]): Promise<number> {
     let id: string;
     let image: Float32Array;
     if (values.image !== undefined) {
-      const read = readImageForModel(values.image, spec.input);
-      if (read.resized) warn(`${values.image} resized to the model's ${height}x${width}`);
-      ({ id, image } = read);
+      // Prepared like `sample --image`: the run's import rules, window and input.normalize.
+      const data = await loadData(spec, opened.registry, opened.info.specDir || opened.runDir).catch((e: Error) => {
+        warn(`cannot load the run's data (${e.message.split('\n')[0]}); preparing the image without its import rules`);
+        return undefined;
+      });
+      const prepared = prepareImage(values.image, spec.input, data);
+      for (const step of prepared.steps) out(`image: ${step}\n`);
+      ({ id, image } = prepared.dataset.items[0]!);
     } else {
       const dataset = await loadData(spec, opened.registry, opened.info.specDir || opened.runDir);
       const items = dataset.splits[split];
@@ -111,15 +116,13 @@ export async function run(argv: string[]): Promise<number> {
 
     let result;
     try {
-      result = await latentGridForImage(opened.model.segmenter, image, { height, width, channels, classes: spec.input.classes, grid, range, dims, scale, masks });
+      result = await latentGridForImage(opened.model.segmenter, image, { imageId: id, height, width, channels, classes: spec.input.classes, grid, range, dims, scale, masks });
     } catch (e) {
       if (e instanceof LatentGridError) throw new UserError(`latent-grid: ${e.message}`);
       throw e;
     }
-    const { figure, decoded } = result;
-    const file = resolve(values.out ?? join(runPath(opened.runDir, 'samples'), `latent-grid-${safeName(id)}.png`));
-    mkdirSync(dirname(file), { recursive: true });
-    writePng(file, figure);
+    const { decoded } = result;
+    const file = writeLatentGrid(resolve(values.out ?? join(runPath(opened.runDir, 'samples'), `latent-grid-${safeName(id)}.png`)), result);
     const [i, j] = decoded.dims;
     const f = (v: number) => v.toPrecision(3);
     out(`${opened.which} checkpoint (step ${opened.checkpoint.checkpoint.meta.step}), image ${id}: latent of ${decoded.mu.length} dimensions${dims ? '' : ' (dims with the largest sigma)'}\n`);

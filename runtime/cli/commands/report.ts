@@ -20,9 +20,11 @@ export const summary = 'Write a self-contained HTML report of a run: spec, train
 const HELP = `usage: punet report RUN [options]
 
 Writes one HTML page with no external resources (inline CSS, charts as inline SVG, images as
-data: URIs): the run's summary, its evaluation table(s) (eval*.json), training curves from
-metrics.jsonl (loss, reconstruction, KL, validation GED, learning rate, ...), the figures in
-RUN/samples (sample-grid*.png, eval-grid*.png, latent-grid*.png) and the spec.
+data: URIs): the run's summary, its evaluation table(s) (eval*.json and RUN/eval/*/eval.json:
+mean with 95% CI, beside the prior-mean baseline), training curves from metrics.jsonl (loss,
+reconstruction, KL, validation GED, learning rate, ...), the figures in RUN/samples,
+RUN/samples/* and RUN/eval/* (sample-grid*, eval-grid*, latent-grid*; as vector SVG when
+written, else the PNG at native resolution) and the spec.
 
 When the run has no sample grid yet, one is rendered first from the run's checkpoint and test
 split and written to RUN/samples/sample-grid.png (skip this with --no-render).

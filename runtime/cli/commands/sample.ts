@@ -3,13 +3,13 @@
  * foreground frequency, and an overview figure).
  */
 import { existsSync } from 'node:fs';
-import { basename, extname, resolve } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import { intFlag, parseCommandArgs } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
-import { readPng } from '../../data/png.js';
-import { resizeBilinear, toChannels } from '../../data/image-ops.js';
 import type { Dataset, SplitName } from '../../data/types.js';
-import { readJson, runPath } from '../../run/folder.js';
+import { readJson, runPath, writeJsonAtomic } from '../../run/folder.js';
+import { prepareImage } from '../../sample/image-input.js';
+import { checkResultName, replaceFolder, resultName } from '../../sample/output-folder.js';
 import { loadData, openRun, useBackend } from '../../run/session.js';
 import { sampleSplitToFolder } from '../../sample/report.js';
 
@@ -20,12 +20,18 @@ const HELP = `usage: punet sample RUN [--image PNG | --split SPLIT] [options]
 Samples segmentations from the model's PRIOR: the U-Net and the prior run once per image, all
 samples come from one batched combiner pass.
 
+Writes RUN/samples/NAME/ (replacing only an earlier result of the same NAME; the training-time
+figures in RUN/samples are never touched): per image its input, annotations, samples and
+frequency map, the sample grid, and samples.json saying what was sampled.
+
 options:
-  --image PNG          sample this image (resized to the model's input size if needed)
+  --image PNG          sample this image, prepared like the run's data: the import's crop rule,
+                       resize and intensity window, then input.normalize (each step is printed)
   --split SPLIT        sample images of the run's data split: train, val or test (default: test)
   --limit K            at most K images of the split (default: 8)
   -n, --samples N      samples per image (default: 16)
-  --out DIR            output folder (default: RUN/samples)
+  --name NAME          results folder RUN/samples/NAME (default: from the options, e.g. test-best-n16-limit8)
+  --out DIR            write to DIR instead (an empty folder or an earlier punet sample result)
   --checkpoint WHICH   best (lowest validation GED, the default) or last
   --seed N             sampling seed (default: the run's seed)
   --backend B          auto, tensorflow, webgpu, wasm or cpu (default: the run's)
@@ -39,6 +45,7 @@ export async function run(argv: string[]): Promise<number> {
     limit: { type: 'string' },
     samples: { type: 'string', short: 'n' },
     out: { type: 'string' },
+    name: { type: 'string' },
     checkpoint: { type: 'string' },
     seed: { type: 'string' },
     backend: { type: 'string' },
@@ -53,6 +60,8 @@ export async function run(argv: string[]): Promise<number> {
   const limit = intFlag('sample', 'limit', values.limit) ?? 8;
   const seed = intFlag('sample', 'seed', values.seed, true);
   if (values.image && !existsSync(values.image)) throw new UserError(`sample: image not found: ${values.image}`);
+  if (values.name !== undefined) checkResultName('sample: --name', values.name);
+  if (values.name !== undefined && values.out !== undefined) throw new UserError('sample: give either --name or --out, not both', EXIT.usage);
 
   const out = (s: string) => process.stdout.write(s);
   const warn = (s: string) => process.stderr.write(`warning: ${s}\n`);
@@ -65,16 +74,41 @@ export async function run(argv: string[]): Promise<number> {
 
   const opened = await openRun(runDir, which, warn);
   const { spec } = opened;
-  const outDir = resolve(values.out ?? runPath(opened.runDir, 'samples'));
+  const name =
+    values.name ??
+    resultName(values.image ? ['image', basename(values.image, extname(values.image))] : [split, opened.which, `n${n}`, `limit${limit}`, seed !== undefined && `seed${seed}`]);
+  const outDir = resolve(values.out ?? join(runPath(opened.runDir, 'samples'), name));
   try {
-    const dataset = values.image ? imageDataset(values.image, spec.input) : await loadData(spec, opened.registry, opened.info.specDir || opened.runDir);
+    let dataset: Dataset;
+    if (values.image) {
+      // The run's data tells how its images were cropped, windowed and normalised.
+      const data = await loadData(spec, opened.registry, opened.info.specDir || opened.runDir).catch((e: Error) => {
+        warn(`cannot load the run's data (${e.message.split('\n')[0]}); preparing the image without its import rules`);
+        return undefined;
+      });
+      const prepared = prepareImage(values.image, spec.input, data);
+      for (const step of prepared.steps) out(`image: ${step}\n`);
+      dataset = prepared.dataset;
+    } else dataset = await loadData(spec, opened.registry, opened.info.specDir || opened.runDir);
     const chosenSplit: SplitName = values.image ? 'test' : split;
     if (!dataset.splits[chosenSplit].length) throw new UserError(`the run's data has no ${chosenSplit} images`);
     const t0 = performance.now();
-    const written = await sampleSplitToFolder(opened.model.segmenter, dataset, spec, { split: chosenSplit, n, limit, outDir, seed });
+    let written: Awaited<ReturnType<typeof sampleSplitToFolder>> | undefined;
+    await replaceFolder(outDir, async (tmp) => {
+      written = await sampleSplitToFolder(opened.model.segmenter, dataset, spec, { split: chosenSplit, n, limit, outDir: tmp, seed });
+      writeJsonAtomic(join(tmp, 'samples.json'), {
+        run: opened.runDir,
+        checkpoint: { which: opened.which, step: opened.checkpoint.checkpoint.meta.step },
+        source: values.image ? { image: resolve(values.image), preparation: dataset.provenance.preparation } : { split: chosenSplit, limit },
+        samples: n,
+        seed: seed ?? spec.train.seed,
+        imageIds: dataset.splits[chosenSplit].slice(0, limit).map((i) => dataset.items[i]!.id),
+        time: new Date().toISOString(),
+      });
+    }, 'samples.json');
     const seconds = (performance.now() - t0) / 1000;
-    out(`${opened.which} checkpoint (step ${opened.checkpoint.checkpoint.meta.step}): ${written.images} image(s) x ${n} samples in ${seconds.toFixed(2)}s\n`);
-    out(`samples: ${outDir}\noverview: ${written.overview}\n`);
+    out(`${opened.which} checkpoint (step ${opened.checkpoint.checkpoint.meta.step}): ${written!.images} image(s) x ${n} samples in ${seconds.toFixed(2)}s\n`);
+    out(`samples: ${outDir}\noverview: ${join(outDir, 'sample-grid.png')}\n`);
   } finally {
     opened.compiled.dispose();
   }
@@ -91,23 +125,3 @@ export function parseCheckpoint(command: string, value: string | undefined): 'be
   throw new UserError(`${command}: --checkpoint must be best or last, got '${value}'`, EXIT.usage);
 }
 
-/** One PNG as a one-item dataset (test split), converted to the model's channels and size. */
-function imageDataset(file: string, input: { size: [number, number]; channels: number; classes: number }): Dataset {
-  const raster = readPng(file);
-  const [h, w] = input.size;
-  const c = input.channels;
-  if (c !== 1 && c !== 3) throw new UserError(`--image: the model takes ${c}-channel images; only 1 or 3 channels can come from a PNG`);
-  let image = raster.channels === c ? raster : toChannels(raster, c);
-  if (image.width !== w || image.height !== h) image = resizeBilinear(image, w, h);
-  const data = Float32Array.from(image.data, (v) => v / 255);
-  return {
-    name: basename(file),
-    height: h,
-    width: w,
-    channels: c,
-    classes: input.classes,
-    items: [{ id: basename(file, extname(file)), group: 'image', image: data, annotations: [] }],
-    splits: { train: [], val: [], test: [0] },
-    provenance: { image: resolve(file) },
-  };
-}

@@ -8,6 +8,7 @@
  */
 import { join } from 'node:path';
 import { readPng } from '../png.js';
+import { withDepth } from './fs-utils.js';
 import { DataError } from '../errors.js';
 import type { ImportOptions, ScanResult, SourceItem } from './options.js';
 import { ImportIssue } from './issues.js';
@@ -98,7 +99,7 @@ export function scanFolders(src: string, options: Pick<ImportOptions, 'imagesDir
       id,
       group: id,
       file: imagePath,
-      load: () => ({ image: readPng(imagePath), masks: maskPaths.map((file) => ({ file, raster: readPng(file, { grayscale: true }) })) }),
+      load: () => ({ ...withDepth(readPng(imagePath, { highDepth: true })), masks: maskPaths.map((file) => ({ file, raster: readPng(file, { grayscale: true }) })) }),
     });
   }
   const usual = [...patterns].sort((a, b) => b[1] - a[1])[0]?.[0];

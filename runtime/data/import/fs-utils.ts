@@ -2,6 +2,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError } from '../errors.js';
+import type { DecodedDeepPng } from '../png.js';
 
 export function listDir(dir: string): { dirs: string[]; files: string[] } {
   let names: string[];
@@ -29,4 +30,9 @@ export function findFolder(dirs: string[], candidates: string[]): string | undef
     if (hit) return hit;
   }
   return undefined;
+}
+
+/** A decoded image file as a scanner's `load()` hands it on: the samples and the file's bit depth. */
+export function withDepth(png: DecodedDeepPng): { image: DecodedDeepPng; bitDepth: number } {
+  return { image: png, bitDepth: png.bitDepth };
 }

@@ -9,6 +9,7 @@
 import { join, sep } from 'node:path';
 import { existsSync } from 'node:fs';
 import { readPng } from '../png.js';
+import { withDepth } from './fs-utils.js';
 import { DataError } from '../errors.js';
 import type { SplitName } from '../types.js';
 import type { ScanResult, SourceItem } from './options.js';
@@ -104,7 +105,7 @@ export function scanLidcPng(src: string): ScanResult {
       group: id.includes('/') ? id.slice(0, id.indexOf('/')) : id,
       sourceSplit: entry.split,
       file: entry.imagePath,
-      load: () => ({ image: readPng(entry.imagePath), masks: maskPaths.map((file) => ({ file, raster: readPng(file, { grayscale: true }) })) }),
+      load: () => ({ ...withDepth(readPng(entry.imagePath, { highDepth: true })), masks: maskPaths.map((file) => ({ file, raster: readPng(file, { grayscale: true }) })) }),
     });
   }
   if (orphanMasks) notes.push(`${orphanMasks} grader mask(s) have no image and were ignored`);

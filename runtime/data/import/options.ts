@@ -1,5 +1,6 @@
 /** Options of `punet import` and the scanned-source shape every layout produces. */
-import type { RasterImage } from '../png.js';
+import type { DeepRasterImage, RasterImage } from '../png.js';
+import type { IntensityWindowMode } from '../normalize.js';
 import type { SplitName } from '../types.js';
 import type { SplitFractions } from '../splits.js';
 
@@ -22,6 +23,10 @@ export interface ImportOptions {
   /** Side in source pixels of the centred square (crop=center); default: the shorter image side. */
   cropSize?: number;
   grayscale: boolean;
+  /** How raw intensities become [0, 1]: a percentile window over the dataset, per image, or the file's full scale. */
+  intensity: IntensityWindowMode;
+  /** Lower and upper percentile of the window (intensity dataset or image). */
+  percentiles: [number, number];
   strict: boolean;
   seed: number;
   /** Split fractions; undefined = keep the source's split folders if it has them, else 0.7/0.15/0.15. */
@@ -37,15 +42,17 @@ export interface ImportOptions {
 }
 
 /** Defaults that depend on the layout: BU-BIL-like folders vs LIDC's 180px tiles with white lesions. */
-export function layoutDefaults(layout: Layout): Pick<ImportOptions, 'polarity' | 'crop' | 'cropSize'> {
+export function layoutDefaults(layout: Layout): Pick<ImportOptions, 'polarity' | 'crop' | 'cropSize' | 'intensity'> {
   switch (layout) {
     case 'folders':
-      return { polarity: 'auto', crop: 'union' };
+      // Microscopy and other raw data: 12-bit values in 16-bit files, dim 8-bit frames: stretch.
+      return { polarity: 'auto', crop: 'union', intensity: 'dataset' };
     case 'lidc-png':
-      // The Prob. U-Net paper trains on 128x128 crops of the 180x180 LIDC tiles: centre crop, no rescale.
-      return { polarity: 'white', crop: 'center', cropSize: 128 };
+      // The Prob. U-Net paper trains on 128x128 crops of the 180x180 LIDC tiles: centre crop, no rescale,
+      // intensities as stored.
+      return { polarity: 'white', crop: 'center', cropSize: 128, intensity: 'none' };
     case 'lidc-pickle':
-      return { polarity: 'white', crop: 'center' };
+      return { polarity: 'white', crop: 'center', intensity: 'none' };
   }
 }
 
@@ -58,7 +65,7 @@ export interface SourceItem {
   /** The image file (for messages). */
   file: string;
   /** Reads the image and every annotator's mask; throws DataError/ImportIssue on bad files. */
-  load(): { image: RasterImage; masks: { file: string; raster: RasterImage }[] };
+  load(): { image: RasterImage | DeepRasterImage; bitDepth?: number; masks: { file: string; raster: RasterImage }[] };
 }
 
 /** What scanning a source found before any pixel is read. */

@@ -3,15 +3,17 @@
  * them, crop (union of annotations / centre / none), resize to size x size (bilinear image,
  * nearest masks).
  */
-import type { RasterImage } from '../png.js';
+import type { DeepRasterImage, RasterImage } from '../png.js';
 import { crop, cropPlane, resizeBilinear, resizeNearest, toChannels } from '../image-ops.js';
 import type { ImportOptions } from './options.js';
 import { ImportIssue } from './issues.js';
 import { binarizeMask, type BinaryMask } from './mask.js';
 
 export interface PreparedItem {
-  /** size x size, 1 or 3 channels (alpha dropped; gray unless the source is colour and --grayscale is off). */
-  image: RasterImage;
+  /** size x size raw samples (8- or 16-bit), 1 or 3 channels (alpha dropped; gray unless the source is colour and --grayscale is off). */
+  image: DeepRasterImage;
+  /** Bit depth of the source file. */
+  bitDepth: number;
   /** size x size, 0/1 per annotator. */
   annotations: Uint8Array[];
   /** How each mask's polarity was decided, e.g. "black (border)". */
@@ -30,10 +32,10 @@ export interface CropBox {
 export function prepareItem(
   itemId: string,
   imageFile: string,
-  loaded: { image: RasterImage; masks: { file: string; raster: RasterImage }[] },
+  loaded: { image: RasterImage | DeepRasterImage; bitDepth?: number; masks: { file: string; raster: RasterImage }[] },
   options: ImportOptions,
 ): PreparedItem {
-  const { image } = loaded;
+  const image: DeepRasterImage = 'maxValue' in loaded.image ? loaded.image : { ...loaded.image, maxValue: 255 };
   const masks: BinaryMask[] = loaded.masks.map(({ file, raster }) => {
     if (raster.width !== image.width || raster.height !== image.height) {
       throw new ImportIssue(
@@ -48,7 +50,7 @@ export function prepareItem(
 
   const { box, cropUsed } = chooseCrop(image.width, image.height, masks, options);
   const size = options.size;
-  let out: RasterImage = image;
+  let out = image;
   let planes = masks.map((m) => ({ width: m.width, height: m.height, data: m.data }));
   if (box) {
     out = crop(image, box.x, box.y, box.side, box.side);
@@ -58,6 +60,7 @@ export function prepareItem(
   const annotations = planes.map((p) => resizeNearest(p, size, size).data);
   return {
     image: out,
+    bitDepth: loaded.bitDepth ?? 8,
     annotations,
     polarities: masks.map((m) => (m.foregroundValue === null ? 'empty' : `${m.rule === 'single value' ? 'all foreground' : m.foregroundValue < 128 ? 'black' : 'white'} (${m.rule})`)),
     sourceSize: `${image.width}x${image.height}`,

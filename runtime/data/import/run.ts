@@ -8,6 +8,8 @@ import type { Dataset, DataItem, SplitName } from '../types.js';
 import { splitByGroup, DEFAULT_SPLIT_FRACTIONS } from '../splits.js';
 import { writeDataset } from '../store.js';
 import { toChannels } from '../image-ops.js';
+import type { DeepRasterImage } from '../png.js';
+import { intensityWindow, type IntensityRecord } from '../normalize.js';
 import { DataError } from '../errors.js';
 import { UserError } from '../../cli/errors.js';
 import type { ImportOptions, ScanResult } from './options.js';
@@ -31,6 +33,8 @@ export interface ImportReport {
   crops: Record<string, number>;
   splits: Record<SplitName, number>;
   splitMethod: string;
+  /** Bit depth found, raw value range, and the intensity window used (runtime/data/normalize.ts). */
+  intensity: IntensityRecord;
   shape: { height: number; width: number; channels: number; classes: number };
 }
 
@@ -80,10 +84,11 @@ export function importDataset(src: string, out: string, options: ImportOptions):
 
   // One channel count for the whole dataset: colour only if some source image is colour.
   const channels = kept.some((k) => k.prepared.image.channels === 3) ? 3 : 1;
-  const items: DataItem[] = kept.map(({ id, group, prepared }) => {
-    const raster = toChannels(prepared.image, channels);
-    return { id, group, image: Float32Array.from(raster.data, (v) => v / 255), annotations: prepared.annotations };
-  });
+  // One sample scale too: 8-bit images of a dataset with 16-bit ones move to the 16-bit scale.
+  const maxValue = Math.max(...kept.map((k) => k.prepared.image.maxValue));
+  const rasters = kept.map(({ prepared }) => onScale(toChannels(prepared.image, channels), maxValue));
+  const { values, record: intensity } = intensityWindow(rasters, kept.map((k) => k.prepared.bitDepth), options.intensity, options.percentiles);
+  const items: DataItem[] = kept.map(({ id, group, prepared }, i) => ({ id, group, image: values[i]!, annotations: prepared.annotations }));
 
   const { splits, splitMethod } = makeSplits(kept, options);
   const report: ImportReport = {
@@ -104,6 +109,7 @@ export function importDataset(src: string, out: string, options: ImportOptions):
     crops: countBy(kept.map((k) => k.prepared.cropUsed)),
     splits: { train: splits.train.length, val: splits.val.length, test: splits.test.length },
     splitMethod,
+    intensity,
     shape: { height: options.size, width: options.size, channels, classes: 2 },
   };
   const dataset: Dataset = {
@@ -114,10 +120,18 @@ export function importDataset(src: string, out: string, options: ImportOptions):
     classes: 2,
     items,
     splits,
+    annotators: scan.annotators,
+    intensity,
     provenance: { createdBy: 'punet import', createdAt: new Date().toISOString(), options: { ...options, split: options.split ?? null }, report },
   };
   writeDataset(out, dataset, { overwrite: options.force });
   return { report, dataset };
+}
+
+function onScale(image: DeepRasterImage, maxValue: number): DeepRasterImage {
+  if (image.maxValue === maxValue) return image;
+  const factor = maxValue / image.maxValue; // 255 -> 65535: x257, exact
+  return { ...image, data: Uint16Array.from(image.data, (v) => Math.round(v * factor)), maxValue };
 }
 
 function makeSplits(kept: { group: string; sourceSplit?: SplitName }[], options: ImportOptions): { splits: Record<SplitName, number[]>; splitMethod: string } {
@@ -171,10 +185,21 @@ export function formatReport(r: ImportReport): string {
   row('source sizes', counts(r.sourceSizes));
   row('mask polarity', counts(r.polarity));
   row('crops', counts(r.crops));
+  row('intensity', describeIntensity(r.intensity));
   row('items written', `${r.itemsWritten} of ${r.imagesFound}`);
   row('skipped', r.skipped.count === 0 ? '0' : `${r.skipped.count} (${counts(r.skipped.byReason as Record<string, number>)})`);
   for (const s of r.skipped.items) lines.push(`    - ${s.id}: ${s.reason}: ${s.message}`);
   row('splits', `train ${r.splits.train}, val ${r.splits.val}, test ${r.splits.test} (${r.splitMethod})`);
   row('output', `${r.output} (${r.shape.height}x${r.shape.width}x${r.shape.channels}, ${r.shape.classes} classes, ${r.annotators.length} annotations per item)`);
   return lines.join('\n');
+}
+
+/** "16-bit files (x47), values 112..3980 (12 bits used); window 0.5-99.5 % over the dataset: 140..3710 -> 0..1". */
+export function describeIntensity(r: IntensityRecord): string {
+  const depths = Object.entries(r.bitDepths).map(([d, n]) => `${d}-bit x${n}`).join(', ');
+  const found = `${depths} files, values ${r.range[0]}..${r.range[1]} of 0..${r.maxValue} (${r.bitsUsed} bits used, mean ${r.mean}, std ${r.std})`;
+  if (r.mode === 'none') return `${found}; full scale 0..${r.maxValue} -> 0..1`;
+  const p = r.percentiles ? `${r.percentiles[0]}-${r.percentiles[1]} percentile window` : 'window';
+  if (r.mode === 'dataset') return `${found}; ${p} over the dataset: ${r.window![0]}..${r.window![1]} -> 0..1 (clipped)`;
+  return `${found}; ${p} per image (low ${r.perImageLow![0]}..${r.perImageLow![1]}, high ${r.perImageHigh![0]}..${r.perImageHigh![1]}) -> 0..1 (clipped)`;
 }
