@@ -6,6 +6,7 @@
  * other specifier is an npm package resolved from the spec's folder upwards (node_modules). A
  * module must `export default plugin` or `export const plugin = ...`.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
@@ -65,8 +66,9 @@ async function importPlugin(specifier: string, opts: LoadOptions): Promise<{ plu
   const file = resolveSpecifier(specifier, opts);
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(/* @vite-ignore */ pathToFileURL(file).href)) as Record<string, unknown>;
+    mod = await withLoadTimeout(import(/* @vite-ignore */ pathToFileURL(file).href) as Promise<Record<string, unknown>>, specifier, file, opts.at);
   } catch (err) {
+    if (err instanceof PluginLoadError) throw err;
     throw new PluginLoadError(specifier, describeImportFailure(err, file), opts.at);
   }
   const plugin = pickExport(mod);
@@ -78,6 +80,10 @@ async function importPlugin(specifier: string, opts: LoadOptions): Promise<{ plu
         ` (it exports: ${names.length ? names.join(', ') : 'nothing'})`,
       opts.at,
     );
+  }
+  // A thenable plugin would be adopted as a promise by every `await` and never settle.
+  if (typeof (plugin as { then?: unknown }).then === 'function') {
+    throw new PluginLoadError(specifier, `the exported plugin object in ${file} has a 'then' method, so it looks like a promise; export the plugin object itself`, opts.at);
   }
   if (typeof plugin.name !== 'string' || !plugin.name) {
     throw new PluginLoadError(specifier, `the exported plugin object in ${file} has no 'name' (a non-empty string)`, opts.at);
@@ -107,6 +113,7 @@ export async function loadPlugins(
     const file = resolveSpecifier(specifier, { fromDir: opts.fromDir, at });
     if (seen.has(file)) continue;
     const { plugin } = await importPlugin(specifier, { fromDir: opts.fromDir, at });
+    if (registry.plugin(plugin.name) === plugin) continue; // the same module again (e.g. through extends)
     if (registry.pluginNames().includes(plugin.name)) {
       const earlier = pluginFiles.get(plugin.name);
       throw new PluginLoadError(
@@ -127,6 +134,52 @@ export async function loadPlugins(
     loaded.push(plugin);
   }
   return loaded;
+}
+
+/** How long a plugin module may take to load (a top-level await that never settles would otherwise end the process silently). */
+export function pluginLoadTimeoutMs(): number {
+  const fromEnv = Number(process.env.PUNET_PLUGIN_TIMEOUT_MS);
+  return Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : 30_000;
+}
+
+async function withLoadTimeout<T>(loading: Promise<T>, specifier: string, file: string, at: SpecPosition | undefined): Promise<T> {
+  const ms = pluginLoadTimeoutMs();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    // The pending timer also keeps the event loop alive while the import is unsettled.
+    timer = setTimeout(
+      () => reject(new PluginLoadError(specifier, `${file} did not finish loading within ${ms / 1000} s (a top-level await that never settles, or a module exporting 'then'?); fix the module, or raise PUNET_PLUGIN_TIMEOUT_MS`, at)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([loading, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** What run.json records of each loaded plugin, so later commands can tell when its code changed. */
+export interface PluginRecord {
+  name: string;
+  version: string;
+  file: string;
+  sha256: string;
+}
+
+export function fileSha256(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+/** Records of the plugins in `registry` that were loaded from files (built-ins have none). */
+export function pluginRecords(registry: Registry): PluginRecord[] {
+  return registry
+    .pluginNames()
+    .filter((name) => pluginFiles.has(name))
+    .map((name) => {
+      const file = pluginFiles.get(name)!;
+      return { name, version: String(registry.plugin(name)?.version ?? ''), file, sha256: fileSha256(file) };
+    });
 }
 
 // ---------------------------------------------------------------------------------------------

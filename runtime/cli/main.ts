@@ -3,7 +3,7 @@
  * exports `run(argv): Promise<number>` (the exit code) and a one-line `summary`. Commands load
  * lazily so `punet check` does not pay for TensorFlow.js start-up.
  */
-import { UserError, EXIT } from './errors.js';
+import { UserError, EXIT, userErrorFromFs } from './errors.js';
 
 export interface Command {
   summary: string;
@@ -57,7 +57,8 @@ export async function main(argv: string[]): Promise<number> {
 export async function runCommand(command: Command, argv: string[]): Promise<number> {
   try {
     return await command.run(argv);
-  } catch (err) {
+  } catch (caught) {
+    const err = userErrorFromFs(caught) ?? caught;
     if (err instanceof UserError) {
       process.stderr.write(`punet: ${err.message}\n`);
       return err.exitCode;

@@ -2,10 +2,11 @@
  * PNG reading and writing on top of pngjs (no hand-written codec). Everything punet handles is
  * 8 bits per channel: 16-bit (and 1/2/4-bit) files are rescaled to 0..255 on read.
  */
-import { readFileSync, writeFileSync, renameSync, rmSync } from 'node:fs';
+import { writeFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { PNG } from 'pngjs';
 import { DataError } from './errors.js';
+import { checkPngHeader, readRegularFile } from './file-guard.js';
 
 export type Channels = 1 | 2 | 3 | 4;
 
@@ -33,17 +34,12 @@ export interface ReadOptions {
 
 /** Reads a PNG file; a missing or corrupt file is a DataError naming it. */
 export function readPng(path: string, options: ReadOptions = {}): DecodedPng {
-  let buffer: Buffer;
-  try {
-    buffer = readFileSync(path);
-  } catch (err) {
-    throw new DataError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, path);
-  }
-  return decodePng(buffer, path, options);
+  return decodePng(readRegularFile(path), path, options);
 }
 
 /** Decodes PNG bytes; `nameForErrors` is the file name used in error messages. */
 export function decodePng(buffer: Uint8Array, nameForErrors: string, options: ReadOptions = {}): DecodedPng {
+  checkPngHeader(buffer, nameForErrors);
   let decoded: ReturnType<typeof PNG.sync.read> & { colorType?: number; depth?: number; color?: boolean; alpha?: boolean; palette?: boolean };
   try {
     decoded = PNG.sync.read(Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength));

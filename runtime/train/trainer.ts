@@ -11,6 +11,7 @@ import type { ResolvedSpec } from '../../spec/types.js';
 import { readLatestCheckpoint, writeCheckpoint, type Checkpoint } from '../run/checkpoint.js';
 import { MetricsLog, runPath } from '../run/folder.js';
 import { PUNET_VERSION } from '../run/version.js';
+import { checkSameSpec, ResumeError } from '../run/resume.js';
 import { evaluateSplit } from '../sample/evaluate.js';
 import { BatchSampler } from './batches.js';
 import type { TrainableModel } from './model.js';
@@ -67,9 +68,7 @@ export class TrainingDivergedError extends Error {
   }
 }
 
-export class ResumeError extends Error {
-  override name = 'ResumeError';
-}
+export { ResumeError };
 
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const { spec, registry, model, dataset, runDir } = opts;
@@ -198,20 +197,4 @@ async function validate(opts: TrainOptions, model: TrainableModel): Promise<numb
     metricIds: ['ged'],
   });
   return report.results[String(opts.spec.train.validate_samples)]?.ged?.mean ?? NaN;
-}
-
-/** Resuming with a different model or loss would silently train something else: refuse. */
-function checkSameSpec(saved: ResolvedSpec, current: ResolvedSpec, dir: string): void {
-  const strip = (s: ResolvedSpec) => ({ ...s, train: { ...s.train, steps: 0 } });
-  const a = strip(saved) as unknown as Record<string, unknown>;
-  const b = strip(current) as unknown as Record<string, unknown>;
-  const differing = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter(
-    (k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]),
-  );
-  if (differing.length) {
-    throw new ResumeError(
-      `the spec differs from the one the checkpoint in ${dir} was trained with (in: ${differing.join(', ')}); ` +
-        'resume with the same spec and options (only --steps may change), or start a new run with a different --out',
-    );
-  }
 }
