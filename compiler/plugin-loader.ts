@@ -385,14 +385,66 @@ function wrapMethods<T extends object>(target: T, source: Source, at: SpecPositi
       copy[key] = value;
       continue;
     }
+    const check = RESULT_CHECKS[`${source.point}.${key}`];
     copy[key] = (...args: unknown[]) => {
-      const result = callPlugin(source, () => (value as (...a: unknown[]) => unknown).apply(target, args), at);
+      const result = callPlugin(source, () => checked((value as (...a: unknown[]) => unknown).apply(target, args), check), at);
       // A built block or segmenter: a plain object of methods (not a tensor, not a promise).
       if (wrapResults && isMethodBag(result)) return wrapMethods(result as object, source, at, false);
       return result;
     };
   }
   return copy as T;
+}
+
+/**
+ * What a plugin's method must return, by `point.method`; a wrong value is reported as the
+ * plugin's error (through callPlugin) instead of failing later inside punet. Returns why not.
+ */
+const RESULT_CHECKS: Record<string, (value: unknown) => string | undefined> = {
+  'losses.compute': scalarTensor,
+  'klEstimators.compute': scalarTensor,
+  'regularizers.compute': scalarTensor,
+  'distances.distance': (v) => (typeof v === 'number' && Number.isFinite(v) ? undefined : `returned ${show(v)}, expected a finite number`),
+  'dataSources.load': dataset,
+};
+
+function checked(result: unknown, check: ((value: unknown) => string | undefined) | undefined): unknown {
+  if (!check) return result;
+  const verify = (value: unknown) => {
+    const problem = check(value);
+    if (problem) throw new Error(problem);
+    return value;
+  };
+  return result && typeof (result as { then?: unknown }).then === 'function' ? (result as Promise<unknown>).then(verify) : verify(result);
+}
+
+function scalarTensor(v: unknown): string | undefined {
+  const t = v as { shape?: unknown; size?: unknown; dtype?: unknown } | null;
+  if (!t || typeof t !== 'object' || !Array.isArray(t.shape) || typeof t.size !== 'number') return `returned ${show(v)}, expected a scalar tensor`;
+  return t.size === 1 ? undefined : `returned a tensor of shape [${t.shape.join(', ')}], expected a scalar`;
+}
+
+function dataset(v: unknown): string | undefined {
+  const d = v as Record<string, unknown> | null;
+  if (!d || typeof d !== 'object') return `returned ${show(v)}, expected a dataset object`;
+  for (const key of ['height', 'width', 'channels', 'classes']) {
+    if (!Number.isInteger(d[key]) || (d[key] as number) < 1) return `returned a dataset whose ${key} is ${show(d[key])}, expected a positive integer`;
+  }
+  if (!Array.isArray(d.items)) return `returned a dataset whose items is ${show(d.items)}, expected a list`;
+  const splits = d.splits as Record<string, unknown> | undefined;
+  for (const split of ['train', 'val', 'test']) {
+    const ids = splits?.[split];
+    if (!Array.isArray(ids) || !ids.every((i) => Number.isInteger(i) && i >= 0 && i < (d.items as unknown[]).length)) {
+      return `returned a dataset whose splits.${split} is not a list of item indices`;
+    }
+  }
+  return undefined;
+}
+
+function show(v: unknown): string {
+  if (v === null || v === undefined || typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (typeof v === 'string') return JSON.stringify(v.slice(0, 40));
+  return Array.isArray(v) ? 'a list' : typeof v;
 }
 
 function isMethodBag(value: unknown): boolean {

@@ -52,6 +52,11 @@ export function loadChain(file: string, text?: string): LoadedChain {
 }
 
 function loadFile(file: string, ctx: Ctx, stack: string[], via: Range | undefined, given?: string): Layer | undefined {
+  // An extended file must be a spec: anything else would be echoed back in syntax errors.
+  if (via && !/\.punet$/i.test(file)) {
+    ctx.diagnostics.push(error(CODES.readFile, `extends must name a .punet spec file, not '${show(file, ctx)}'`, via));
+    return undefined;
+  }
   const text = given ?? readSpec(file, ctx, via);
   if (text === undefined) return undefined;
   ctx.sources.set(file, text);

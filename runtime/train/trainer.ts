@@ -133,8 +133,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (resumedFrom !== undefined) progress.note(`resumed from ${lastCheckpoint} at step ${step}/${t.steps}`);
   let savedAt = resumedFrom ?? -1;
 
+  const leaks = new LeakWatch(warn);
   while (step < t.steps) {
     let values: Record<string, number>;
+    leaks.before();
     try {
       values = await trainStep({
         model,
@@ -153,6 +155,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }
       throw err;
     }
+    leaks.after(step, resumedFrom ?? 0);
     state = training.nextObjectiveState(state, { reconstruction: values.reconstruction!, kl: values.KL!, pixelsPerImage });
     step++;
     log.append({ step, ...values });
@@ -197,4 +200,24 @@ async function validate(opts: TrainOptions, model: TrainableModel): Promise<numb
     metricIds: ['ged'],
   });
   return report.results[String(opts.spec.train.validate_samples)]?.ged?.mean ?? NaN;
+}
+
+/**
+ * Warns (once) when a training step leaves tensors behind: a plugin that keeps tensors
+ * (tf.keep, tensors made outside tf.tidy) would otherwise exhaust memory over a long run. The
+ * first step of a process is exempt: it creates the optimizer's slots.
+ */
+class LeakWatch {
+  private count = 0;
+  private warned = false;
+  constructor(private readonly warn: (message: string) => void) {}
+  before(): void {
+    this.count = tf.memory().numTensors;
+  }
+  after(step: number, firstStep: number): void {
+    const leaked = tf.memory().numTensors - this.count;
+    if (step === firstStep || leaked <= 0 || this.warned) return;
+    this.warned = true;
+    this.warn(`training step ${step + 1} left ${leaked} tensor(s) behind; a plugin (loss, block, objective) probably creates tensors outside tf.tidy or keeps them; memory will grow every step`);
+  }
 }
