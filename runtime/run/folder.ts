@@ -11,6 +11,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { UserError } from '../cli/errors.js';
 
 export const RUN_FILES = {
   spec: 'spec.json',
@@ -42,8 +43,14 @@ export function writeJsonAtomic(path: string, value: unknown): void {
   renameSync(tmp, path);
 }
 
+/** Reads a run's JSON file; a damaged one (not JSON) is a one-line UserError naming it. */
 export function readJson<T>(path: string): T {
-  return JSON.parse(readFileSync(path, 'utf8')) as T;
+  const text = readFileSync(path, 'utf8');
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new UserError(`${path} is damaged (not valid JSON: ${(e as Error).message}); restore it, or re-create the run`);
+  }
 }
 
 /** The JSON-lines metrics log. */

@@ -37,6 +37,11 @@ export function checkRunFolder(dir: string, shown: string): void {
     return;
   }
   if (!statSync(dir).isDirectory()) throw new UserError(`--out ${shown} is a file, not a folder; choose a folder for the run`);
+  const entries = readdirSync(dir);
+  // Every run writes run.json with its first files: without it, spec.json & co. are someone else's.
+  if (entries.length && !isRunInfo(join(dir, RUN_FILES.run))) {
+    throw new UserError(`--out ${shown} is not empty and is not a punet run folder (no valid run.json); choose an empty or new folder for the run`);
+  }
   const foreign = foreignEntries(dir);
   if (foreign.length) {
     const list = foreign.slice(0, 5).join(', ') + (foreign.length > 5 ? `, ... (${foreign.length} in all)` : '');
@@ -83,6 +88,15 @@ export function acquireRunLock(dir: string, shown: string): () => void {
   };
   process.on('exit', release);
   return release;
+}
+
+function isRunInfo(path: string): boolean {
+  try {
+    const info = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    return typeof info === 'object' && info !== null && typeof info.punetVersion === 'string' && Array.isArray(info.command);
+  } catch {
+    return false;
+  }
 }
 
 function readLock(path: string): LockInfo | undefined {

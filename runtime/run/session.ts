@@ -152,7 +152,7 @@ export async function openRun(
   if (!existsSync(specPath)) throw new UserError(`${runDir} is not a punet run folder (no spec.json); give the folder compile-and-train printed`);
   const spec = readRunSpec(specPath);
   const info: RunInfo = existsSync(runPath(dir, 'run'))
-    ? readRunJson<RunInfo>(runPath(dir, 'run'), 'run.json')
+    ? readJson<RunInfo>(runPath(dir, 'run'))
     : { specFile: '', specDir: dir, punetVersion: 'unknown', started: '', command: [] };
   const registry = createRegistry();
   if (spec.use.length) {
@@ -182,20 +182,11 @@ export async function openRun(
 }
 
 /** A run's spec.json, refused with a one-line message when damaged (it is what the run trained). */
-function readRunSpec(path: string): ResolvedSpec {
-  const spec = readRunJson<ResolvedSpec>(path, 'spec.json');
+export function readRunSpec(path: string): ResolvedSpec {
+  const spec = readJson<ResolvedSpec>(path);
   const ok = spec && typeof spec === 'object' && Array.isArray(spec.use) && spec.input && spec.train && typeof spec.model === 'string';
   if (!ok) throw new UserError(`${path} is damaged (not a resolved punet spec); restore it from a checkpoint's spec.json (checkpoints/step-*/spec.json)`);
   return spec;
-}
-
-function readRunJson<T>(path: string, what: string): T {
-  try {
-    return readJson<T>(path);
-  } catch (e) {
-    if (e instanceof SyntaxError) throw new UserError(`${path} is damaged (${what} is not valid JSON: ${e.message}); restore it or re-create the run`);
-    throw e;
-  }
 }
 
 /**

@@ -29,6 +29,7 @@ options:
   --checkpoint WHICH   best (lowest validation GED, the default) or last
   --seed N             sampling seed (default: the run's seed)
   --backend B          auto, tensorflow, webgpu, wasm or cpu (default: the run's)
+  --trust-plugins      load the run's plugins even if their files changed since training
   -h, --help           this help
 `;
 
@@ -42,6 +43,7 @@ export async function run(argv: string[]): Promise<number> {
     checkpoint: { type: 'string' },
     seed: { type: 'string' },
     backend: { type: 'string' },
+    'trust-plugins': { type: 'boolean' },
   }, HELP);
   if (!args) return EXIT.ok;
   const { values, positionals } = args;
@@ -63,7 +65,7 @@ export async function run(argv: string[]): Promise<number> {
   const runSpec = readJson<{ train: { backend: string } }>(runPath(runDir, 'spec'));
   await useBackend(values.backend ?? runSpec.train.backend, values.backend ? '--backend' : 'train.backend in the run', out);
 
-  const opened = await openRun(runDir, which, warn);
+  const opened = await openRun(runDir, which, warn, { trustPlugins: values['trust-plugins'] as boolean | undefined });
   const { spec } = opened;
   const outDir = resolve(values.out ?? runPath(opened.runDir, 'samples'));
   try {
