@@ -28,8 +28,8 @@ export interface ResourceEstimate {
 const FLOAT = 4;
 /** Weights + gradient + two Adam slots. */
 const COPIES_PER_PARAMETER = 4;
-/** Forward activation kept for the backward pass, its gradient, and a temporary. */
-const COPIES_PER_ACTIVATION = 3;
+/** Forward activation kept for the backward pass and its gradient. */
+const COPIES_PER_ACTIVATION = 2;
 /** Annotations per image assumed when the data source does not say (LIDC has four). */
 const ANNOTATIONS = 4;
 
@@ -51,7 +51,7 @@ export function estimateResources(spec: ResolvedSpec): ResourceEstimate {
     const convs = positive(block?.convs_per_block, 2);
     let prev = inChannels;
     widths.forEach((w, level) => {
-      parameters += passes * convs * 9 * (prev + w) * w; // first conv prev->w, the rest w->w, bounded by (prev+w)*w each
+      parameters += passes * 9 * (prev * w + (convs - 1) * w * w); // first conv prev->w, the rest w->w
       activationsPerImage += passes * convs * w * (pixels / 4 ** level);
       prev = w;
     });
