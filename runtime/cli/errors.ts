@@ -41,5 +41,19 @@ export function userErrorFromFs(err: unknown): UserError | undefined {
   const fix = FS_ERROR_FIXES[e.code];
   if (!fix) return undefined;
   const path = e.dest && e.code === 'EEXIST' ? e.dest : e.path;
-  return new UserError(`${path ?? '(unknown path)'}: ${fix} (${e.code} in ${e.syscall})`);
+  return new UserError(`${path ?? `a file ${e.syscall}`}: ${fix} (${e.code} in ${e.syscall})`);
+}
+
+/**
+ * Runs `fn` (a write to `path`) and names `path` on errors that lack it: writes through a file
+ * descriptor (ENOSPC, EIO in write) carry no path, and "the disk is full" alone does not say where.
+ */
+export function namingPath<T>(path: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e && typeof e === 'object' && typeof e.code === 'string' && !e.path) e.path = path;
+    throw err;
+  }
 }

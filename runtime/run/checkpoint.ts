@@ -23,7 +23,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../cli/errors.js';
+import { namingPath, UserError } from '../cli/errors.js';
 
 /** A checkpoint that verified but does not make sense (a forged or mis-written index). */
 export class CheckpointError extends UserError {
@@ -270,8 +270,10 @@ function writeDurably(path: string, bytes: Uint8Array): void {
   const fd = openSync(path, 'w');
   try {
     let written = 0;
-    while (written < bytes.byteLength) written += writeSync(fd, bytes, written, bytes.byteLength - written);
-    fsyncSync(fd);
+    namingPath(path, () => {
+      while (written < bytes.byteLength) written += writeSync(fd, bytes, written, bytes.byteLength - written);
+      fsyncSync(fd);
+    });
   } finally {
     closeSync(fd);
   }

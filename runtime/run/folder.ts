@@ -11,7 +11,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { UserError } from '../cli/errors.js';
+import { namingPath, UserError } from '../cli/errors.js';
 
 export const RUN_FILES = {
   spec: 'spec.json',
@@ -39,7 +39,7 @@ export function newRunDir(base: string, model: string, now = new Date()): string
 /** Writes a JSON file through a temporary name so readers never see half of it. */
 export function writeJsonAtomic(path: string, value: unknown): void {
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+  namingPath(path, () => writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n'));
   renameSync(tmp, path);
 }
 
@@ -60,7 +60,7 @@ export class MetricsLog {
   }
 
   append(record: Record<string, unknown>): void {
-    appendFileSync(this.path, JSON.stringify(record) + '\n');
+    namingPath(this.path, () => appendFileSync(this.path, JSON.stringify(record) + '\n'));
   }
 
   /** Drops records past `step` (work a killed run did after its last checkpoint, redone on resume). */
