@@ -136,6 +136,9 @@ export async function loadPlugins(
   return loaded;
 }
 
+/** The largest plugin module file punet imports (a bundled plugin is a few MB at most). */
+const MAX_PLUGIN_BYTES = 64 * 2 ** 20;
+
 /** How long a plugin module may take to load (a top-level await that never settles would otherwise end the process silently). */
 export function pluginLoadTimeoutMs(): number {
   const fromEnv = Number(process.env.PUNET_PLUGIN_TIMEOUT_MS);
@@ -201,6 +204,10 @@ function checkFile(specifier: string, file: string, opts: LoadOptions): string {
     if (existsSync(index)) return index;
     throw new PluginLoadError(specifier, `${file} is a folder without index.js; name the plugin's .js file`, opts.at);
   }
+  // Importing a device or FIFO would read forever (or block): only regular files are plugins.
+  const stat = statSync(file);
+  if (!stat.isFile()) throw new PluginLoadError(specifier, `${file} is not a regular file (a device, FIFO or socket); name the plugin's .js file`, opts.at);
+  if (stat.size > MAX_PLUGIN_BYTES) throw new PluginLoadError(specifier, `${file} is ${stat.size} bytes, more than ${MAX_PLUGIN_BYTES} for a plugin module; is it really a plugin?`, opts.at);
   return file;
 }
 
