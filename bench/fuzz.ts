@@ -237,6 +237,7 @@ function withOut(command: string, argv: string[], box: Sandbox): string[] {
 function pngArbitrary(): fc.Arbitrary<Uint8Array> {
   const valid = encodePng({ width: 4, height: 3, channels: 3, data: new Uint8Array(36).fill(7) });
   return fc.oneof(
+    fc.constant(valid),
     fc.uint8Array({ maxLength: 512 }),
     fc.tuple(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: 2 ** 32 - 1 })).map(([w, h]) => withSize(valid, w, h)),
     fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }).map((flips) => {
@@ -308,11 +309,11 @@ export async function runFuzz(counts: FuzzCounts, seed: number, log: (line: stri
         writeFileSync(file, text);
         await cliCase(print ? 'print' : 'check', [file]);
       }),
-      { numRuns: counts.specs, seed, endOnFailure: true },
+      { numRuns: counts.specs, seed, endOnFailure: true, includeErrorInReport: true },
     );
 
     log(`args: ${counts.args} generated command lines`);
-    await fc.assert(fc.asyncProperty(argsArbitrary(box), ({ command, argv }) => cliCase(command, argv)), { numRuns: counts.args, seed: seed + 1, endOnFailure: true });
+    await fc.assert(fc.asyncProperty(argsArbitrary(box), ({ command, argv }) => cliCase(command, argv)), { numRuns: counts.args, seed: seed + 1, endOnFailure: true, includeErrorInReport: true });
 
     const library = async (what: string, fn: () => unknown) => {
       try {
@@ -324,7 +325,7 @@ export async function runFuzz(counts: FuzzCounts, seed: number, log: (line: stri
       }
     };
     log(`pngs: ${counts.pngs} generated PNG byte strings through the decoder`);
-    await fc.assert(fc.asyncProperty(pngArbitrary(), (bytes) => library('png', () => decodePng(bytes, 'fuzz.png'))), { numRuns: counts.pngs, seed: seed + 2, endOnFailure: true });
+    await fc.assert(fc.asyncProperty(pngArbitrary(), (bytes) => library('png', () => decodePng(bytes, 'fuzz.png'))), { numRuns: counts.pngs, seed: seed + 2, endOnFailure: true, includeErrorInReport: true });
 
     log(`pickles: ${counts.pickles} generated pickles through the pickle VM and the lidc-pickle scanner`);
     const pickleFile = join(box.root, 'out', 'fuzz.pickle');
@@ -334,7 +335,7 @@ export async function runFuzz(counts: FuzzCounts, seed: number, log: (line: stri
         writeFileSync(pickleFile, bytes);
         await library('lidc-pickle', () => scanLidcPickle(pickleFile).items.forEach((i) => i.load()));
       }),
-      { numRuns: counts.pickles, seed: seed + 3, endOnFailure: true },
+      { numRuns: counts.pickles, seed: seed + 3, endOnFailure: true, includeErrorInReport: true },
     );
     if (readdirSync(ROOT).sort().join(',') !== repoTop) throw new Error('the fuzz created or removed files in the repository root');
   } finally {

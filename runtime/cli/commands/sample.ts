@@ -10,7 +10,7 @@ import { readPng } from '../../data/png.js';
 import { resizeBilinear, toChannels } from '../../data/image-ops.js';
 import type { Dataset, SplitName } from '../../data/types.js';
 import { readJson, runPath } from '../../run/folder.js';
-import { loadData, openRun, useBackend } from '../../run/session.js';
+import { loadData, openRun, readRunSpec, useBackend } from '../../run/session.js';
 import { sampleSplitToFolder } from '../../sample/report.js';
 
 export const summary = 'Draw prior samples from a trained run and write them as PNGs';
@@ -62,7 +62,7 @@ export async function run(argv: string[]): Promise<number> {
   // Validate the run folder before paying for backend start-up.
   if (!existsSync(runDir)) throw new UserError(`run folder not found: ${runDir}`);
   if (!existsSync(runPath(runDir, 'spec'))) throw new UserError(`${runDir} is not a punet run folder (no spec.json); give the folder compile-and-train printed`);
-  const runSpec = readJson<{ train: { backend: string } }>(runPath(runDir, 'spec'));
+  const runSpec = readRunSpec(runPath(runDir, 'spec'));
   await useBackend(values.backend ?? runSpec.train.backend, values.backend ? '--backend' : 'train.backend in the run', out);
 
   const opened = await openRun(runDir, which, warn, { trustPlugins: values['trust-plugins'] as boolean | undefined });
