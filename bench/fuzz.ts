@@ -63,7 +63,7 @@ function findRoot(dir: string): string {
 // ---------------------------------------------------------------------------------------------
 // The sandbox: input files the cases may name (must stay unchanged) and folders they may write.
 
-interface Sandbox {
+export interface Sandbox {
   root: string;
   inputs: string;
   specs: string[];
@@ -73,7 +73,7 @@ interface Sandbox {
   out: () => string;
 }
 
-function makeSandbox(): Sandbox {
+export function makeSandbox(): Sandbox {
   const root = mkdtempSync(join(tmpdir(), 'punet-fuzz-'));
   const inputs = join(root, 'inputs');
   const f = (rel: string, content: string | Uint8Array) => {
@@ -209,7 +209,7 @@ function specArbitrary(box: Sandbox): fc.Arbitrary<string> {
 }
 
 /** Command lines for commands that end before training (or train nothing: bad specs only). */
-function argsArbitrary(box: Sandbox): fc.Arbitrary<{ command: string; argv: string[] }> {
+export function argsArbitrary(box: Sandbox): fc.Arbitrary<{ command: string; argv: string[] }> {
   const junk = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('--help', '-h', '--json', '--out', '--steps', '0', '-1', 'abc', '1e99', '--seed', '--resume', '--force', '--strict', '--layout', 'lidc-pickle', 'lidc-png', '--split', '1,0,0', '--size', '99999', '--samples', '--memory-limit', '1K', '--plugin', '--trust-plugins', '--checkpoint', 'last', '--backend', 'quantum'));
   const path = fc.constantFrom(...box.specs, ...box.runs, ...box.dataSources, ...box.plugins, '/dev/zero', '/etc/passwd', '/proc/self');
   const tail = fc.array(fc.oneof(junk, path), { maxLength: 6 });
