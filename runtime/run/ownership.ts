@@ -82,12 +82,20 @@ export function acquireRunLock(dir: string, shown: string): () => void {
     throw new UserError(`--out ${shown} is in use by another run${holder ? ` (pid ${holder.pid} on ${holder.host})` : ''}; wait for it to finish or choose another --out`);
   }
   const release = () => {
+    held.delete(path);
     const current = readLock(path);
     if (current && current.pid === info.pid && current.host === info.host) rmSync(path, { force: true });
-    process.off('exit', release);
   };
-  process.on('exit', release);
+  held.set(path, release);
+  if (held.size === 1 && !process.listeners('exit').includes(releaseAll)) process.on('exit', releaseAll);
   return release;
+}
+
+/** Locks this process holds, released at exit (one listener, however many runs a process makes). */
+const held = new Map<string, () => void>();
+
+function releaseAll(): void {
+  for (const release of [...held.values()]) release();
 }
 
 function isRunInfo(path: string): boolean {

@@ -184,7 +184,7 @@ export async function openRun(
 /** A run's spec.json, refused with a one-line message when damaged (it is what the run trained). */
 export function readRunSpec(path: string): ResolvedSpec {
   const spec = readJson<ResolvedSpec>(path);
-  const ok = spec && typeof spec === 'object' && Array.isArray(spec.use) && spec.input && spec.train && typeof spec.model === 'string';
+  const ok = spec && typeof spec === 'object' && !Array.isArray(spec) && Array.isArray(spec.use) && typeof spec.train === 'object' && spec.train !== null;
   if (!ok) throw new UserError(`${path} is damaged (not a resolved punet spec); restore it from a checkpoint's spec.json (checkpoints/step-*/spec.json)`);
   return spec;
 }

@@ -60,7 +60,7 @@ export function scanLidcPickle(src: string): ScanResult {
   for (const { maskCount, ...item } of items) {
     if (maskCount !== graders) {
       const kind = maskCount < graders ? 'missing annotator mask' : 'malformed item';
-      issues.push(new ImportIssue(kind, item.id, `${item.file}: has ${maskCount} masks, most items have ${graders}`, src));
+      issues.push(new ImportIssue(kind, item.id, `${item.file}: has ${maskCount} masks, other items have ${graders} (the most common count)`, src));
     } else kept.push(item);
   }
   return {
