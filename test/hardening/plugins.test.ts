@@ -58,6 +58,7 @@ describe('case 9: check and compile-and-train agree', () => {
 describe('case 10: plugin results are checked and reported as the plugin\'s error', () => {
   const LOSSES = `losses: {
     vector: { description: 'per-pixel, not reduced', options: { type: 'object', properties: {} }, compute: ({ tf, logits }) => tf.mean(logits, [1, 2, 3]) },
+    nan: { description: 'always NaN', options: { type: 'object', properties: {} }, compute: ({ tf, logits }) => tf.mul(tf.mean(logits), NaN) },
     leaky: { description: 'keeps a tensor every call', options: { type: 'object', properties: {} }, compute: ({ tf, logits }) => { tf.keep(tf.zeros([2])); return tf.mean(logits); } },
   }`;
 
@@ -65,6 +66,12 @@ describe('case 10: plugin results are checked and reported as the plugin\'s erro
     pluginFile(dir, 'losses.js', 'bad-losses', LOSSES);
     const spec = specUsing('losses.js', (t) => t.replace('reconstruction cross-entropy { reduction: sum-per-image }', 'reconstruction bad-losses/vector'));
     expectRefusal(punet(['compile-and-train', spec, '--steps', '1', '--out', join(dir, 'vector-run')], { timeoutMs: 120_000 }), 1, /plugin 'bad-losses' failed in losses 'bad-losses\/vector': returned a tensor of shape \[4\], expected a scalar/);
+  }, 120_000);
+
+  it('a loss that returns NaN stops training with a message naming the plugin loss', () => {
+    pluginFile(dir, 'nan.js', 'nan-losses', LOSSES);
+    const spec = specUsing('nan.js', (t) => t.replace('reconstruction cross-entropy { reduction: sum-per-image }', 'reconstruction nan-losses/nan'));
+    expectRefusal(punet(['compile-and-train', spec, '--steps', '1', '--out', join(dir, 'nan-run')], { timeoutMs: 120_000 }), 1, /plugin loss 'nan-losses\/nan': reconstruction is NaN at step 1/);
   }, 120_000);
 
   it('a loss that leaks tensors gets a warning while training', () => {

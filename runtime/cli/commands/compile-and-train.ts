@@ -129,7 +129,8 @@ export async function run(argv: string[]): Promise<number> {
     result = await train({ spec, registry, model, dataset, runDir, specHash: specHash(spec), resume: values.resume, stop });
   } catch (e) {
     compiled.dispose();
-    if (e instanceof TrainingDivergedError || e instanceof ResumeError) throw new UserError(e.message);
+    if (e instanceof TrainingDivergedError) throw new UserError(`${pluginTermNote(spec, e.failure.term)}${e.message}`);
+    if (e instanceof ResumeError) throw new UserError(e.message);
     throw e;
   } finally {
     process.off('SIGINT', onSigint);
@@ -169,6 +170,12 @@ export async function run(argv: string[]): Promise<number> {
   out(`metrics:     ${runPath(runDir, 'metrics')}\n`);
   out(`report:      ${page.path}\n`);
   return EXIT.ok;
+}
+
+/** "plugin loss 'x/y': " when the non-finite term comes from a plugin (ids of plugins have a '/'), so the user knows whose code to check. */
+function pluginTermNote(spec: ResolvedSpec, term: string): string {
+  const part = { reconstruction: spec.loss.reconstruction, KL: spec.loss.kl, regularization: spec.loss.regularization }[term] ?? spec.loss.objective;
+  return part.kind.includes('/') ? `plugin ${term === 'reconstruction' ? 'loss' : term} '${part.kind}': ` : '';
 }
 
 /** The latent-space figure of the first test image; models without a Gaussian prior get a note instead. */
