@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import fc from 'fast-check';
-import { runCommand, type Command } from '../runtime/cli/main.js';
+import { COMMANDS, runCommand } from '../runtime/cli/main.js';
 import { UserError } from '../runtime/cli/errors.js';
 import { decodePng, encodePng } from '../runtime/data/png.js';
 import { loadPickle } from '../runtime/data/import/pickle.js';
@@ -147,17 +147,6 @@ function fingerprint(dir: string, skip: Set<string>): string {
 // ---------------------------------------------------------------------------------------------
 // Running a CLI command in-process, output captured.
 
-const COMMANDS: Record<string, () => Promise<Command>> = {
-  check: () => import('../runtime/cli/commands/check.js'),
-  print: () => import('../runtime/cli/commands/print.js'),
-  schema: () => import('../runtime/cli/commands/schema.js'),
-  plugins: () => import('../runtime/cli/commands/plugins.js'),
-  import: () => import('../runtime/cli/commands/import.js'),
-  eval: () => import('../runtime/cli/commands/eval.js'),
-  sample: () => import('../runtime/cli/commands/sample.js'),
-  report: () => import('../runtime/cli/commands/report.js'),
-  'compile-and-train': () => import('../runtime/cli/commands/compile-and-train.js'),
-};
 
 async function runCaptured(name: string, argv: string[]): Promise<{ code: number; output: string }> {
   const command = await COMMANDS[name]!();

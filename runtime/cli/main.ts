@@ -10,7 +10,7 @@ export interface Command {
   run(argv: string[]): Promise<number>;
 }
 
-const COMMANDS: Record<string, () => Promise<Command>> = {
+export const COMMANDS: Record<string, () => Promise<Command>> = {
   'compile-and-train': () => import('./commands/compile-and-train.js'),
   check: () => import('./commands/check.js'),
   print: () => import('./commands/print.js'),
