@@ -34,6 +34,7 @@ describe('case 7: a resource budget checked before allocation', () => {
     const r = punet(['compile-and-train', spec, '--out', join(dir, 'wide-run')], { env: { PUNET_MEMORY_LIMIT: '4G' }, timeoutMs: 20_000 });
     expectRefusal(r, 1, /the spec needs about [\d.]+ GiB \([\d.]+e\+\d+ parameters: .*more than the limit of 4\.0 GiB \(PUNET_MEMORY_LIMIT\)/);
     expect(r.stdout).not.toContain('parameters\n'); // refused before compiling the model
+    expectRefusal(punet(['inspect', spec], { env: { PUNET_MEMORY_LIMIT: '4G' }, timeoutMs: 20_000 }), 1, /the spec needs about [\d.]+ GiB/);
   });
 
   it('the estimate of the tiny spec is close to the compiled parameter count', async () => {
