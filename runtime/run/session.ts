@@ -21,6 +21,7 @@ import { resolve as resolveContribution, withDefaults } from '../train/contribut
 import { trainableModel, type TrainableModel } from '../train/model.js';
 import { restoreWeights } from '../train/snapshot.js';
 import { readLatestCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
+import { checkSameSpec } from './resume.js';
 import { readJson, runPath } from './folder.js';
 
 export interface LoadedSpec {
@@ -170,6 +171,8 @@ export async function openRun(
     checkpoint = readLatestCheckpoint(runPath(dir, 'checkpoints'), warn);
   }
   if (!checkpoint) throw new UserError(`${runDir} has no usable checkpoint yet (train it first, or resume it with --resume)`);
+  // spec.json must describe what the checkpoint holds: otherwise eval would score another model.
+  checkSameSpec(checkpoint.checkpoint.spec as ResolvedSpec, spec, checkpoint.dir);
   const compiled = compileOrFail(spec, registry);
   const model = asTrainable(compiled);
   try {

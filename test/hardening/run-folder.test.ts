@@ -134,6 +134,14 @@ describe('case 10: damaged run files, forged checkpoints, changed plugins', () =
     expectRefusal(punet(['eval', c]), 1, /run\.json is damaged/);
   });
 
+  it('eval refuses a spec.json that no longer describes the checkpoint (it would score an untrained model)', () => {
+    const run = copyRun();
+    const spec = JSON.parse(readFileSync(join(run, 'spec.json'), 'utf8'));
+    spec.unet.widths = [4, 16];
+    writeFileSync(join(run, 'spec.json'), JSON.stringify(spec));
+    expectRefusal(punet(['eval', run, '--samples', '1']), 1, /the spec differs from the one the checkpoint in .* was trained with \(in: unet\)/);
+  });
+
   /** Rewrites a checkpoint's tensor index and re-signs the manifest, as a forger would. */
   function forge(run: string, edit: (index: Array<{ shape: number[]; offset: number }>) => void): void {
     for (const store of ['checkpoints', 'best']) {
