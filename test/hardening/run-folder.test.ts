@@ -8,6 +8,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, wri
 import { hostname } from 'node:os';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { exited, spawnPunet, waitFor } from '../cli/helpers.js';
 import { expectRefusal, pluginFile, punet, tempDir, tinySpec } from './helpers.js';
 
 /** Every file under `dir` with its sha256: two equal snapshots mean nothing was touched. */
@@ -113,6 +114,22 @@ describe('case 4: --out is owned', () => {
     const info = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
     expect(info.plugins).toEqual([{ name: 'hard', version: '1.0.0', file: join(base, 'iou2.js'), sha256: createHash('sha256').update(readFileSync(join(base, 'iou2.js'))).digest('hex') }]);
   }, 120_000);
+
+  it('a second run on the same --out, started while the first trains, is refused and the first is unharmed', async () => {
+    const dir = join(tempDir('punet-harden-race-'), 'run');
+    const first = spawnPunet(['compile-and-train', spec, '--out', dir, '--steps', '400']);
+    try {
+      await waitFor(() => existsSync(join(dir, '.punet-lock')), 90_000, 'the first run to take its lock');
+      const lock = JSON.parse(readFileSync(join(dir, '.punet-lock'), 'utf8'));
+      expect(lock).toMatchObject({ pid: first.pid, host: hostname() });
+      const second = punet(['compile-and-train', spec, '--out', dir, '--steps', '400']);
+      expectRefusal(second, 1, new RegExp(`in use by another run \\(pid ${first.pid} on `));
+      expect(first.exitCode, 'the first run is still training').toBeNull();
+    } finally {
+      first.kill('SIGKILL');
+      await exited(first);
+    }
+  }, 150_000);
 
   it('--out naming a file is refused', () => {
     const file = join(tempDir('punet-harden-file-'), 'x');
