@@ -6,6 +6,7 @@
  * other specifier is an npm package resolved from the spec's folder upwards (node_modules). A
  * module must `export default plugin` or `export const plugin = ...`.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
@@ -65,8 +66,9 @@ async function importPlugin(specifier: string, opts: LoadOptions): Promise<{ plu
   const file = resolveSpecifier(specifier, opts);
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(/* @vite-ignore */ pathToFileURL(file).href)) as Record<string, unknown>;
+    mod = await withLoadTimeout(import(/* @vite-ignore */ pathToFileURL(file).href) as Promise<Record<string, unknown>>, specifier, file, opts.at);
   } catch (err) {
+    if (err instanceof PluginLoadError) throw err;
     throw new PluginLoadError(specifier, describeImportFailure(err, file), opts.at);
   }
   const plugin = pickExport(mod);
@@ -78,6 +80,10 @@ async function importPlugin(specifier: string, opts: LoadOptions): Promise<{ plu
         ` (it exports: ${names.length ? names.join(', ') : 'nothing'})`,
       opts.at,
     );
+  }
+  // A thenable plugin would be adopted as a promise by every `await` and never settle.
+  if (typeof (plugin as { then?: unknown }).then === 'function') {
+    throw new PluginLoadError(specifier, `the exported plugin object in ${file} has a 'then' method, so it looks like a promise; export the plugin object itself`, opts.at);
   }
   if (typeof plugin.name !== 'string' || !plugin.name) {
     throw new PluginLoadError(specifier, `the exported plugin object in ${file} has no 'name' (a non-empty string)`, opts.at);
@@ -107,6 +113,7 @@ export async function loadPlugins(
     const file = resolveSpecifier(specifier, { fromDir: opts.fromDir, at });
     if (seen.has(file)) continue;
     const { plugin } = await importPlugin(specifier, { fromDir: opts.fromDir, at });
+    if (registry.plugin(plugin.name) === plugin) continue; // the same module again (e.g. through extends)
     if (registry.pluginNames().includes(plugin.name)) {
       const earlier = pluginFiles.get(plugin.name);
       throw new PluginLoadError(
@@ -129,6 +136,55 @@ export async function loadPlugins(
   return loaded;
 }
 
+/** The largest plugin module file punet imports (a bundled plugin is a few MB at most). */
+const MAX_PLUGIN_BYTES = 64 * 2 ** 20;
+
+/** How long a plugin module may take to load (a top-level await that never settles would otherwise end the process silently). */
+export function pluginLoadTimeoutMs(): number {
+  const fromEnv = Number(process.env.PUNET_PLUGIN_TIMEOUT_MS);
+  return Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : 30_000;
+}
+
+async function withLoadTimeout<T>(loading: Promise<T>, specifier: string, file: string, at: SpecPosition | undefined): Promise<T> {
+  const ms = pluginLoadTimeoutMs();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    // The pending timer also keeps the event loop alive while the import is unsettled.
+    timer = setTimeout(
+      () => reject(new PluginLoadError(specifier, `${file} did not finish loading within ${ms / 1000} s (a top-level await that never settles, or a module exporting 'then'?); fix the module, or raise PUNET_PLUGIN_TIMEOUT_MS`, at)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([loading, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** What run.json records of each loaded plugin, so later commands can tell when its code changed. */
+export interface PluginRecord {
+  name: string;
+  version: string;
+  file: string;
+  sha256: string;
+}
+
+export function fileSha256(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+/** Records of the plugins in `registry` that were loaded from files (built-ins have none). */
+export function pluginRecords(registry: Registry): PluginRecord[] {
+  return registry
+    .pluginNames()
+    .filter((name) => pluginFiles.has(name))
+    .map((name) => {
+      const file = pluginFiles.get(name)!;
+      return { name, version: String(registry.plugin(name)?.version ?? ''), file, sha256: fileSha256(file) };
+    });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Resolution
 
@@ -148,6 +204,10 @@ function checkFile(specifier: string, file: string, opts: LoadOptions): string {
     if (existsSync(index)) return index;
     throw new PluginLoadError(specifier, `${file} is a folder without index.js; name the plugin's .js file`, opts.at);
   }
+  // Importing a device or FIFO would read forever (or block): only regular files are plugins.
+  const stat = statSync(file);
+  if (!stat.isFile()) throw new PluginLoadError(specifier, `${file} is not a regular file (a device, FIFO or socket); name the plugin's .js file`, opts.at);
+  if (stat.size > MAX_PLUGIN_BYTES) throw new PluginLoadError(specifier, `${file} is ${stat.size} bytes, more than ${MAX_PLUGIN_BYTES} for a plugin module; is it really a plugin?`, opts.at);
   return file;
 }
 
@@ -332,14 +392,66 @@ function wrapMethods<T extends object>(target: T, source: Source, at: SpecPositi
       copy[key] = value;
       continue;
     }
+    const check = RESULT_CHECKS[`${source.point}.${key}`];
     copy[key] = (...args: unknown[]) => {
-      const result = callPlugin(source, () => (value as (...a: unknown[]) => unknown).apply(target, args), at);
+      const result = callPlugin(source, () => checked((value as (...a: unknown[]) => unknown).apply(target, args), check), at);
       // A built block or segmenter: a plain object of methods (not a tensor, not a promise).
       if (wrapResults && isMethodBag(result)) return wrapMethods(result as object, source, at, false);
       return result;
     };
   }
   return copy as T;
+}
+
+/**
+ * What a plugin's method must return, by `point.method`; a wrong value is reported as the
+ * plugin's error (through callPlugin) instead of failing later inside punet. Returns why not.
+ */
+const RESULT_CHECKS: Record<string, (value: unknown) => string | undefined> = {
+  'losses.compute': scalarTensor,
+  'klEstimators.compute': scalarTensor,
+  'regularizers.compute': scalarTensor,
+  'distances.distance': (v) => (typeof v === 'number' && Number.isFinite(v) ? undefined : `returned ${show(v)}, expected a finite number`),
+  'dataSources.load': dataset,
+};
+
+function checked(result: unknown, check: ((value: unknown) => string | undefined) | undefined): unknown {
+  if (!check) return result;
+  const verify = (value: unknown) => {
+    const problem = check(value);
+    if (problem) throw new Error(problem);
+    return value;
+  };
+  return result && typeof (result as { then?: unknown }).then === 'function' ? (result as Promise<unknown>).then(verify) : verify(result);
+}
+
+function scalarTensor(v: unknown): string | undefined {
+  const t = v as { shape?: unknown; size?: unknown; dtype?: unknown } | null;
+  if (!t || typeof t !== 'object' || !Array.isArray(t.shape) || typeof t.size !== 'number') return `returned ${show(v)}, expected a scalar tensor`;
+  return t.size === 1 ? undefined : `returned a tensor of shape [${t.shape.join(', ')}], expected a scalar`;
+}
+
+function dataset(v: unknown): string | undefined {
+  const d = v as Record<string, unknown> | null;
+  if (!d || typeof d !== 'object') return `returned ${show(v)}, expected a dataset object`;
+  for (const key of ['height', 'width', 'channels', 'classes']) {
+    if (!Number.isInteger(d[key]) || (d[key] as number) < 1) return `returned a dataset whose ${key} is ${show(d[key])}, expected a positive integer`;
+  }
+  if (!Array.isArray(d.items)) return `returned a dataset whose items is ${show(d.items)}, expected a list`;
+  const splits = d.splits as Record<string, unknown> | undefined;
+  for (const split of ['train', 'val', 'test']) {
+    const ids = splits?.[split];
+    if (!Array.isArray(ids) || !ids.every((i) => Number.isInteger(i) && i >= 0 && i < (d.items as unknown[]).length)) {
+      return `returned a dataset whose splits.${split} is not a list of item indices`;
+    }
+  }
+  return undefined;
+}
+
+function show(v: unknown): string {
+  if (v === null || v === undefined || typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (typeof v === 'string') return JSON.stringify(v.slice(0, 40));
+  return Array.isArray(v) ? 'a list' : typeof v;
 }
 
 function isMethodBag(value: unknown): boolean {

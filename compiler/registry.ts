@@ -71,6 +71,11 @@ export class Registry {
   pluginNames(): string[] {
     return [...this.plugins.keys()];
   }
+
+  /** The registered plugin object of that name (to tell the same module loaded twice from a namesake). */
+  plugin(name: string): PunetPlugin | undefined {
+    return this.plugins.get(name);
+  }
 }
 
 function checkPluginShape(plugin: PunetPlugin): void {

@@ -56,6 +56,8 @@ export const CODES = {
   requiredRole: 'E409',
   unknownMetric: 'E410',
   optionCheck: 'E412',
+  /** The spec's estimated memory exceeds the limit (spec/budget.ts). */
+  resourceBudget: 'E413',
   unusedRole: 'W401',
   highLearningRate: 'W402',
   normalizeSynthetic: 'W403',

@@ -19,17 +19,17 @@ export async function addCliPlugins(registry: Registry, plugins: string[]): Prom
   await loadPlugins(plugins, registry, { fromDir: process.cwd() });
 }
 
-/** The `loadPlugins` hook of loadSpec: each `use` module is loaded and registered; failures are reported at its line. */
+/**
+ * The `loadPlugins` hook of loadSpec: each `use` module is loaded and registered exactly as
+ * compile-and-train does (compiler/plugin-loader.ts loadPlugins), so a plugin named like a
+ * built-in fails `check` too; failures are reported at its line.
+ */
 export const loadUsePlugins: NonNullable<LoadSpecOptions['loadPlugins']> = async (uses: PluginUse[], registry: Registry) => {
-  const { loadPlugin } = await import('../compiler/plugin-loader.js');
+  const { loadPlugins } = await import('../compiler/plugin-loader.js');
   const failures: PluginLoadFailure[] = [];
-  const loaded = new Set(registry.pluginNames());
   for (const use of uses) {
     try {
-      const plugin = await loadPlugin(use.module, { fromDir: use.fromDir });
-      if (loaded.has(plugin.name)) continue;
-      registry.register(plugin);
-      loaded.add(plugin.name);
+      await loadPlugins([use.module], registry, { fromDir: use.fromDir });
     } catch (e) {
       const err = e as { reason?: string; message?: string };
       failures.push({ module: use.module, message: err.reason ?? err.message ?? String(e) });

@@ -118,6 +118,11 @@ function readSpec(file: string, ctx: Ctx, via: Range | undefined): string | unde
   }
   if (stat.isDirectory()) return fail('it is a directory');
   if (!stat.isFile()) return fail('it is not a regular file');
+  // An extended file must be a spec: any other file would be echoed back in syntax errors.
+  if (via && !/\.punet$/i.test(file)) {
+    ctx.diagnostics.push(error(CODES.readFile, `extends must name a .punet spec file, not '${show(file, ctx)}'`, via));
+    return undefined;
+  }
   if (stat.size > MAX_SPEC_BYTES) return fail(`${stat.size} bytes is too large for a spec (limit ${MAX_SPEC_BYTES})`);
   try {
     return fs.readFileSync(file, 'utf8');

@@ -3,14 +3,14 @@
  * exports `run(argv): Promise<number>` (the exit code) and a one-line `summary`. Commands load
  * lazily so `punet check` does not pay for TensorFlow.js start-up.
  */
-import { UserError, EXIT } from './errors.js';
+import { UserError, EXIT, userErrorFromFs } from './errors.js';
 
 export interface Command {
   summary: string;
   run(argv: string[]): Promise<number>;
 }
 
-const COMMANDS: Record<string, () => Promise<Command>> = {
+export const COMMANDS: Record<string, () => Promise<Command>> = {
   'compile-and-train': () => import('./commands/compile-and-train.js'),
   check: () => import('./commands/check.js'),
   print: () => import('./commands/print.js'),
@@ -84,7 +84,8 @@ function exitOnInterrupt(): void {
 export async function runCommand(command: Command, argv: string[]): Promise<number> {
   try {
     return await command.run(argv);
-  } catch (err) {
+  } catch (caught) {
+    const err = userErrorFromFs(caught) ?? caught;
     if (err instanceof UserError) {
       process.stderr.write(`punet: ${err.message}\n`);
       return err.exitCode;

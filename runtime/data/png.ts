@@ -4,10 +4,11 @@
  * must keep the precision of 16-bit files (import, `sample --image`) ask for `highDepth`: they get
  * the raw 16-bit samples (12-bit microscopy data stays 0..4095 instead of landing in 0..16).
  */
-import { readFileSync, writeFileSync, renameSync, rmSync } from 'node:fs';
+import { writeFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { PNG } from 'pngjs';
 import { DataError } from './errors.js';
+import { checkPngHeader, readRegularFile } from './file-guard.js';
 
 export type Channels = 1 | 2 | 3 | 4;
 
@@ -53,13 +54,7 @@ export interface ReadOptions {
 export function readPng(path: string, options?: ReadOptions & { highDepth?: false }): DecodedPng;
 export function readPng(path: string, options: ReadOptions & { highDepth: true }): DecodedDeepPng;
 export function readPng(path: string, options: ReadOptions = {}): DecodedPng | DecodedDeepPng {
-  let buffer: Buffer;
-  try {
-    buffer = readFileSync(path);
-  } catch (err) {
-    throw new DataError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, path);
-  }
-  return decodePng(buffer, path, options as ReadOptions & { highDepth: true });
+  return decodePng(readRegularFile(path), path, options as ReadOptions & { highDepth: true });
 }
 
 /** Offset of the bit-depth byte: 8-byte signature, IHDR length and type, width, height. */
@@ -69,6 +64,7 @@ const IHDR_DEPTH_OFFSET = 24;
 export function decodePng(buffer: Uint8Array, nameForErrors: string, options?: ReadOptions & { highDepth?: false }): DecodedPng;
 export function decodePng(buffer: Uint8Array, nameForErrors: string, options: ReadOptions & { highDepth: true }): DecodedDeepPng;
 export function decodePng(buffer: Uint8Array, nameForErrors: string, options: ReadOptions = {}): DecodedPng | DecodedDeepPng {
+  checkPngHeader(buffer, nameForErrors);
   let decoded: ReturnType<typeof PNG.sync.read> & { colorType?: number; depth?: number; color?: boolean; alpha?: boolean; palette?: boolean };
   // pngjs only skips its 8-bit rescale for every depth at once; we want it for 16-bit files only.
   const keep16 = Boolean(options.highDepth) && !options.grayscale && buffer[IHDR_DEPTH_OFFSET] === 16;

@@ -23,6 +23,12 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { namingPath, UserError } from '../cli/errors.js';
+
+/** A checkpoint that verified but does not make sense (a forged or mis-written index). */
+export class CheckpointError extends UserError {
+  override name = 'CheckpointError';
+}
 
 export type StoredDtype = 'float32' | 'int32';
 
@@ -191,19 +197,28 @@ export function readLatestCheckpoint(store: string, warn: (message: string) => v
 
 /** Reads a verified checkpoint folder. */
 export function readCheckpointDir(dir: string): Checkpoint {
-  const metaWithIndex = JSON.parse(readFileSync(join(dir, FILES.meta), 'utf8')) as CheckpointMeta & {
+  const metaWithIndex = parseJson(join(dir, FILES.meta)) as CheckpointMeta & {
     tensors: { weights: TensorIndexEntry[]; optimizer: TensorIndexEntry[] };
   };
   const { tensors, ...meta } = metaWithIndex;
   return {
     meta,
-    spec: JSON.parse(readFileSync(join(dir, FILES.spec), 'utf8')),
-    weights: unpackTensors(readFileSync(join(dir, FILES.weights)), tensors.weights),
-    optimizer: unpackTensors(readFileSync(join(dir, FILES.optimizer)), tensors.optimizer),
+    spec: parseJson(join(dir, FILES.spec)),
+    weights: unpackTensors(readFileSync(join(dir, FILES.weights)), tensors?.weights, join(dir, FILES.weights)),
+    optimizer: unpackTensors(readFileSync(join(dir, FILES.optimizer)), tensors?.optimizer, join(dir, FILES.optimizer)),
   };
 }
 
 // ---------------------------------------------------------------------------------------------
+
+function parseJson(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    if (err instanceof SyntaxError) throw new CheckpointError(`${path} is not valid JSON (${err.message}); the checkpoint is damaged, use another one`);
+    throw err;
+  }
+}
 
 function packTensors(arrays: NamedArray[]): [Uint8Array, TensorIndexEntry[]] {
   const total = arrays.reduce((n, a) => n + a.data.byteLength, 0);
@@ -219,7 +234,28 @@ function packTensors(arrays: NamedArray[]): [Uint8Array, TensorIndexEntry[]] {
   return [out, index];
 }
 
-function unpackTensors(bytes: Uint8Array, index: TensorIndexEntry[]): NamedArray[] {
+/**
+ * Why a tensor index does not describe `fileBytes` bytes, or undefined when every entry is sane:
+ * a known dtype, non-negative integer dimensions, and offset + length inside the file. Checked
+ * before anything is allocated, so a forged index cannot ask for gigabytes or read past the end.
+ */
+export function indexProblem(index: unknown, fileBytes: number): string | undefined {
+  if (!Array.isArray(index)) return 'the tensor index is not a list';
+  for (const [i, e] of (index as Array<Partial<TensorIndexEntry>>).entries()) {
+    const name = typeof e?.name === 'string' ? e.name : `#${i}`;
+    if (e?.dtype !== 'float32' && e?.dtype !== 'int32') return `tensor ${name} has dtype ${String(e?.dtype)} (float32 or int32 expected)`;
+    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) return `tensor ${name} has an invalid shape ${JSON.stringify(e.shape)}`;
+    const bytes = e.shape.reduce((n, d) => n * d, 1) * 4;
+    if (!Number.isSafeInteger(e.offset) || e.offset! < 0 || !Number.isSafeInteger(bytes) || e.offset! + bytes > fileBytes) {
+      return `tensor ${name} (offset ${e.offset}, ${bytes} bytes) lies outside the ${fileBytes}-byte file`;
+    }
+  }
+  return undefined;
+}
+
+function unpackTensors(bytes: Uint8Array, index: TensorIndexEntry[], file: string): NamedArray[] {
+  const problem = indexProblem(index, bytes.byteLength);
+  if (problem) throw new CheckpointError(`${file}: ${problem}; the checkpoint is damaged, use another one`);
   return index.map((e) => {
     const count = e.shape.reduce((n, d) => n * d, 1);
     // A fresh aligned copy (Buffer#slice would be a view into Node's shared pool).
@@ -234,8 +270,10 @@ function writeDurably(path: string, bytes: Uint8Array): void {
   const fd = openSync(path, 'w');
   try {
     let written = 0;
-    while (written < bytes.byteLength) written += writeSync(fd, bytes, written, bytes.byteLength - written);
-    fsyncSync(fd);
+    namingPath(path, () => {
+      while (written < bytes.byteLength) written += writeSync(fd, bytes, written, bytes.byteLength - written);
+      fsyncSync(fd);
+    });
   } finally {
     closeSync(fd);
   }

@@ -11,6 +11,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { namingPath, UserError } from '../cli/errors.js';
 
 export const RUN_FILES = {
   spec: 'spec.json',
@@ -38,12 +39,18 @@ export function newRunDir(base: string, model: string, now = new Date()): string
 /** Writes a JSON file through a temporary name so readers never see half of it. */
 export function writeJsonAtomic(path: string, value: unknown): void {
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+  namingPath(path, () => writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n'));
   renameSync(tmp, path);
 }
 
+/** Reads a run's JSON file; a damaged one (not JSON) is a one-line UserError naming it. */
 export function readJson<T>(path: string): T {
-  return JSON.parse(readFileSync(path, 'utf8')) as T;
+  const text = readFileSync(path, 'utf8');
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new UserError(`${path} is damaged (not valid JSON: ${(e as Error).message}); restore it, or re-create the run`);
+  }
 }
 
 /** The JSON-lines metrics log. */
@@ -53,7 +60,7 @@ export class MetricsLog {
   }
 
   append(record: Record<string, unknown>): void {
-    appendFileSync(this.path, JSON.stringify(record) + '\n');
+    namingPath(this.path, () => appendFileSync(this.path, JSON.stringify(record) + '\n'));
   }
 
   /** Drops records past `step` (work a killed run did after its last checkpoint, redone on resume). */

@@ -7,10 +7,11 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { compileModel, type CompiledModel } from '../../compiler/compile.js';
 import { CompileError } from '../../compiler/errors.js';
-import { loadPlugins } from '../../compiler/plugin-loader.js';
+import { fileSha256, loadPlugins, resolveSpecifier, type PluginRecord } from '../../compiler/plugin-loader.js';
 import type { Registry } from '../../compiler/registry.js';
 import { createRegistry } from '../../plugins/index.js';
 import { formatDiagnostics, loadSpec } from '../../spec/index.js';
+import { loadUsePlugins } from '../../spec/frontend-cli.js';
 import type { BackendChoice, KindSpec, ResolvedSpec } from '../../spec/types.js';
 import { BACKEND_REQUESTS, selectBackend, type BackendRequest } from '../backends/select.js';
 import { EXIT, UserError } from '../cli/errors.js';
@@ -21,6 +22,7 @@ import { resolve as resolveContribution, withDefaults } from '../train/contribut
 import { trainableModel, type TrainableModel } from '../train/model.js';
 import { restoreWeights } from '../train/snapshot.js';
 import { readLatestCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
+import { checkSameSpec } from './resume.js';
 import { readJson, runPath } from './folder.js';
 
 export interface LoadedSpec {
@@ -37,17 +39,7 @@ export async function loadSpecOrFail(file: string, err: (s: string) => void): Pr
   const registry = createRegistry();
   const result = await loadSpec(abs, {
     registry,
-    loadPlugins: async (uses, reg) => {
-      const failures: Array<{ module: string; message: string }> = [];
-      for (const use of uses) {
-        try {
-          await loadPlugins([use.module], reg, { fromDir: use.fromDir });
-        } catch (e) {
-          failures.push({ module: use.module, message: (e as Error).message });
-        }
-      }
-      return failures;
-    },
+    loadPlugins: loadUsePlugins,
   });
   if (result.diagnostics.length) err(formatDiagnostics(result.diagnostics, { sources: result.sources }) + '\n');
   if (!result.spec) {
@@ -143,6 +135,8 @@ export interface RunInfo {
   punetVersion: string;
   started: string;
   command: string[];
+  /** Plugins loaded from files, with the sha256 of each file at training time. */
+  plugins?: PluginRecord[];
 }
 
 export interface OpenedRun {
@@ -157,17 +151,23 @@ export interface OpenedRun {
 }
 
 /** Reopens a run folder with the weights of its best (or last) checkpoint. */
-export async function openRun(runDir: string, which: 'best' | 'last', warn: (s: string) => void): Promise<OpenedRun> {
+export async function openRun(
+  runDir: string,
+  which: 'best' | 'last',
+  warn: (s: string) => void,
+  opts: { trustPlugins?: boolean } = {},
+): Promise<OpenedRun> {
   const dir = resolvePath(runDir);
   if (!existsSync(dir)) throw new UserError(`run folder not found: ${runDir}`);
   const specPath = runPath(dir, 'spec');
   if (!existsSync(specPath)) throw new UserError(`${runDir} is not a punet run folder (no spec.json); give the folder compile-and-train printed`);
-  const spec = readJson<ResolvedSpec>(specPath);
+  const spec = readRunSpec(specPath);
   const info: RunInfo = existsSync(runPath(dir, 'run'))
     ? readJson<RunInfo>(runPath(dir, 'run'))
     : { specFile: '', specDir: dir, punetVersion: 'unknown', started: '', command: [] };
   const registry = createRegistry();
   if (spec.use.length) {
+    if (!opts.trustPlugins) checkPluginHashes(spec.use, info, runDir);
     try {
       await loadPlugins(spec.use, registry, { fromDir: info.specDir || dir });
     } catch (e) {
@@ -181,6 +181,8 @@ export async function openRun(runDir: string, which: 'best' | 'last', warn: (s: 
     checkpoint = readLatestCheckpoint(runPath(dir, 'checkpoints'), warn);
   }
   if (!checkpoint) throw new UserError(`${runDir} has no usable checkpoint yet (train it first, or resume it with --resume)`);
+  // spec.json must describe what the checkpoint holds: otherwise eval would score another model.
+  checkSameSpec(checkpoint.checkpoint.spec as ResolvedSpec, spec, checkpoint.dir);
   const compiled = compileOrFail(spec, registry);
   const model = asTrainable(compiled);
   try {
@@ -190,6 +192,30 @@ export async function openRun(runDir: string, which: 'best' | 'last', warn: (s: 
     throw new UserError(`${checkpoint.dir}: ${(e as Error).message}`);
   }
   return { runDir: dir, spec, registry, info, compiled, model, checkpoint, which: used };
+}
+
+/** A run's spec.json, refused with a one-line message when damaged (it is what the run trained). */
+export function readRunSpec(path: string): ResolvedSpec {
+  const spec = readJson<ResolvedSpec>(path);
+  const ok = spec && typeof spec === 'object' && !Array.isArray(spec) && Array.isArray(spec.use) && typeof spec.train === 'object' && spec.train !== null;
+  if (!ok) throw new UserError(`${path} is damaged (not a resolved punet spec); restore it from a checkpoint's spec.json (checkpoints/step-*/spec.json)`);
+  return spec;
+}
+
+/**
+ * A run's plugins run as code when the run is reopened: refuse any whose file changed since
+ * training (run.json `plugins` holds their sha256), unless the user trusts them explicitly.
+ */
+function checkPluginHashes(uses: string[], info: RunInfo, runDir: string): void {
+  const recorded = info.plugins;
+  const fix = 'check the change, then pass --trust-plugins to load it anyway';
+  if (!Array.isArray(recorded)) throw new UserError(`${runDir}/run.json records no plugin hashes, so its plugins (${uses.join(', ')}) cannot be verified; ${fix}`);
+  for (const use of uses) {
+    const file = resolveSpecifier(use, { fromDir: info.specDir || runDir });
+    const entry = recorded.find((r) => r.file === file);
+    if (!entry) throw new UserError(`plugin ${file} (use '${use}') is not among the plugins ${runDir} was trained with; ${fix}`);
+    if (fileSha256(file) !== entry.sha256) throw new UserError(`plugin ${file} ('${entry.name}') changed since ${runDir} was trained (sha256 differs); ${fix}`);
+  }
 }
 
 export function specDirOf(info: RunInfo, fallback: string): string {

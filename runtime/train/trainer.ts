@@ -11,6 +11,7 @@ import type { ResolvedSpec } from '../../spec/types.js';
 import { readLatestCheckpoint, writeCheckpoint, type Checkpoint } from '../run/checkpoint.js';
 import { MetricsLog, runPath } from '../run/folder.js';
 import { PUNET_VERSION } from '../run/version.js';
+import { checkSameSpec, ResumeError } from '../run/resume.js';
 import { evaluateSplit } from '../sample/evaluate.js';
 import { BatchSampler } from './batches.js';
 import type { TrainableModel } from './model.js';
@@ -67,9 +68,7 @@ export class TrainingDivergedError extends Error {
   }
 }
 
-export class ResumeError extends Error {
-  override name = 'ResumeError';
-}
+export { ResumeError };
 
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const { spec, registry, model, dataset, runDir } = opts;
@@ -134,8 +133,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (resumedFrom !== undefined) progress.note(`resumed from ${lastCheckpoint} at step ${step}/${t.steps}`);
   let savedAt = resumedFrom ?? -1;
 
+  const leaks = new LeakWatch(warn);
   while (step < t.steps) {
     let values: Record<string, number>;
+    leaks.before();
     try {
       values = await trainStep({
         model,
@@ -154,6 +155,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }
       throw err;
     }
+    leaks.after(step, resumedFrom ?? 0);
     state = training.nextObjectiveState(state, { reconstruction: values.reconstruction!, kl: values.KL!, pixelsPerImage });
     step++;
     log.append({ step, ...values });
@@ -200,18 +202,22 @@ async function validate(opts: TrainOptions, model: TrainableModel): Promise<numb
   return report.results[String(opts.spec.train.validate_samples)]?.ged?.mean ?? NaN;
 }
 
-/** Resuming with a different model or loss would silently train something else: refuse. */
-function checkSameSpec(saved: ResolvedSpec, current: ResolvedSpec, dir: string): void {
-  const strip = (s: ResolvedSpec) => ({ ...s, train: { ...s.train, steps: 0 } });
-  const a = strip(saved) as unknown as Record<string, unknown>;
-  const b = strip(current) as unknown as Record<string, unknown>;
-  const differing = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter(
-    (k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]),
-  );
-  if (differing.length) {
-    throw new ResumeError(
-      `the spec differs from the one the checkpoint in ${dir} was trained with (in: ${differing.join(', ')}); ` +
-        'resume with the same spec and options (only --steps may change), or start a new run with a different --out',
-    );
+/**
+ * Warns (once) when a training step leaves tensors behind: a plugin that keeps tensors
+ * (tf.keep, tensors made outside tf.tidy) would otherwise exhaust memory over a long run. The
+ * first step of a process is exempt: it creates the optimizer's slots.
+ */
+class LeakWatch {
+  private count = 0;
+  private warned = false;
+  constructor(private readonly warn: (message: string) => void) {}
+  before(): void {
+    this.count = tf.memory().numTensors;
+  }
+  after(step: number, firstStep: number): void {
+    const leaked = tf.memory().numTensors - this.count;
+    if (step === firstStep || leaked <= 0 || this.warned) return;
+    this.warned = true;
+    this.warn(`training step ${step + 1} left ${leaked} tensor(s) behind; a plugin (loss, block, objective) probably creates tensors outside tf.tidy or keeps them; memory will grow every step`);
   }
 }

@@ -2,13 +2,17 @@
  * `punet compile-and-train SPEC`: spec -> backend -> data -> compiled model -> training ->
  * samples and evaluation on the test split, all in one run folder.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { intFlag, parseCommandArgs } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
 import { listCheckpoints } from '../../run/checkpoint.js';
 import { newRunDir, runPath, writeJsonAtomic } from '../../run/folder.js';
 import { PUNET_VERSION } from '../../run/version.js';
+import { acquireRunLock, checkRunFolder } from '../../run/ownership.js';
+import { checkResumable } from '../../run/resume.js';
+import { pluginRecords } from '../../../compiler/plugin-loader.js';
+import { checkBudget, estimateResources, memoryLimit } from '../../../spec/budget.js';
 import {
   applyOverrides,
   asTrainable,
@@ -74,19 +78,31 @@ export async function run(argv: string[]): Promise<number> {
   const registry = loaded.registry;
 
   const runDir = values.out ? resolve(values.out) : newRunDir('runs', spec.model);
-  if (!values.resume && existsSync(runDir) && listCheckpoints(runPath(runDir, 'checkpoints')).length) {
-    throw new UserError(`${values.out} already holds a trained run; continue it with --resume, or choose another --out`);
+  const shownOut = values.out ?? runDir;
+  // Every check before the first write: a refused run leaves the folder exactly as it was.
+  checkRunFolder(runDir, shownOut);
+  if (values.resume) checkResumable(runDir, spec, shownOut);
+  else if (existsSync(runDir) && listCheckpoints(runPath(runDir, 'checkpoints')).length) {
+    throw new UserError(`${shownOut} already holds a trained run; continue it with --resume, or choose another --out`);
   }
-  if (values.resume && !existsSync(runDir)) throw new UserError(`cannot resume: run folder ${values.out} does not exist`);
+  checkBudget(estimateResources(spec), memoryLimit());
 
   await useBackend(spec.train.backend, values.backend ? '--backend' : `train.backend in ${relative(process.cwd(), loaded.file) || loaded.file}`, out);
   const dataset = await loadData(spec, registry, dirname(loaded.file));
   out(describeData(dataset) + '\n');
+  if (dataset.splits.test.length === 0) {
+    throw new UserError(
+      `the data (${dataset.name}) has no test images, so the trained model could not be evaluated; ` +
+        'give it a test share (e.g. punet import --split 0.7,0.15,0.15, or a larger synthetic count)',
+    );
+  }
   const compiled = compileOrFail(spec, registry);
   out(`model: ${spec.model}, ${compiled.parameterCount.toLocaleString('en-US')} parameters\n`);
   out(`run folder: ${runDir}\n`);
 
-  mkdirSync(runDir, { recursive: true });
+  acquireRunLock(runDir, shownOut);
+  // A fresh run in a killed run's folder (no checkpoint): its stale log and best/ would mix in.
+  if (!values.resume) for (const stale of [runPath(runDir, 'metrics'), runPath(runDir, 'best')]) rmSync(stale, { recursive: true, force: true });
   writeJsonAtomic(runPath(runDir, 'spec'), spec);
   const info: RunInfo = {
     specFile: loaded.file,
@@ -94,6 +110,7 @@ export async function run(argv: string[]): Promise<number> {
     punetVersion: PUNET_VERSION,
     started: new Date().toISOString(),
     command: ['compile-and-train', ...argv],
+    plugins: pluginRecords(registry),
   };
   if (!values.resume || !existsSync(runPath(runDir, 'run'))) writeJsonAtomic(runPath(runDir, 'run'), info);
 
@@ -111,7 +128,8 @@ export async function run(argv: string[]): Promise<number> {
     result = await train({ spec, registry, model, dataset, runDir, specHash: specHash(spec), resume: values.resume, stop });
   } catch (e) {
     compiled.dispose();
-    if (e instanceof TrainingDivergedError || e instanceof ResumeError) throw new UserError(e.message);
+    if (e instanceof TrainingDivergedError) throw new UserError(`${pluginTermNote(spec, e.failure.term)}${e.message}`);
+    if (e instanceof ResumeError) throw new UserError(e.message);
     throw e;
   } finally {
     process.off('SIGINT', onSigint);
@@ -151,6 +169,12 @@ export async function run(argv: string[]): Promise<number> {
   out(`metrics:     ${runPath(runDir, 'metrics')}\n`);
   out(`report:      ${page.path}\n`);
   return EXIT.ok;
+}
+
+/** "plugin loss 'x/y': " when the non-finite term comes from a plugin (ids of plugins have a '/'), so the user knows whose code to check. */
+function pluginTermNote(spec: ResolvedSpec, term: string): string {
+  const part = { reconstruction: spec.loss.reconstruction, KL: spec.loss.kl, regularization: spec.loss.regularization }[term] ?? spec.loss.objective;
+  return part.kind.includes('/') ? `plugin ${term === 'reconstruction' ? 'loss' : term} '${part.kind}': ` : '';
 }
 
 /** The latent-space figure of the first test image; models without a Gaussian prior get a note instead. */

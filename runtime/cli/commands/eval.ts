@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseCommandArgs } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
 import { readJson, runPath } from '../../run/folder.js';
-import { loadData, openRun, useBackend } from '../../run/session.js';
+import { loadData, openRun, readRunSpec, useBackend } from '../../run/session.js';
 import { evaluateAndWrite, jsonSafe } from '../../sample/report.js';
 import type { ResolvedSpec } from '../../../spec/types.js';
 import { parseCheckpoint, parseSplit } from './sample.js';
@@ -32,6 +32,7 @@ options:
   --prior-mean         every sample decodes the prior MEAN (one deterministic prediction):
                        the deterministic baseline the sampled GED should beat
   --json               print the report as JSON instead of a table
+  --trust-plugins      load the run's plugins even if their files changed since training
   -h, --help           this help
 `;
 
@@ -46,6 +47,7 @@ export async function run(argv: string[]): Promise<number> {
     'prior-mean': { type: 'boolean' },
     'no-baseline': { type: 'boolean' },
     name: { type: 'string' },
+    'trust-plugins': { type: 'boolean' },
   }, HELP);
   if (!args) return EXIT.ok;
   const { values, positionals } = args;
@@ -62,10 +64,10 @@ export async function run(argv: string[]): Promise<number> {
   if (!existsSync(runPath(runDir, 'spec'))) throw new UserError(`${runDir} is not a punet run folder (no spec.json); give the folder compile-and-train printed`);
   // With --json, stdout carries only the JSON: the backend line goes to stderr.
   const info = (s: string) => (values.json ? process.stderr : process.stdout).write(s);
-  const runSpec = readJson<ResolvedSpec>(runPath(runDir, 'spec'));
+  const runSpec = readRunSpec(runPath(runDir, 'spec'));
   await useBackend(values.backend ?? runSpec.train.backend, values.backend ? '--backend' : 'train.backend in the run', info);
 
-  const opened = await openRun(runDir, which, (s) => process.stderr.write(`warning: ${s}\n`));
+  const opened = await openRun(runDir, which, (s) => process.stderr.write(`warning: ${s}\n`), { trustPlugins: values['trust-plugins'] as boolean | undefined });
   try {
     const sampleCounts = [...new Set(counts ?? opened.spec.eval.samples)].sort((a, b) => a - b);
     // Named by the checkpoint really used (a run without validation has no best one).

@@ -35,6 +35,9 @@ export async function run(argv: string[]): Promise<number> {
   const registry = createRegistry();
   const spec = file.endsWith('.json') ? readResolvedJson(file) : await loadPunet(file, registry);
 
+  // Compiling allocates every weight: refuse sizes that cannot fit first (spec/budget.ts).
+  const { checkBudget, estimateResources, memoryLimit } = await import('../../../spec/budget.js');
+  checkBudget(estimateResources(spec), memoryLimit());
   // Heavy imports only now: tfjs loads with the compiler.
   const tf = await import('@tensorflow/tfjs');
   const { compileModel } = await import('../../../compiler/compile.js');

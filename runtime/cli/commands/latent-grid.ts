@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { intFlag, parseCommandArgs } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
 import { readJson, runPath } from '../../run/folder.js';
-import { loadData, openRun, useBackend } from '../../run/session.js';
+import { loadData, openRun, readRunSpec, useBackend } from '../../run/session.js';
 import { LatentGridError } from '../../figures/latent-decode.js';
 import { latentGridForImage, writeLatentGrid } from '../../figures/run-figures.js';
 import { safeName } from '../../figures/input.js';
@@ -45,6 +45,7 @@ options:
   --out FILE.png       output file (default: RUN/samples/latent-grid-<image id>.png)
   --checkpoint WHICH   best (lowest validation GED, the default) or last
   --backend B          auto, tensorflow, webgpu, wasm or cpu (default: the run's)
+  --trust-plugins      load the run's plugins even if their files changed since training
   -h, --help           this help
 `;
 
@@ -61,6 +62,7 @@ export async function run(argv: string[]): Promise<number> {
     out: { type: 'string' },
     checkpoint: { type: 'string' },
     backend: { type: 'string' },
+    'trust-plugins': { type: 'boolean' },
   }, HELP);
   if (!args) return EXIT.ok;
   const { values, positionals } = args;
@@ -86,10 +88,10 @@ export async function run(argv: string[]): Promise<number> {
   const runDir = positionals[0]!;
   if (!existsSync(runDir)) throw new UserError(`run folder not found: ${runDir}`);
   if (!existsSync(runPath(runDir, 'spec'))) throw new UserError(`${runDir} is not a punet run folder (no spec.json); give the folder compile-and-train printed`);
-  const runSpec = readJson<ResolvedSpec>(runPath(runDir, 'spec'));
+  const runSpec = readRunSpec(runPath(runDir, 'spec'));
   await useBackend(values.backend ?? runSpec.train.backend, values.backend ? '--backend' : 'train.backend in the run', out);
 
-  const opened = await openRun(runDir, which, warn);
+  const opened = await openRun(runDir, which, warn, { trustPlugins: values['trust-plugins'] as boolean | undefined });
   try {
     const { spec } = opened;
     const [height, width] = spec.input.size;

@@ -8,7 +8,7 @@ import { intFlag, parseCommandArgs } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
 import { writePng } from '../../data/png.js';
 import { readJson, runPath } from '../../run/folder.js';
-import { loadData, openRun, checkBackendFlag, useBackend } from '../../run/session.js';
+import { loadData, openRun, checkBackendFlag, readRunSpec, useBackend } from '../../run/session.js';
 import { listCheckpoints } from '../../run/checkpoint.js';
 import { renderSampleGrid } from '../../figures/run-figures.js';
 import { writeReport } from '../../report/write.js';
@@ -36,6 +36,7 @@ options:
   -n, --samples N      samples per image in a rendered grid (default: 8)
   --checkpoint WHICH   checkpoint for a rendered grid: best (the default) or last
   --backend B          auto, tensorflow, webgpu, wasm or cpu (default: the run's)
+  --trust-plugins      load the run's plugins even if their files changed since training
   -h, --help           this help
 `;
 
@@ -47,6 +48,7 @@ export async function run(argv: string[]): Promise<number> {
     samples: { type: 'string', short: 'n' },
     checkpoint: { type: 'string' },
     backend: { type: 'string' },
+    'trust-plugins': { type: 'boolean' },
   }, HELP);
   if (!args) return EXIT.ok;
   const { values, positionals } = args;
@@ -70,9 +72,9 @@ export async function run(argv: string[]): Promise<number> {
       values['no-render'] || !hasCheckpoint
         ? undefined
         : async () => {
-            const runSpec = readJson<ResolvedSpec>(runPath(runDir, 'spec'));
+            const runSpec = readRunSpec(runPath(runDir, 'spec'));
             await useBackend(values.backend ?? runSpec.train.backend, values.backend ? '--backend' : 'train.backend in the run', out);
-            const opened = await openRun(runDir, which, warn);
+            const opened = await openRun(runDir, which, warn, { trustPlugins: values['trust-plugins'] as boolean | undefined });
             try {
               const dataset = await loadData(opened.spec, opened.registry, opened.info.specDir || opened.runDir);
               const split = dataset.splits.test.length ? 'test' : dataset.splits.val.length ? 'val' : 'train';

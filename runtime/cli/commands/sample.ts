@@ -10,7 +10,7 @@ import type { Dataset, SplitName } from '../../data/types.js';
 import { readJson, runPath, writeJsonAtomic } from '../../run/folder.js';
 import { prepareImage } from '../../sample/image-input.js';
 import { checkResultName, replaceFolder, resultName } from '../../sample/output-folder.js';
-import { loadData, openRun, useBackend } from '../../run/session.js';
+import { loadData, openRun, readRunSpec, useBackend } from '../../run/session.js';
 import { sampleSplitToFolder } from '../../sample/report.js';
 
 export const summary = 'Draw prior samples from a trained run and write them as PNGs';
@@ -35,6 +35,7 @@ options:
   --checkpoint WHICH   best (lowest validation GED, the default) or last
   --seed N             sampling seed (default: the run's seed)
   --backend B          auto, tensorflow, webgpu, wasm or cpu (default: the run's)
+  --trust-plugins      load the run's plugins even if their files changed since training
   -h, --help           this help
 `;
 
@@ -49,6 +50,7 @@ export async function run(argv: string[]): Promise<number> {
     checkpoint: { type: 'string' },
     seed: { type: 'string' },
     backend: { type: 'string' },
+    'trust-plugins': { type: 'boolean' },
   }, HELP);
   if (!args) return EXIT.ok;
   const { values, positionals } = args;
@@ -69,10 +71,10 @@ export async function run(argv: string[]): Promise<number> {
   // Validate the run folder before paying for backend start-up.
   if (!existsSync(runDir)) throw new UserError(`run folder not found: ${runDir}`);
   if (!existsSync(runPath(runDir, 'spec'))) throw new UserError(`${runDir} is not a punet run folder (no spec.json); give the folder compile-and-train printed`);
-  const runSpec = readJson<{ train: { backend: string } }>(runPath(runDir, 'spec'));
+  const runSpec = readRunSpec(runPath(runDir, 'spec'));
   await useBackend(values.backend ?? runSpec.train.backend, values.backend ? '--backend' : 'train.backend in the run', out);
 
-  const opened = await openRun(runDir, which, warn);
+  const opened = await openRun(runDir, which, warn, { trustPlugins: values['trust-plugins'] as boolean | undefined });
   const { spec } = opened;
   const name =
     values.name ??

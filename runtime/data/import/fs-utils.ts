@@ -1,5 +1,5 @@
 /** Directory listing helpers for the scanners: sorted, PNG-aware, with clear errors. */
-import { readdirSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError } from '../errors.js';
 import type { DecodedDeepPng } from '../png.js';
@@ -15,7 +15,13 @@ export function listDir(dir: string): { dirs: string[]; files: string[] } {
   const files: string[] = [];
   for (const name of names) {
     if (name.startsWith('.')) continue; // hidden files, temp files
-    (statSync(join(dir, name)).isDirectory() ? dirs : files).push(name);
+    const path = join(dir, name);
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (!stat) continue; // a dangling symlink
+    // Symlinked folders are not followed: a link to an ancestor (or /proc/self/root) never ends.
+    if (stat.isDirectory()) {
+      if (!lstatSync(path).isSymbolicLink()) dirs.push(name);
+    } else files.push(name);
   }
   return { dirs, files };
 }

@@ -4,7 +4,8 @@
  * Read with the safe pickle reader (never executes code). Items are grouped by patient
  * (LIDC-IDRI-NNNN found in the key) or, failing that, by series_uid.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { readRegularFile } from '../file-guard.js';
 import type { RasterImage } from '../png.js';
 import { DataError } from '../errors.js';
 import type { ScanResult, SourceItem } from './options.js';
@@ -14,22 +15,15 @@ import { isNdArray, loadPickle, type NdArray } from './pickle.js';
 const PATIENT = /LIDC-IDRI-\d+/i;
 
 export function scanLidcPickle(src: string): ScanResult {
-  let bytes: Buffer;
-  try {
-    if (statSync(src).isDirectory()) throw new DataError(`${src} is a folder; --layout lidc-pickle needs the .pickle file`, src);
-    bytes = readFileSync(src);
-  } catch (err) {
-    if (err instanceof DataError) throw err;
-    throw new DataError(`cannot read ${src}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, src);
-  }
+  if (isFolder(src)) throw new DataError(`${src} is a folder; --layout lidc-pickle needs the .pickle file`, src);
+  const bytes = readRegularFile(src);
   const top = loadPickle(bytes, src);
   if (!(top instanceof Map)) throw new DataError(`${src}: expected a pickled dict of items keyed by file name, found ${describe(top)}`, src);
 
-  const items: SourceItem[] = [];
+  const items: Array<SourceItem & { maskCount: number }> = [];
   const issues: ImportIssue[] = [];
-  let graders = 0;
   for (const [key, value] of top) {
-    const id = String(key);
+    const id = keyText(key);
     const where = `${src} [${JSON.stringify(id)}]`;
     const problem = (message: string) => issues.push(new ImportIssue('malformed item', id, `${where}: ${message}`, src));
     if (!(value instanceof Map)) {
@@ -47,10 +41,10 @@ export function scanLidcPickle(src: string): ScanResult {
       problem(`'masks' is ${describe(masks)}, expected a list of numpy arrays`);
       continue;
     }
-    graders = Math.max(graders, masks.length);
     const patient = PATIENT.exec(id)?.[0];
     items.push({
       id,
+      maskCount: masks.length,
       group: patient ?? (typeof series === 'string' ? series : id),
       file: where,
       load: () => ({
@@ -59,12 +53,15 @@ export function scanLidcPickle(src: string): ScanResult {
       }),
     });
   }
-  // Items with fewer masks than the most common count are missing a grader.
+  // The grader count is the most common mask count: items with another count (a missing grader,
+  // or an outlier with an extra mask) are reported, not allowed to decide for all the others.
+  const graders = mostCommon(items.map((i) => i.maskCount));
   const kept: SourceItem[] = [];
-  for (const item of items) {
-    const count = ((top.get(item.id) as Map<string, unknown>).get('masks') as unknown[]).length;
-    if (count < graders) issues.push(new ImportIssue('missing annotator mask', item.id, `${item.file}: has ${count} masks, other items have ${graders}`, src));
-    else kept.push(item);
+  for (const { maskCount, ...item } of items) {
+    if (maskCount !== graders) {
+      const kind = maskCount < graders ? 'missing annotator mask' : 'malformed item';
+      issues.push(new ImportIssue(kind, item.id, `${item.file}: has ${maskCount} masks, other items have ${graders} (the most common count)`, src));
+    } else kept.push(item);
   }
   return {
     source: src,
@@ -74,6 +71,30 @@ export function scanLidcPickle(src: string): ScanResult {
     issues,
     notes: [],
   };
+}
+
+/** Dict keys as item ids: str as is, bytes decoded, ints and tuples as text. */
+function keyText(key: unknown): string {
+  if (key instanceof Uint8Array) return Buffer.from(key).toString('utf8');
+  return String(key);
+}
+
+/** The most frequent value (the smaller one on a tie); 0 for none. */
+function mostCommon(values: number[]): number {
+  const counts = new Map<number, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  let best = 0;
+  let bestCount = 0;
+  for (const [v, c] of counts) if (c > bestCount || (c === bestCount && v < best)) [best, bestCount] = [v, c];
+  return best;
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function describe(value: unknown): string {

@@ -78,6 +78,13 @@ export function scanLidcPng(src: string): ScanResult {
   }
 
   const graders = [...new Set([...found.values()].flatMap((f) => [...f.masks.keys()]))].sort((a, b) => a - b);
+  if (graders.length === 0 && found.size > 0) {
+    throw new DataError(
+      `${src}: found ${found.size} image(s) but no grader masks (a gt/ folder beside images/, or <image>_l<k>.png files); ` +
+        'the lidc-png layout needs the annotations: copy the gt/ folder next to images/',
+      src,
+    );
+  }
   const items: SourceItem[] = [];
   const issues: ImportIssue[] = [];
   let orphanMasks = 0;

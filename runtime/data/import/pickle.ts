@@ -57,6 +57,9 @@ class PendingArray {
 }
 
 const MARK = Symbol('mark');
+/** Bounds on a tuple used as a dict key (its canonical text is built eagerly). */
+const MAX_KEY_ELEMENTS = 10_000;
+const MAX_KEY_DEPTH = 64;
 
 /** What a rejected pickle throws: never executes anything, names the file and the culprit. */
 export class UnsafePickleError extends DataError {}
@@ -499,12 +502,13 @@ class PickleVM {
     this.fail('BUILD on an object punet does not construct');
   }
 
-  private dtypeInfo(dtype: DTypeValue): { dtype: DType; size: number } {
-    const code = dtype.code.replace(/^[<>|=]/, '');
+  private dtypeInfo(dtype: DTypeValue): { dtype: DType; size: number; bigEndian: boolean } {
+    const code = dtype.code.replace(/^[<>|=!]/, '');
     const info = DTYPE_INFO[code];
     if (!info) this.fail(`numpy dtype '${dtype.code}' is not supported (float16/32/64, bool, int8-64 and uint8-64 are)`);
-    if (dtype.byteOrder === '>' && info.size > 1) this.fail(`big-endian numpy arrays are not supported`);
-    return info;
+    // The byte order is in BUILD's state ('<', '>', '|', '=') or, for dtype('>f4'), in the code itself.
+    const order = dtype.byteOrder === '<' || dtype.byteOrder === '>' ? dtype.byteOrder : /^[>!]/.test(dtype.code) ? '>' : '<';
+    return { ...info, bigEndian: order === '>' && info.size > 1 };
   }
 
   private makeArray(shapeValue: unknown, dtype: unknown, fortran: boolean, raw: unknown): NdArray {
@@ -517,7 +521,9 @@ class PickleVM {
     const count = shape.reduce((a, b) => a * b, 1);
     if (bytes.length !== count * info.size) this.fail(`numpy array of shape (${shape.join(', ')}) ${info.dtype} needs ${count * info.size} bytes, has ${bytes.length}`);
     // Copy into a fresh, aligned buffer (pickle data sits at arbitrary offsets).
-    const aligned = new Uint8Array(bytes).buffer;
+    const copy = new Uint8Array(bytes);
+    if (info.bigEndian) swapBytes(copy, info.size);
+    const aligned = copy.buffer;
     let data: NdArray['data'] = typedArray(info.dtype, aligned);
     if (fortran && shape.length > 1) data = toCOrder(data, shape);
     return { kind: 'ndarray', dtype: info.dtype, shape, data };
@@ -548,9 +554,22 @@ class PickleVM {
     if (!Array.isArray(value) || Object.isFrozen(value)) this.fail('APPEND on something that is not a list');
     return value;
   }
-  /** Tuple keys become their JSON text so equal tuples find the same entry. */
+  /**
+   * Tuple keys become their JSON text so equal tuples find the same entry. Memoized tuples can
+   * nest each other (t1 = (t0, t0), t2 = (t1, t1), ...): a few hundred bytes would expand to an
+   * exponential text, so the expansion is bounded.
+   */
   private key(key: unknown): unknown {
-    return Array.isArray(key) ? JSON.stringify(key) : key;
+    if (!Array.isArray(key)) return key;
+    let budget = MAX_KEY_ELEMENTS;
+    const expand = (value: unknown, depth: number): unknown => {
+      if (--budget < 0 || depth > MAX_KEY_DEPTH) this.fail(`a dict key is a tuple with more than ${MAX_KEY_ELEMENTS} elements or ${MAX_KEY_DEPTH} levels`);
+      if (Array.isArray(value)) return value.map((v) => expand(v, depth + 1));
+      if (typeof value === 'bigint') return String(value);
+      if (value instanceof Uint8Array) return Buffer.from(value).toString('latin1');
+      return value !== null && typeof value === 'object' ? String(value) : value;
+    };
+    return JSON.stringify(expand(key, 0));
   }
   private pairsInto(map: Map<unknown, unknown>, items: unknown[]): Map<unknown, unknown> {
     if (items.length % 2 !== 0) this.fail('odd number of dict items');
@@ -585,6 +604,11 @@ function typedArray(dtype: DType, buffer: ArrayBuffer): NdArray['data'] {
     case 'uint64':
       return new BigUint64Array(buffer);
   }
+}
+
+/** Reverses each `size`-byte element in place (big-endian to the host's little-endian). */
+function swapBytes(bytes: Uint8Array, size: number): void {
+  for (let i = 0; i + size <= bytes.length; i += size) bytes.subarray(i, i + size).reverse();
 }
 
 /** IEEE half floats widened to float32 (Node 20 has no Float16Array). */
