@@ -31,6 +31,9 @@ interface Slots {
 
 type NamedTensor = { name: string; tensor: Tensor };
 
+/** Backends that keep tensors in host memory, where a synchronous read is only a copy. */
+const HOST_MEMORY_BACKENDS = new Set(['wasm', 'cpu', 'tensorflow']);
+
 /** A tf.Optimizer whose `learningRate` may be changed between steps (schedules). */
 export type FlatAdam = tfNs.Optimizer & { learningRate: number };
 
@@ -53,6 +56,23 @@ function flatAdamClass(tf: Tf) {
 function defineFlatAdam(tf: Tf) {
   const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
   const flatten = (tensors: Tensor[]) => tf.concat(tensors.map((t) => tf.reshape(t, [-1])));
+
+  /**
+   * The flat vector cut into per-variable tensors. On backends whose memory is host memory, one
+   * read and one upload per piece: wasm's Slice/SplitV copy the whole input for every piece (a
+   * split into k pieces costs k full copies, ruinous for millions of parameters), and there a
+   * synchronous read is a plain copy, not a device round trip. Elsewhere (webgpu) tf.split.
+   */
+  const splitInto = (flat: Tensor, s: Pick<Slots, 'sizes' | 'shapes'>): Tensor[] => {
+    if (!HOST_MEMORY_BACKENDS.has(tf.getBackend())) return tf.split(flat, s.sizes).map((part, i) => tf.reshape(part, s.shapes[i]!));
+    const values = flat.dataSync() as Float32Array;
+    let offset = 0;
+    return s.sizes.map((n, i) => {
+      const part = tf.tensor(values.subarray(offset, offset + n), s.shapes[i]!, 'float32');
+      offset += n;
+      return part;
+    });
+  };
 
   return class FlatAdamOptimizer extends tf.Optimizer {
     static get className(): string {
@@ -112,7 +132,7 @@ function defineFlatAdam(tf: Tf) {
         }
         slots.m.assign(m);
         slots.v.assign(v);
-        tf.split(next, slots.sizes).forEach((part, i) => variables[i]!.assign(tf.reshape(part, slots.shapes[i]!)));
+        splitInto(next, slots).forEach((part, i) => variables[i]!.assign(part));
         this.accBeta1.assign(tf.mul(this.accBeta1, this.beta1));
         this.accBeta2.assign(tf.mul(this.accBeta2, this.beta2));
       });
@@ -151,7 +171,7 @@ function defineFlatAdam(tf: Tf) {
       const s = this.slots.current;
       if (!s) return [iterations];
       const perVariable = (flat: Tensor, suffix: string): NamedTensor[] =>
-        tf.tidy(() => tf.split(flat, s.sizes).map((part, i) => tf.reshape(part, s.shapes[i]!))).map((tensor, i) => ({
+        tf.tidy(() => splitInto(flat, s)).map((tensor, i) => ({
           name: `${s.names[i]}/${suffix}`,
           tensor,
         }));
