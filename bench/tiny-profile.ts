@@ -2,7 +2,8 @@
  * Where a small model's training step goes: kernels dispatched per step (by phase: batch upload,
  * forward+backward, optimizer update), time per kernel type, and the time outside kernels (tfjs's
  * engine, the gradient tape, tidy, allocation: the per-op overhead that dominates at 32x32).
- * Runs the trainer's own step (runtime/train/step.ts) on the spec's own data and batches.
+ * Runs the trainer's own step (runtime/train/step.ts) on the spec's own data and batches: warm-up
+ * steps, then `steps` timed steps, then `steps` more with a kernel probe for the breakdown.
  *
  *   PUNET_WASM_THREADS=1 node dist/bench/tiny-profile.js [--spec examples/prob-unet-tiny.punet]
  *       [--backend wasm] [--steps 40] [--warmup 5] [--top 20] [--json]
@@ -32,14 +33,17 @@ interface KernelStat {
 export interface TinyProfile {
   backend: string;
   steps: number;
+  /** Process CPU (all threads) and wall time per step, without the probe. */
   cpuSecondsPerStep: number;
   wallSecondsPerStep: number;
   kernelsPerStep: Record<Phase, number> & { total: number };
+  /** Kernel CPU time per step, measured in the probed steps (as the two lines below). */
   kernelMsPerStep: number;
   /** CPU time of the optimizer update (its kernels and everything around them). */
   optimizerMsPerStep: number;
+  /** CPU per step of the probed steps outside kernels: tfjs's engine, tape, tidy, our JS (and the probe). */
   outsideKernelsMsPerStep: number;
-  /** (wall - kernel time) / kernels: the average cost of dispatching one op. */
+  /** CPU outside kernels / kernels dispatched: the average cost of dispatching one op. */
   overheadUsPerKernel: number;
   byKernel: Array<{ name: string; callsPerStep: number; optimizerCallsPerStep: number; msPerStep: number; usPerCall: number }>;
   tensorsLeakedPerStep: number;
@@ -121,13 +125,19 @@ export async function profileTinyStep(opts: { spec: string; backend: string; ste
     losses.push(values.loss!);
   };
   try {
-    for (let s = 0; s < opts.warmup; s++) await runStep(s);
+    let step = 0;
+    for (; step < opts.warmup; step++) await runStep(step);
+    // Timed without the kernel probe (its clock reads cost ~2 us per kernel)...
+    const clean0 = process.cpuUsage();
+    const cleanT0 = performance.now();
+    for (const end = step + opts.steps; step < end; step++) await runStep(step);
+    const cleanWallMs = performance.now() - cleanT0;
+    const clean = process.cpuUsage(clean0);
+    // ...then as many steps again with it, for the per-kernel breakdown.
     const tensorsBefore = tf.memory().numTensors;
     probe.state.on = true;
     const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    for (let s = opts.warmup; s < opts.warmup + opts.steps; s++) await runStep(s);
-    const wallMs = performance.now() - t0;
+    for (const end = step + opts.steps; step < end; step++) await runStep(step);
     const cpu = process.cpuUsage(cpu0);
     probe.state.on = false;
     const n = opts.steps;
@@ -142,8 +152,8 @@ export async function profileTinyStep(opts: { spec: string; backend: string; ste
     return {
       backend: selection.report,
       steps: n,
-      cpuSecondsPerStep: (cpu.user + cpu.system) / 1e6 / n,
-      wallSecondsPerStep: wallMs / 1000 / n,
+      cpuSecondsPerStep: (clean.user + clean.system) / 1e6 / n,
+      wallSecondsPerStep: cleanWallMs / 1000 / n,
       kernelsPerStep: {
         'forward+backward': probe.phaseCalls['forward+backward'] / n,
         optimizer: probe.phaseCalls.optimizer / n,
@@ -166,7 +176,8 @@ export function formatTinyProfile(p: TinyProfile, top: number): string {
   const k = p.kernelsPerStep;
   const lines = [
     p.backend,
-    `${p.steps} steps: ${(1000 * p.cpuSecondsPerStep).toFixed(1)} ms CPU/step, ${(1000 * p.wallSecondsPerStep).toFixed(1)} ms wall/step`,
+    `${p.steps} steps: ${(1000 * p.cpuSecondsPerStep).toFixed(1)} ms CPU/step, ${(1000 * p.wallSecondsPerStep).toFixed(1)} ms wall/step ` +
+      `(then ${p.steps} more with the kernel probe for the figures below)`,
     `kernels per step: ${k.total.toFixed(0)} (forward+backward ${k['forward+backward'].toFixed(0)}, optimizer ${k.optimizer.toFixed(0)}); ` +
       `optimizer update ${p.optimizerMsPerStep.toFixed(1)} ms CPU/step`,
     `CPU in kernels ${p.kernelMsPerStep.toFixed(1)} ms/step, outside kernels ${p.outsideKernelsMsPerStep.toFixed(1)} ms/step ` +
