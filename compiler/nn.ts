@@ -57,18 +57,46 @@ export function createConv(tf: Tf, params: ParamFactory, name: string, c: ConvCo
     inChannels: c.inChannels,
     outChannels: c.outChannels,
     apply(x, activation) {
-      // The fused op runs conv + bias + activation as one kernel where the backend has one; while
-      // gradients are recorded tfjs falls back to the separate ops itself.
-      return tf.fused.conv2d({
-        x: x as never,
-        filter: kernel as never,
-        bias,
-        strides: 1,
-        pad: 'same',
-        activation,
-      });
+      if (activation === 'elu') {
+        // No ELU gradient for the fused kernel here: tfjs runs conv, bias and elu as separate ops.
+        return tf.fused.conv2d({ x: x as never, filter: kernel as never, bias, strides: 1, pad: 'same', activation });
+      }
+      registerFusedConvGradient(tf);
+      const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1, dimRoundingMode: undefined, activation };
+      return tf.engine().runKernel('FusedConv2D', { x, filter: kernel, bias }, attrs as never) as Tensor;
     },
   };
+}
+
+/**
+ * Gradient of the FusedConv2D kernel (conv + bias + relu or linear), so the fused kernel runs
+ * under gradient recording too: tfjs's own fused op falls back to three separate ops (conv, add,
+ * relu) there, each taped and each with its own backward ops. The backward ops are the ones those
+ * three would run (relu: dy * step(y), y > 0 exactly where the pre-activation is; bias: a sum
+ * over N, H, W; conv: the two backprop kernels), and tfjs calls each input's gradient only when
+ * that input needs one (never the input image's).
+ */
+function registerFusedConvGradient(tf: Tf): void {
+  if (tf.getGradient('FusedConv2D')) return;
+  tf.registerGradient({
+    kernelName: 'FusedConv2D',
+    inputsToSave: ['x', 'filter'],
+    outputsToSave: [true],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, filter, y] = saved as [Tensor, Tensor, Tensor];
+      const a = attrs as unknown as { strides: number; pad: string; dataFormat: string; dimRoundingMode?: string; activation: Activation };
+      if (a.activation !== 'relu' && a.activation !== 'linear') {
+        throw new Error(`FusedConv2D gradient: activation '${a.activation}' is not supported (relu or linear)`);
+      }
+      const dz = a.activation === 'relu' ? tf.mul(dy as Tensor, tf.step(y)) : (dy as Tensor);
+      const common = { strides: a.strides, pad: a.pad, dataFormat: a.dataFormat, dimRoundingMode: a.dimRoundingMode };
+      return {
+        x: () => tf.engine().runKernel('Conv2DBackpropInput', { dy: dz, filter }, { ...common, inputShape: x.shape } as never) as Tensor,
+        filter: () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: dz }, { ...common, filterShape: filter.shape } as never) as Tensor,
+        bias: () => tf.sum(dz, [0, 1, 2]),
+      };
+    },
+  });
 }
 
 export function convParams(c: { kernelSize: number; inChannels: number; outChannels: number }): number {

@@ -50,8 +50,9 @@ export async function captureOptimizer(optimizer: tf.Optimizer): Promise<{ tenso
   const weights = await optimizer.getWeights();
   for (const [i, w] of weights.entries()) {
     tensors.push(await toHost(`slot:${i}:${w.name}`, w.tensor));
-    // getWeights() wraps the iteration count in a fresh tensor; the slot variables are the optimizer's own.
-    if (i === 0 && w.name === 'iter') w.tensor.dispose();
+    // Slot variables are the optimizer's own; anything else getWeights() returns (the iteration
+    // count, per-variable views of a flat state) is a fresh tensor made for us.
+    if (!(w.tensor instanceof tf.Variable)) w.tensor.dispose();
   }
   const extras = optimizerExtras(optimizer);
   for (const [field, variable] of extras) tensors.push(await toHost(`extra:${field}`, variable));
