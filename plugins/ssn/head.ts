@@ -48,13 +48,13 @@ export function buildHead(ctx: BuildContext<HeadOptions> & { role: BlockRole }):
     rank: r,
     outputShapes: { mean: [h, w, k], log_diag: [h, w, k], factor: [h, w, k, r] },
     layers: [{ name: 'head', op: 'conv2d', output: [h, w, outChannels], flops: h * w * (2 * unet.channels + 1) * outChannels, params }],
+    // Call inside a tidy or a gradient scope: the intermediates are freed with it (disposing
+    // them here would cut the gradient tape).
     distribution(features) {
       const [b, fh, fw] = features.shape as number[];
       const out = tf.add(tf.conv2d(features as never, kernel as never, 1, 'same'), bias);
       const [mean, rawDiag, factor] = tf.split(out, [k, k, k * r], 3);
-      tf.dispose(out);
       const logDiag = floorLogVariance(tf, rawDiag!, options.diagonal_floor);
-      tf.dispose(rawDiag!);
       return lowRankGaussian(tf, mean!, logDiag, tf.reshape(factor!, [b!, fh!, fw!, k, r]));
     },
   };
