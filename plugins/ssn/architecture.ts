@@ -28,8 +28,22 @@ export const ssnArchitecture: ArchitectureContribution<SsnOptions> = {
       },
     },
   },
-  compose: (ctx) => composeSsn(ctx.tf, ctx.blocks, ctx.options),
+  compose: (ctx) => {
+    checkLoss(ctx.spec.loss?.reconstruction?.kind);
+    return composeSsn(ctx.tf, ctx.blocks, ctx.options);
+  },
 };
+
+/**
+ * The training logits carry a sample axis [B, S, H, W, K] that only a sample-aware loss
+ * reduces; a built-in per-image loss would fail at step 1 or, when batch_size == S, broadcast
+ * silently across images. Plugin API 1.0 lets neither side declare the shape, so the built-in
+ * kinds are checked by name here and a plugin's loss (namespaced) is trusted.
+ */
+function checkLoss(kind: string | undefined): void {
+  if (kind === undefined || kind === 'ssn-mc' || kind.includes('/')) return;
+  throw new Error(`the ssn architecture trains on S logit samples per image; its loss must average over them: write \`reconstruction ssn-mc\` (got '${kind}')`);
+}
 
 function composeSsn(tf: Tf, blocks: Parameters<ArchitectureContribution['compose']>[0]['blocks'], o: SsnOptions): ProbabilisticSegmenter {
   const unet = expectBlock<FeatureNet>(blocks, 'unet', ['features']);

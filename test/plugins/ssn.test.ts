@@ -116,6 +116,10 @@ describe('ssn plugin', () => {
     const ce = registry.get('losses', 'cross-entropy')!.contribution;
     const ceValue = tf.tidy(() => ce.compute({ tf, options: { reduction: 'sum-per-image' }, logits: tf.tensor(logits).slice([0, 0], [2, 1]).reshape([2, 1, 3, 2]), labels: tf.tensor3d(labels.map((l) => [l]), undefined, 'int32') }).dataSync()[0]!);
     expect(one).toBeCloseTo(ceValue, 4);
+    // A per-image loss under the ssn architecture is refused when compiling.
+    const spec = tinySsnSpec();
+    spec.loss.reconstruction = { kind: 'cross-entropy', reduction: 'sum-per-image' };
+    expect(() => compileModel(spec, registry)).toThrow(/loss must average over them: write `reconstruction ssn-mc` \(got 'cross-entropy'\)/);
     // Logits without a sample axis (another architecture) are refused with a clear message.
     expect(() => loss.compute({ tf, options: {}, logits: tf.zeros([2, 1, 3, 2]), labels: tf.zeros([2, 1, 3], 'int32') })).toThrow(/\[B, S, H, W, K\].*architecture ssn/);
   });
