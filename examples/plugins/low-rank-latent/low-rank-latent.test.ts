@@ -14,6 +14,8 @@ import { compileModel } from '../../../compiler/compile.js';
 import { compileTraining, trainStep } from '../../../compiler/training.js';
 import { tinyFlatSpec, squareBatch } from '../../../test/plugins/helpers.js';
 import { lowRankGaussian } from '../../../compiler/distributions.js';
+import { loadSpec, formatDiagnostics } from '../../../spec/index.js';
+import { loadUsePlugins } from '../../../spec/frontend-cli.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -129,5 +131,17 @@ describe('low-rank-latent plugin', () => {
     handle.optimizer.dispose();
     model.dispose();
     tf.dispose([images, masks]);
+  });
+
+  it('variant-low-rank.punet loads the plugin by its `use` line and compiles', async () => {
+    const registry = createRegistry();
+    const result = await loadSpec(`${here}/variant-low-rank.punet`, { registry, loadPlugins: loadUsePlugins });
+    if (!result.spec) throw new Error(formatDiagnostics(result.diagnostics, { sources: result.sources }));
+    expect(result.spec.latent).toEqual({ kind: 'low-rank-latent/gaussian', size: 6, rank: 2, diagonal_floor: 1e-4, head_init_std: 0.001 });
+    expect(result.spec.loss.kl).toEqual({ kind: 'low-rank-latent/mc', samples: 4 });
+    const model = compileModel(result.spec, registry);
+    expect(model.summary.find((b) => b.role === 'prior')!.outputShapes.head).toEqual([6 * (2 + 2)]);
+    compileTraining(result.spec, registry);
+    model.dispose();
   });
 });
