@@ -4,7 +4,7 @@
  * logits ARE the latent: the "prior" of a prepared image is that distribution, sampling draws
  * logit maps, and decoding a latent is the identity.
  */
-import type { ArchitectureContribution, FeatureNet, LowRankGaussian, Prepared, ProbabilisticSegmenter, Tf } from '../../index.js';
+import type { ArchitectureContribution, Block, BlockRole, FeatureNet, LowRankGaussian, Prepared, ProbabilisticSegmenter, Tf } from '../../index.js';
 import { expectBlock } from '../../compiler/roles.js';
 import type { LogitDistributionHead } from './head.js';
 
@@ -45,7 +45,7 @@ function checkLoss(kind: string | undefined): void {
   throw new Error(`the ssn architecture trains on S logit samples per image; its loss must average over them: write \`reconstruction ssn-mc\` (got '${kind}')`);
 }
 
-function composeSsn(tf: Tf, blocks: Parameters<ArchitectureContribution['compose']>[0]['blocks'], o: SsnOptions): ProbabilisticSegmenter {
+function composeSsn(tf: Tf, blocks: Readonly<Partial<Record<BlockRole, Block>>>, o: SsnOptions): ProbabilisticSegmenter {
   const unet = expectBlock<FeatureNet>(blocks, 'unet', ['features']);
   const head = expectBlock<LogitDistributionHead>(blocks, 'combiner', ['distribution']);
   return {
