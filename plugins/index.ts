@@ -10,8 +10,9 @@ import training from './builtin/training.js';
 import metrics from './builtin/metrics.js';
 import data from './builtin/data.js';
 import hierarchical from './hierarchical/index.js';
+import ssn from './ssn/index.js';
 
-export const builtinPlugins: PunetPlugin[] = [probUNet, losses, training, metrics, data, hierarchical];
+export const builtinPlugins: PunetPlugin[] = [probUNet, losses, training, metrics, data, hierarchical, ssn];
 
 /** A registry holding every built-in contribution. */
 export function createRegistry(): Registry {
