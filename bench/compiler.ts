@@ -51,7 +51,7 @@ export interface CompilerBenchResult {
   vsPytorch: { forward: number; step: number };
 }
 
-async function useBackend(requested: string): Promise<{ name: string; report: string }> {
+export async function useBackend(requested: string): Promise<{ name: string; report: string }> {
   try {
     const { selectBackend } = await import('../runtime/backends/select.js');
     const sel = await selectBackend(requested as never, { source: '--backend' });
@@ -63,7 +63,7 @@ async function useBackend(requested: string): Promise<{ name: string; report: st
   }
 }
 
-function contractSpec(size: number): ResolvedSpec {
+export function contractSpec(size: number): ResolvedSpec {
   const file = fileURLToPath(new URL('../docs/contract/prob-unet-lidc.resolved.json', import.meta.url));
   let text: string;
   try {

@@ -1,0 +1,236 @@
+/**
+ * Native kernels on the wasm backend: Conv2D, FusedConv2D (bias + linear/relu/elu),
+ * Conv2DBackpropInput, Conv2DBackpropFilter and BatchMatMul run in oneDNN (native/), reading and
+ * writing the wasm backend's own heap, so tensors stay where they are and every other kernel keeps
+ * running in wasm. Each kernel hands the cases it does not cover (NCHW, other dtypes, prelu,
+ * broadcasts it cannot express) to the kernel it replaced.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { NativeAddon } from './native.js';
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+type Attrs = Record<string, unknown>;
+type Conv2DInfo = tf.backend_util.Conv2DInfo;
+
+export const NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul'] as const;
+
+const MARK = Symbol.for('punet.nativeKernel');
+/** The kernel a native one replaced (runs the cases the native one does not cover). */
+const FALLBACK = Symbol.for('punet.nativeKernelFallback');
+type Marked = tf.KernelConfig & { [MARK]?: true; [FALLBACK]?: tf.KernelConfig };
+
+// Must match ConvParam / MatMulParam in native/dnnl_kernels.cc.
+const CONV_PARAMS = 23;
+const MATMUL_PARAMS = 10;
+const enum ConvKind {
+  Forward = 0,
+  BackwardData = 1,
+  BackwardWeights = 2,
+}
+const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, elu: 2 };
+
+/** The wasm heap as bytes; re-created when the memory has grown (its buffer is then a new one). */
+function heapOf(backend: BackendWasm): Uint8Array {
+  // The threaded build can grow the memory from a worker, leaving HEAPU8 stale: ask the memory.
+  const module = backend.wasm as unknown as { wasmMemory?: { buffer: ArrayBufferLike }; HEAPU8: Uint8Array };
+  const buffer = module.wasmMemory?.buffer ?? module.HEAPU8.buffer;
+  if (heapView === undefined || heapView.buffer !== buffer) heapView = new Uint8Array(buffer);
+  return heapView;
+}
+let heapView: Uint8Array | undefined;
+
+function size(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Byte offset of a float32 tensor on the heap, checked to lie inside it. */
+function offsetOf(backend: BackendWasm, heap: Uint8Array, t: tf.TensorInfo): number {
+  const offset = backend.getMemoryOffset(t.dataId);
+  if (offset + 4 * size(t.shape) > heap.byteLength) throw new Error(`native kernel: tensor [${t.shape}] lies outside the wasm heap`);
+  return offset;
+}
+
+function convParams(kind: ConvKind, info: Conv2DInfo, activation: number): Int32Array {
+  const p = new Int32Array(CONV_PARAMS);
+  p.set([
+    kind, info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outChannels, info.filterHeight, info.filterWidth,
+    info.outHeight, info.outWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
+    info.padInfo.top, info.padInfo.bottom, info.padInfo.left, info.padInfo.right, activation, -1, -1, -1, -1,
+  ]);
+  return p;
+}
+const A = 19;
+const B = 20;
+const BIAS = 21;
+const OUT = 22;
+
+function convInfo(xShape: number[], filterShape: number[], attrs: Attrs): Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as [number, number],
+    (attrs.dilations as [number, number] | number | undefined) ?? 1,
+    attrs.pad as 'same',
+    attrs.dimRoundingMode as undefined,
+    false,
+    'channelsLast',
+  );
+}
+
+function channelsLast(attrs: Attrs): boolean {
+  return tf.backend_util.convertConv2DDataFormat((attrs.dataFormat as 'NHWC' | 'NCHW' | undefined) ?? 'NHWC') === 'channelsLast';
+}
+
+const allFloat = (...ts: Array<tf.TensorInfo | undefined>) => ts.every((t) => t === undefined || t.dtype === 'float32');
+
+/** One convolution through the addon: allocates the output on the heap and fills it. */
+function runConv(
+  addon: NativeAddon,
+  backend: BackendWasm,
+  kind: ConvKind,
+  info: Conv2DInfo,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  outShape: number[],
+  extra: { bias?: tf.TensorInfo; activation?: number } = {},
+): tf.TensorInfo {
+  const out = backend.makeOutput(outShape, 'float32');
+  if (size(outShape) === 0) return out;
+  const heap = heapOf(backend);
+  const p = convParams(kind, info, extra.activation ?? 0);
+  p[A] = offsetOf(backend, heap, a);
+  p[B] = offsetOf(backend, heap, b);
+  if (extra.bias) p[BIAS] = offsetOf(backend, heap, extra.bias);
+  p[OUT] = offsetOf(backend, heap, out);
+  try {
+    addon.conv(heap, p);
+  } catch (err) {
+    backend.disposeData(out.dataId);
+    throw err;
+  }
+  return out;
+}
+
+function makeKernel(
+  name: string,
+  fallback: tf.KernelConfig,
+  native: (args: KernelArgs, backend: BackendWasm) => tf.TensorInfo | null,
+): Marked {
+  const kernelFunc = (args: KernelArgs) => native(args, args.backend as BackendWasm) ?? fallback.kernelFunc(args as Parameters<tf.KernelFunc>[0]);
+  return { ...fallback, kernelName: name, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc, [MARK]: true, [FALLBACK]: fallback };
+}
+
+function conv2d(addon: NativeAddon) {
+  return (args: KernelArgs, backend: BackendWasm): tf.TensorInfo | null => {
+    const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+    const attrs = (args.attrs ?? {}) as Attrs;
+    if (!channelsLast(attrs) || !allFloat(x, filter)) return null;
+    const info = convInfo(x.shape, filter.shape, attrs);
+    return runConv(addon, backend, ConvKind.Forward, info, x, filter, info.outShape);
+  };
+}
+
+function fusedConv2d(addon: NativeAddon) {
+  return (args: KernelArgs, backend: BackendWasm): tf.TensorInfo | null => {
+    const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+    const attrs = (args.attrs ?? {}) as Attrs;
+    const activation = ACTIVATIONS[(attrs.activation as string | undefined) ?? 'linear'];
+    if (activation === undefined || preluActivationWeights !== undefined || !channelsLast(attrs) || !allFloat(x, filter, bias)) return null;
+    const info = convInfo(x!.shape, filter!.shape, attrs);
+    // A bias broadcast along anything but the channels is left to wasm.
+    if (bias !== undefined && size(bias.shape) !== info.outChannels) return null;
+    return runConv(addon, backend, ConvKind.Forward, info, x!, filter!, info.outShape, { bias, activation });
+  };
+}
+
+function conv2dBackpropInput(addon: NativeAddon) {
+  return (args: KernelArgs, backend: BackendWasm): tf.TensorInfo | null => {
+    const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+    const attrs = (args.attrs ?? {}) as Attrs;
+    if (!channelsLast(attrs) || !allFloat(dy, filter)) return null;
+    const inputShape = attrs.inputShape as number[];
+    const info = convInfo(inputShape, filter.shape, { ...attrs, dilations: 1 });
+    return runConv(addon, backend, ConvKind.BackwardData, info, dy, filter, [...inputShape]);
+  };
+}
+
+function conv2dBackpropFilter(addon: NativeAddon) {
+  return (args: KernelArgs, backend: BackendWasm): tf.TensorInfo | null => {
+    const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+    const attrs = (args.attrs ?? {}) as Attrs;
+    if (!channelsLast(attrs) || !allFloat(x, dy)) return null;
+    const filterShape = attrs.filterShape as number[];
+    const info = convInfo(x.shape, filterShape, { ...attrs, dilations: 1 });
+    return runConv(addon, backend, ConvKind.BackwardWeights, info, x, dy, [...filterShape]);
+  };
+}
+
+function batchMatMul(addon: NativeAddon) {
+  return (args: KernelArgs, backend: BackendWasm): tf.TensorInfo | null => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const attrs = (args.attrs ?? {}) as Attrs;
+    if (!allFloat(a, b) || a.shape.length < 2 || b.shape.length < 2) return null;
+    const transA = attrs.transposeA === true;
+    const transB = attrs.transposeB === true;
+    const [ra, ca] = a.shape.slice(-2) as [number, number];
+    const [rb, cb] = b.shape.slice(-2) as [number, number];
+    const [m, k] = transA ? [ca, ra] : [ra, ca];
+    const [kb, n] = transB ? [cb, rb] : [rb, cb];
+    if (k !== kb) return null; // the stock kernel reports the mismatch
+    const outerA = a.shape.slice(0, -2);
+    const outerB = b.shape.slice(0, -2);
+    const outer = tf.backend_util.assertAndGetBroadcastShape(outerA, outerB);
+    const batch = size(outer);
+    const batchA = size(outerA);
+    const batchB = size(outerB);
+    // oneDNN broadcasts a whole operand (batch 1); partial broadcasts go to wasm.
+    if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return null;
+    const out = backend.makeOutput([...outer, m, n], 'float32');
+    if (batch * m * n === 0) return out;
+    if (k === 0) return null;
+    const heap = heapOf(backend);
+    const p = new Int32Array(MATMUL_PARAMS);
+    p.set([batchA, batchB, m, k, n, transA ? 1 : 0, transB ? 1 : 0, offsetOf(backend, heap, a), offsetOf(backend, heap, b), offsetOf(backend, heap, out)]);
+    try {
+      addon.matmul(heap, p);
+    } catch (err) {
+      backend.disposeData(out.dataId);
+      throw err;
+    }
+    return out;
+  };
+}
+
+const NATIVE_BUILDERS: Record<(typeof NATIVE_KERNELS)[number], (addon: NativeAddon) => (args: KernelArgs, backend: BackendWasm) => tf.TensorInfo | null> = {
+  Conv2D: conv2d,
+  FusedConv2D: fusedConv2d,
+  Conv2DBackpropInput: conv2dBackpropInput,
+  Conv2DBackpropFilter: conv2dBackpropFilter,
+  BatchMatMul: batchMatMul,
+};
+
+/**
+ * Replaces the wasm kernels in NATIVE_KERNELS with native ones that fall back to the kernels they
+ * replace. Idempotent; call after the wasm backend's own training kernels are registered.
+ */
+export function registerNativeKernels(addon: NativeAddon): void {
+  for (const name of NATIVE_KERNELS) {
+    const current = tf.getKernel(name, 'wasm') as Marked | undefined;
+    if (current === undefined) throw new Error(`wasm kernel ${name} is not registered: load the wasm backend first`);
+    if (current[MARK] === true) continue;
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel(makeKernel(name, current, NATIVE_BUILDERS[name](addon)));
+  }
+}
+
+/** Puts back the kernels registerNativeKernels replaced (tests compare both paths in one process). */
+export function unregisterNativeKernels(): void {
+  for (const name of NATIVE_KERNELS) {
+    const current = tf.getKernel(name, 'wasm') as Marked | undefined;
+    const fallback = current?.[FALLBACK];
+    if (current?.[MARK] !== true || fallback === undefined) continue;
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel(fallback);
+  }
+}
