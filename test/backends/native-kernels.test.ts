@@ -1,0 +1,227 @@
+/**
+ * The native (oneDNN) kernels on the wasm backend: each one against the cpu backend and against a
+ * plain loop written here, on odd shapes (stride 1 and 2, same/valid padding, 1x1 and 3x3 filters,
+ * batch 1 and 3, channels 1, 3, 7), and proof (the addon's call counter) that the native code ran.
+ * Skipped, with the reason in the test name, where the addon is not built; PUNET_REQUIRE_NATIVE=1
+ * (set by CI) turns that into a failure.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { loadNativeAddon, type NativeAddon } from '../../runtime/backends/native.js';
+import { onBackend, seededValues } from './helpers.js';
+
+const load = loadNativeAddon();
+const required = process.env.PUNET_REQUIRE_NATIVE === '1';
+
+it.runIf(!load.ok)(`native kernels unavailable, tests skipped: ${load.ok ? '' : load.reason}`, () => {
+  expect(required, 'PUNET_REQUIRE_NATIVE=1 but the native addon did not load').toBe(false);
+});
+
+type Pad = 'same' | 'valid';
+interface Case {
+  batch: number;
+  h: number;
+  w: number;
+  cin: number;
+  cout: number;
+  k: number;
+  stride: number;
+  pad: Pad;
+}
+
+// Every listed variant appears at least once; sizes are odd so SAME padding is asymmetric.
+const CASES: Case[] = [
+  { batch: 1, h: 9, w: 7, cin: 1, cout: 3, k: 3, stride: 1, pad: 'same' },
+  { batch: 3, h: 9, w: 7, cin: 3, cout: 7, k: 3, stride: 2, pad: 'same' },
+  { batch: 3, h: 8, w: 5, cin: 7, cout: 1, k: 3, stride: 1, pad: 'valid' },
+  { batch: 1, h: 9, w: 9, cin: 7, cout: 3, k: 3, stride: 2, pad: 'valid' },
+  { batch: 3, h: 5, w: 7, cin: 3, cout: 7, k: 1, stride: 1, pad: 'same' },
+  { batch: 1, h: 7, w: 6, cin: 7, cout: 7, k: 1, stride: 2, pad: 'valid' },
+];
+
+const name = (c: Case) => `${c.batch}x${c.h}x${c.w}x${c.cin} -> ${c.cout}, ${c.k}x${c.k}, stride ${c.stride}, ${c.pad}`;
+
+interface Geometry {
+  oh: number;
+  ow: number;
+  top: number;
+  left: number;
+}
+
+function geometry(c: Case): Geometry {
+  if (c.pad === 'valid') return { oh: Math.floor((c.h - c.k) / c.stride) + 1, ow: Math.floor((c.w - c.k) / c.stride) + 1, top: 0, left: 0 };
+  const oh = Math.ceil(c.h / c.stride);
+  const ow = Math.ceil(c.w / c.stride);
+  // TensorFlow's SAME: the smaller half of the padding goes first.
+  const top = Math.floor(Math.max((oh - 1) * c.stride + c.k - c.h, 0) / 2);
+  const left = Math.floor(Math.max((ow - 1) * c.stride + c.k - c.w, 0) / 2);
+  return { oh, ow, top, left };
+}
+
+/**
+ * Visits every (input pixel, filter tap, output pixel) triple of the convolution: the three
+ * convolution kernels are the three ways of summing over it.
+ */
+function eachTap(c: Case, g: Geometry, visit: (xi: number, wi: number, yi: number) => void): void {
+  for (let n = 0; n < c.batch; n++)
+    for (let oy = 0; oy < g.oh; oy++)
+      for (let ox = 0; ox < g.ow; ox++)
+        for (let i = 0; i < c.k; i++)
+          for (let j = 0; j < c.k; j++) {
+            const y = oy * c.stride + i - g.top;
+            const x = ox * c.stride + j - g.left;
+            if (y < 0 || y >= c.h || x < 0 || x >= c.w) continue;
+            for (let ci = 0; ci < c.cin; ci++)
+              for (let co = 0; co < c.cout; co++) {
+                visit(((n * c.h + y) * c.w + x) * c.cin + ci, ((i * c.k + j) * c.cin + ci) * c.cout + co, ((n * g.oh + oy) * g.ow + ox) * c.cout + co);
+              }
+          }
+}
+
+interface Data {
+  x: Float32Array;
+  w: Float32Array;
+  dy: Float32Array;
+  bias: Float32Array;
+}
+
+function loops(c: Case, d: Data) {
+  const g = geometry(c);
+  const y = new Float32Array(c.batch * g.oh * g.ow * c.cout);
+  const dx = new Float32Array(d.x.length);
+  const dw = new Float32Array(d.w.length);
+  eachTap(c, g, (xi, wi, yi) => {
+    y[yi] += d.x[xi]! * d.w[wi]!;
+    dx[xi] += d.dy[yi]! * d.w[wi]!;
+    dw[wi] += d.x[xi]! * d.dy[yi]!;
+  });
+  const fused = y.map((v, k) => Math.max(0, v + d.bias[k % c.cout]!));
+  return { y, dx, dw, fused };
+}
+
+function kernels(c: Case, d: Data) {
+  const g = geometry(c);
+  return tf.tidy(() => {
+    const x = tf.tensor4d(d.x, [c.batch, c.h, c.w, c.cin]);
+    const w = tf.tensor4d(d.w, [c.k, c.k, c.cin, c.cout]);
+    const dy = tf.tensor4d(d.dy, [c.batch, g.oh, g.ow, c.cout]);
+    const bias = tf.tensor1d(d.bias);
+    return {
+      y: tf.conv2d(x, w, c.stride, c.pad).dataSync() as Float32Array,
+      dx: tf.conv2dTranspose(dy, w, [c.batch, c.h, c.w, c.cin], c.stride, c.pad).dataSync() as Float32Array,
+      dw: (tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
+        strides: c.stride,
+        pad: c.pad,
+        dataFormat: 'NHWC',
+        dimRoundingMode: undefined,
+        filterShape: [c.k, c.k, c.cin, c.cout],
+      }) as tf.Tensor).dataSync() as Float32Array,
+      fused: tf.fused.conv2d({ x, filter: w, strides: c.stride, pad: c.pad, bias, activation: 'relu' }).dataSync() as Float32Array,
+    };
+  });
+}
+
+function maxRelErr(actual: Float32Array, expected: Float32Array): number {
+  expect(actual.length).toBe(expected.length);
+  let scale = 1e-6;
+  let diff = 0;
+  for (let k = 0; k < expected.length; k++) {
+    scale = Math.max(scale, Math.abs(expected[k]!));
+    diff = Math.max(diff, Math.abs(actual[k]! - expected[k]!));
+  }
+  return diff / scale;
+}
+
+function nativeCalls(addon: NativeAddon): number {
+  return addon.stats().calls;
+}
+
+describe.runIf(load.ok)('native convolution kernels', () => {
+  const addon = load.ok ? load.addon : (undefined as never);
+
+  it.each(CASES)('%# $batch x $h x $w x $cin -> $cout, $k x $k, stride $stride, $pad: native = cpu = loops', async (c) => {
+    const g = geometry(c);
+    const d: Data = {
+      x: seededValues(c.batch * c.h * c.w * c.cin, 1),
+      w: seededValues(c.k * c.k * c.cin * c.cout, 2),
+      dy: seededValues(c.batch * g.oh * g.ow * c.cout, 3),
+      bias: seededValues(c.cout, 4),
+    };
+    const before = nativeCalls(addon);
+    const native = await onBackend('wasm', () => kernels(c, d));
+    // Four kernels, each natively (none handed to the wasm fallback).
+    expect(nativeCalls(addon) - before, name(c)).toBe(4);
+    const cpu = await onBackend('cpu', () => kernels(c, d));
+    const loop = loops(c, d);
+    for (const k of ['y', 'dx', 'dw', 'fused'] as const) {
+      expect(maxRelErr(native[k], loop[k]), `${k} native vs loops, ${name(c)}`).toBeLessThan(1e-5);
+      expect(maxRelErr(cpu[k], loop[k]), `${k} cpu vs loops, ${name(c)}`).toBeLessThan(1e-5);
+    }
+  });
+
+  it('BatchMatMul: plain, transposed, and a broadcast batch, = cpu = loops', async () => {
+    const cases = [
+      { a: [3, 5, 7], b: [3, 7, 4], ta: false, tb: false },
+      { a: [3, 7, 5], b: [3, 4, 7], ta: true, tb: true },
+      { a: [1, 5, 7], b: [3, 4, 7], ta: false, tb: true },
+      { a: [2, 7, 1], b: [1, 7, 3], ta: true, tb: false },
+    ];
+    for (const c of cases) {
+      const av = seededValues(c.a.reduce((p, q) => p * q), 5);
+      const bv = seededValues(c.b.reduce((p, q) => p * q), 6);
+      const run = () => tf.tidy(() => tf.matMul(tf.tensor3d(av, c.a as never), tf.tensor3d(bv, c.b as never), c.ta, c.tb).dataSync() as Float32Array);
+      const before = nativeCalls(addon);
+      const native = await onBackend('wasm', run);
+      expect(nativeCalls(addon) - before, JSON.stringify(c)).toBe(1);
+      const cpu = await onBackend('cpu', run);
+      // The loop: C[b, i, j] = sum_k op(A)[b, i, k] op(B)[b, k, j].
+      const [ra, ca] = c.a.slice(1) as [number, number];
+      const [rb, cb] = c.b.slice(1) as [number, number];
+      const [m, kk] = c.ta ? [ca, ra] : [ra, ca];
+      const n = c.tb ? rb : cb;
+      const batch = Math.max(c.a[0]!, c.b[0]!);
+      const loop = new Float32Array(batch * m * n);
+      for (let bi = 0; bi < batch; bi++) {
+        const aBase = (c.a[0] === 1 ? 0 : bi) * ra * ca;
+        const bBase = (c.b[0] === 1 ? 0 : bi) * rb * cb;
+        for (let i = 0; i < m; i++)
+          for (let j = 0; j < n; j++) {
+            let s = 0;
+            for (let k = 0; k < kk; k++) {
+              const a = av[aBase + (c.ta ? k * ca + i : i * ca + k)]!;
+              const b = bv[bBase + (c.tb ? j * cb + k : k * cb + j)]!;
+              s += a * b;
+            }
+            loop[(bi * m + i) * n + j] = s;
+          }
+      }
+      expect(maxRelErr(native, loop), JSON.stringify(c)).toBeLessThan(1e-5);
+      expect(maxRelErr(cpu, loop), JSON.stringify(c)).toBeLessThan(1e-5);
+    }
+  });
+
+  it('hands what it does not cover to the wasm kernel (prelu activation) and still computes it right', async () => {
+    const c = CASES[1]!;
+    const x = seededValues(c.batch * c.h * c.w * c.cin, 7);
+    const w = seededValues(c.k * c.k * c.cin * c.cout, 8);
+    const alpha = seededValues(c.cout, 9);
+    const run = () =>
+      tf.tidy(() =>
+        tf.fused
+          .conv2d({
+            x: tf.tensor4d(x, [c.batch, c.h, c.w, c.cin]),
+            filter: tf.tensor4d(w, [c.k, c.k, c.cin, c.cout]),
+            strides: c.stride,
+            pad: c.pad,
+            activation: 'prelu',
+            preluActivationWeights: tf.tensor1d(alpha),
+          })
+          .dataSync() as Float32Array,
+      );
+    const before = nativeCalls(addon);
+    const wasm = await onBackend('wasm', run);
+    expect(nativeCalls(addon)).toBe(before);
+    const cpu = await onBackend('cpu', run);
+    expect(maxRelErr(wasm, cpu)).toBeLessThan(1e-5);
+  });
+});
