@@ -1,6 +1,6 @@
-// punet's native kernels: oneDNN convolutions and matrix products that read and write tensors in
+// punet's native kernels: oneDNN convolutions, matrix products and sums that read and write tensors in
 // place on the tfjs wasm backend's heap. JS passes the heap (a Uint8Array over the wasm memory)
-// and, per call, one Int32Array of sizes and byte offsets; nothing is copied.
+// and, per call, one Uint32Array of sizes and byte offsets (the heap may pass 2 GiB); nothing is copied.
 //
 // Layouts are tfjs's: activations NHWC, filters HWIO, matrices row-major. oneDNN picks the filter
 // layout its fastest kernel wants; filters (small) are reordered into and out of it per call,
@@ -33,11 +33,12 @@ dnnl::stream& cpuStream() {
   return stream;
 }
 
-// Layout of the Int32Array a conv call passes (indices).
+// Layout of the Uint32Array a conv call passes (indices).
 enum ConvParam {
   kKind, kN, kH, kW, kC, kO, kKH, kKW, kOH, kOW, kSH, kSW, kDH, kDW,
   kPadTop, kPadBottom, kPadLeft, kPadRight, kAct, kA, kB, kBias, kOut, kConvParams
 };
+constexpr uint32_t kNone = 0xffffffffu;  // an absent operand (no bias)
 enum ConvKind { kForward = 0, kBackwardData = 1, kBackwardWeights = 2 };
 enum Activation { kLinear = 0, kRelu = 1, kElu = 2 };
 
@@ -60,9 +61,9 @@ std::unordered_map<std::string, std::unique_ptr<ConvEntry>> convCache;
 std::unordered_map<std::string, std::unique_ptr<MatMulEntry>> matmulCache;
 uint64_t calls = 0;
 
-std::string keyOf(const int32_t* p, int n) { return std::string(reinterpret_cast<const char*>(p), sizeof(int32_t) * n); }
+std::string keyOf(const uint32_t* p, int n) { return std::string(reinterpret_cast<const char*>(p), sizeof(uint32_t) * n); }
 
-ConvEntry& convEntry(const int32_t* p) {
+ConvEntry& convEntry(const uint32_t* p) {
   // Offsets are not part of the shape: key on everything before them.
   std::string key = keyOf(p, kA);
   auto found = convCache.find(key);
@@ -78,7 +79,7 @@ ConvEntry& convEntry(const int32_t* p) {
   entry->dst = memory::desc({N, O, p[kOH], p[kOW]}, dt::f32, tag::nhwc);
   entry->userWeights = memory::desc({O, C, p[kKH], p[kKW]}, dt::f32, tag::hwio);
   const memory::desc anyWeights({O, C, p[kKH], p[kKW]}, dt::f32, tag::any);
-  const bool hasBias = p[kKind] == kForward && p[kBias] >= 0;
+  const bool hasBias = p[kKind] == kForward && p[kBias] != kNone;
   if (hasBias) entry->bias = memory::desc({O}, dt::f32, tag::a);
   auto& engine = cpuEngine();
 
@@ -124,7 +125,7 @@ ConvEntry& convEntry(const int32_t* p) {
   return *slot;
 }
 
-void runConv(uint8_t* heap, const int32_t* p) {
+void runConv(uint8_t* heap, const uint32_t* p) {
   ConvEntry& e = convEntry(p);
   auto& engine = cpuEngine();
   auto& stream = cpuStream();
@@ -141,7 +142,7 @@ void runConv(uint8_t* heap, const int32_t* p) {
     if (p[kKind] == kForward) {
       memory src(e.src, engine, at(kA)), dst(e.dst, engine, at(kOut));
       std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst}};
-      if (p[kBias] >= 0) args.insert({DNNL_ARG_BIAS, memory(e.bias, engine, at(kBias))});
+      if (p[kBias] != kNone) args.insert({DNNL_ARG_BIAS, memory(e.bias, engine, at(kBias))});
       e.conv.execute(stream, args);
     } else {
       memory diffDst(e.dst, engine, at(kA)), diffSrc(e.src, engine, at(kOut));
@@ -151,7 +152,7 @@ void runConv(uint8_t* heap, const int32_t* p) {
   stream.wait();
 }
 
-// Layout of a matmul call's Int32Array: C[batch, M, N] = op(A)[batch|1, M, K] x op(B)[batch|1, K, N].
+// Layout of a matmul call's Uint32Array: C[batch, M, N] = op(A)[batch|1, M, K] x op(B)[batch|1, K, N].
 enum MatMulParam { mBatchA, mBatchB, mM, mK, mN, mTransA, mTransB, mA, mB, mOut, kMatMulParams };
 
 memory::desc matrixDesc(memory::dim batch, memory::dim rows, memory::dim cols, bool transposed) {
@@ -160,7 +161,7 @@ memory::desc matrixDesc(memory::dim batch, memory::dim rows, memory::dim cols, b
                     : memory::desc({batch, rows, cols}, dt::f32, memory::dims{rows * cols, cols, 1});
 }
 
-void runMatMul(uint8_t* heap, const int32_t* p) {
+void runMatMul(uint8_t* heap, const uint32_t* p) {
   std::string key = keyOf(p, mA);
   auto found = matmulCache.find(key);
   if (found == matmulCache.end()) {
@@ -180,6 +181,48 @@ void runMatMul(uint8_t* heap, const int32_t* p) {
   cpuStream().wait();
 }
 
+// Layout of a reduce call's Uint32Array: the sum over the axes in `mask` (bit i = axis i) of a
+// row-major tensor of rank <= 6, written as a row-major tensor with those axes of size 1.
+enum ReduceParam { rRank, rDims, rMask = rDims + 6, rA, rOut, kReduceParams };
+
+struct ReduceEntry {
+  dnnl::primitive reduce;
+  memory::desc src, dst;
+};
+std::unordered_map<std::string, std::unique_ptr<ReduceEntry>> reduceCache;
+
+memory::desc rowMajor(const memory::dims& dims) {
+  memory::dims strides(dims.size());
+  memory::dim stride = 1;
+  for (size_t i = dims.size(); i-- > 0;) {
+    strides[i] = stride;
+    stride *= dims[i];
+  }
+  return memory::desc(dims, dt::f32, strides);
+}
+
+void runReduce(uint8_t* heap, const uint32_t* p) {
+  std::string key = keyOf(p, rA);
+  auto found = reduceCache.find(key);
+  if (found == reduceCache.end()) {
+    auto entry = std::make_unique<ReduceEntry>();
+    memory::dims src(p + rDims, p + rDims + p[rRank]), dst = src;
+    for (uint32_t i = 0; i < p[rRank]; i++) {
+      if (p[rMask] & (1u << i)) dst[i] = 1;
+    }
+    entry->src = rowMajor(src);
+    entry->dst = rowMajor(dst);
+    dnnl::reduction::primitive_desc pd(dnnl::reduction::desc(dnnl::algorithm::reduction_sum, entry->src, entry->dst, 0.f, 0.f), cpuEngine());
+    entry->reduce = dnnl::reduction(pd);
+    found = reduceCache.emplace(key, std::move(entry)).first;
+  }
+  ReduceEntry& e = *found->second;
+  auto& engine = cpuEngine();
+  memory a(e.src, engine, heap + p[rA]), out(e.dst, engine, heap + p[rOut]);
+  e.reduce.execute(cpuStream(), {{DNNL_ARG_SRC, a}, {DNNL_ARG_DST, out}});
+  cpuStream().wait();
+}
+
 // ---- N-API glue -------------------------------------------------------------------------------
 
 napi_value throwError(napi_env env, const char* message) {
@@ -187,14 +230,14 @@ napi_value throwError(napi_env env, const char* message) {
   return nullptr;
 }
 
-// Reads (heap: Uint8Array, params: Int32Array) and checks that every offset in params[first..]
+// Reads (heap: Uint8Array, params: Uint32Array) and checks that every offset in params[first..]
 // lies inside the heap (the sizes are checked by the JS caller, which owns the tensors).
-bool readArgs(napi_env env, napi_callback_info info, uint8_t** heap, size_t* heapBytes, const int32_t** params,
+bool readArgs(napi_env env, napi_callback_info info, uint8_t** heap, size_t* heapBytes, const uint32_t** params,
               size_t expected) {
   size_t argc = 2;
   napi_value argv[2];
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != 2) {
-    throwError(env, "expected (heap: Uint8Array, params: Int32Array)");
+    throwError(env, "expected (heap: Uint8Array, params: Uint32Array)");
     return false;
   }
   napi_typedarray_type type;
@@ -208,12 +251,12 @@ bool readArgs(napi_env env, napi_callback_info info, uint8_t** heap, size_t* hea
   }
   *heap = static_cast<uint8_t*>(data);
   *heapBytes = length;
-  if (napi_get_typedarray_info(env, argv[1], &type, &length, &data, &buffer, &offset) != napi_ok || type != napi_int32_array ||
+  if (napi_get_typedarray_info(env, argv[1], &type, &length, &data, &buffer, &offset) != napi_ok || type != napi_uint32_array ||
       length != expected) {
-    throwError(env, "params must be an Int32Array of the documented length");
+    throwError(env, "params must be an Uint32Array of the documented length");
     return false;
   }
-  *params = static_cast<const int32_t*>(data);
+  *params = static_cast<const uint32_t*>(data);
   return true;
 }
 
@@ -233,10 +276,10 @@ napi_value guarded(napi_env env, Run run) {
 napi_value Conv(napi_env env, napi_callback_info info) {
   uint8_t* heap;
   size_t bytes;
-  const int32_t* p;
+  const uint32_t* p;
   if (!readArgs(env, info, &heap, &bytes, &p, kConvParams)) return nullptr;
   for (int i : {kA, kB, kBias, kOut}) {
-    if (p[i] >= 0 && static_cast<size_t>(p[i]) >= bytes) return throwError(env, "tensor offset outside the heap");
+    if (p[i] != kNone && static_cast<size_t>(p[i]) >= bytes) return throwError(env, "tensor offset outside the heap");
   }
   if (p[kKind] < kForward || p[kKind] > kBackwardWeights) return throwError(env, "unknown convolution kind");
   return guarded(env, [&] { runConv(heap, p); });
@@ -245,12 +288,24 @@ napi_value Conv(napi_env env, napi_callback_info info) {
 napi_value MatMul(napi_env env, napi_callback_info info) {
   uint8_t* heap;
   size_t bytes;
-  const int32_t* p;
+  const uint32_t* p;
   if (!readArgs(env, info, &heap, &bytes, &p, kMatMulParams)) return nullptr;
   for (int i : {mA, mB, mOut}) {
-    if (p[i] < 0 || static_cast<size_t>(p[i]) >= bytes) return throwError(env, "tensor offset outside the heap");
+    if (static_cast<size_t>(p[i]) >= bytes) return throwError(env, "tensor offset outside the heap");
   }
   return guarded(env, [&] { runMatMul(heap, p); });
+}
+
+napi_value Reduce(napi_env env, napi_callback_info info) {
+  uint8_t* heap;
+  size_t bytes;
+  const uint32_t* p;
+  if (!readArgs(env, info, &heap, &bytes, &p, kReduceParams)) return nullptr;
+  if (p[rRank] < 1 || p[rRank] > 6) return throwError(env, "reduce: rank must be 1 to 6");
+  for (int i : {rA, rOut}) {
+    if (static_cast<size_t>(p[i]) >= bytes) return throwError(env, "tensor offset outside the heap");
+  }
+  return guarded(env, [&] { runReduce(heap, p); });
 }
 
 napi_value SetThreads(napi_env env, napi_callback_info info) {
@@ -274,6 +329,7 @@ napi_value Stats(napi_env env, napi_callback_info) {
   };
   set("convPrimitives", static_cast<double>(convCache.size()));
   set("matmulPrimitives", static_cast<double>(matmulCache.size()));
+  set("reducePrimitives", static_cast<double>(reduceCache.size()));
   set("bufferBytes", static_cast<double>(bytes));
   set("calls", static_cast<double>(calls));
   set("threads", omp_get_max_threads());
@@ -290,6 +346,7 @@ napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"conv", nullptr, Conv, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sum", nullptr, Reduce, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"stats", nullptr, Stats, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

@@ -1,6 +1,6 @@
 /**
  * Native kernels on the wasm backend: Conv2D, FusedConv2D (bias + linear/relu/elu),
- * Conv2DBackpropInput, Conv2DBackpropFilter and BatchMatMul run in oneDNN (native/), reading and
+ * Conv2DBackpropInput, Conv2DBackpropFilter, BatchMatMul and Sum (the bias gradients) run in oneDNN (native/), reading and
  * writing the wasm backend's own heap, so tensors stay where they are and every other kernel keeps
  * running in wasm. Each kernel hands the cases it does not cover (NCHW, other dtypes, prelu,
  * broadcasts it cannot express) to the kernel it replaced.
@@ -13,7 +13,7 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.
 type Attrs = Record<string, unknown>;
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
 
-export const NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul'] as const;
+export const NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', 'Sum'] as const;
 
 const MARK = Symbol.for('punet.nativeKernel');
 /** The kernel a native one replaced (runs the cases the native one does not cover). */
@@ -23,6 +23,8 @@ type Marked = tf.KernelConfig & { [MARK]?: true; [FALLBACK]?: tf.KernelConfig };
 // Must match ConvParam / MatMulParam in native/dnnl_kernels.cc.
 const CONV_PARAMS = 23;
 const MATMUL_PARAMS = 10;
+const REDUCE_PARAMS = 10;
+const MAX_REDUCE_RANK = 6;
 const enum ConvKind {
   Forward = 0,
   BackwardData = 1,
@@ -51,15 +53,17 @@ function offsetOf(backend: BackendWasm, heap: Uint8Array, t: tf.TensorInfo): num
   return offset;
 }
 
-function convParams(kind: ConvKind, info: Conv2DInfo, activation: number): Int32Array {
-  const p = new Int32Array(CONV_PARAMS);
+function convParams(kind: ConvKind, info: Conv2DInfo, activation: number): Uint32Array {
+  const p = new Uint32Array(CONV_PARAMS);
   p.set([
     kind, info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outChannels, info.filterHeight, info.filterWidth,
     info.outHeight, info.outWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
-    info.padInfo.top, info.padInfo.bottom, info.padInfo.left, info.padInfo.right, activation, -1, -1, -1, -1,
+    info.padInfo.top, info.padInfo.bottom, info.padInfo.left, info.padInfo.right, activation, NONE, NONE, NONE, NONE,
   ]);
   return p;
 }
+/** An absent operand (no bias). */
+const NONE = 0xffffffff;
 const A = 19;
 const B = 20;
 const BIAS = 21;
@@ -190,10 +194,38 @@ function batchMatMul(addon: NativeAddon) {
     if (batch * m * n === 0) return out;
     if (k === 0) return null;
     const heap = heapOf(backend);
-    const p = new Int32Array(MATMUL_PARAMS);
+    const p = new Uint32Array(MATMUL_PARAMS);
     p.set([batchA, batchB, m, k, n, transA ? 1 : 0, transB ? 1 : 0, offsetOf(backend, heap, a), offsetOf(backend, heap, b), offsetOf(backend, heap, out)]);
     try {
       addon.matmul(heap, p);
+    } catch (err) {
+      backend.disposeData(out.dataId);
+      throw err;
+    }
+    return out;
+  };
+}
+
+function sum(addon: NativeAddon) {
+  return (args: KernelArgs, backend: BackendWasm): tf.TensorInfo | null => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const attrs = (args.attrs ?? {}) as Attrs;
+    const rank = x.shape.length;
+    if (x.dtype !== 'float32' || rank < 1 || rank > MAX_REDUCE_RANK || size(x.shape) === 0) return null;
+    const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape);
+    if (axes.length === 0) return null; // a copy: the wasm kernel does it
+    const keptShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+    const outShape = attrs.keepDims === true ? keptShape : x.shape.filter((_, i) => !axes.includes(i));
+    const out = backend.makeOutput(outShape, 'float32');
+    const heap = heapOf(backend);
+    const p = new Uint32Array(REDUCE_PARAMS);
+    p[0] = rank;
+    p.set(x.shape, 1);
+    p[1 + MAX_REDUCE_RANK] = axes.reduce((mask, axis) => mask | (1 << axis), 0);
+    p[2 + MAX_REDUCE_RANK] = offsetOf(backend, heap, x);
+    p[3 + MAX_REDUCE_RANK] = offsetOf(backend, heap, out);
+    try {
+      addon.sum(heap, p);
     } catch (err) {
       backend.disposeData(out.dataId);
       throw err;
@@ -208,6 +240,7 @@ const NATIVE_BUILDERS: Record<(typeof NATIVE_KERNELS)[number], (addon: NativeAdd
   Conv2DBackpropInput: conv2dBackpropInput,
   Conv2DBackpropFilter: conv2dBackpropFilter,
   BatchMatMul: batchMatMul,
+  Sum: sum,
 };
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The optional native addon (native/: oneDNN convolutions and matrix products, built by
+ * The optional native addon (native/: oneDNN convolutions, matrix products and sums, built by
  * `npm ci` where Debian's libdnnl-dev and a C++ toolchain exist). Loading it never fails the
  * program: `loadNativeAddon()` says either which addon runs or, in one line, why none does.
  *
@@ -22,6 +22,7 @@ export const NATIVE_FIX = 'apt-get install libdnnl-dev g++ make python3, then np
 export interface NativeStats {
   convPrimitives: number;
   matmulPrimitives: number;
+  reducePrimitives: number;
   /** Bytes the addon holds outside the wasm heap (filters in oneDNN's layout). */
   bufferBytes: number;
   calls: number;
@@ -32,9 +33,11 @@ export interface NativeStats {
 
 export interface NativeAddon {
   /** Convolution: params laid out as ConvParam in native/dnnl_kernels.cc. */
-  conv(heap: Uint8Array, params: Int32Array): void;
+  conv(heap: Uint8Array, params: Uint32Array): void;
   /** Batched matrix product: params laid out as MatMulParam in native/dnnl_kernels.cc. */
-  matmul(heap: Uint8Array, params: Int32Array): void;
+  matmul(heap: Uint8Array, params: Uint32Array): void;
+  /** Sum over axes: params laid out as ReduceParam in native/dnnl_kernels.cc. */
+  sum(heap: Uint8Array, params: Uint32Array): void;
   setThreads(threads: number): void;
   stats(): NativeStats;
 }

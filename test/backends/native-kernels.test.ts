@@ -200,6 +200,41 @@ describe.runIf(load.ok)('native convolution kernels', () => {
     }
   });
 
+  it('Sum over leading, middle, last and all axes, with and without keepDims, = cpu = loops', async () => {
+    const shape = [3, 5, 7, 4];
+    const values = seededValues(shape.reduce((a, b) => a * b), 10);
+    const cases: Array<{ axes: number[]; keepDims: boolean }> = [
+      { axes: [0, 1, 2], keepDims: false }, // a bias gradient
+      { axes: [1], keepDims: true },
+      { axes: [3], keepDims: false },
+      { axes: [0, 1, 2, 3], keepDims: false },
+    ];
+    for (const c of cases) {
+      const run = () => tf.tidy(() => tf.sum(tf.tensor4d(values, shape as never), c.axes, c.keepDims).dataSync() as Float32Array);
+      const before = nativeCalls(addon);
+      const native = await onBackend('wasm', run);
+      expect(nativeCalls(addon) - before, JSON.stringify(c)).toBe(1);
+      const cpu = await onBackend('cpu', run);
+      // The loop: every element added into the output cell its kept coordinates name.
+      const outDims = shape.map((d, i) => (c.axes.includes(i) ? 1 : d));
+      const loop = new Float32Array(outDims.reduce((a, b) => a * b));
+      values.forEach((v, flat) => {
+        let rest = flat;
+        let cell = 0;
+        let stride = 1;
+        for (let i = shape.length - 1; i >= 0; i--) {
+          const coord = rest % shape[i]!;
+          rest = Math.floor(rest / shape[i]!);
+          if (!c.axes.includes(i)) cell += coord * stride;
+          stride *= outDims[i]!;
+        }
+        loop[cell] += v;
+      });
+      expect(maxRelErr(native, loop), JSON.stringify(c)).toBeLessThan(1e-5);
+      expect(maxRelErr(cpu, loop), JSON.stringify(c)).toBeLessThan(1e-5);
+    }
+  });
+
   it('hands what it does not cover to the wasm kernel (prelu activation) and still computes it right', async () => {
     const c = CASES[1]!;
     const x = seededValues(c.batch * c.h * c.w * c.cin, 7);

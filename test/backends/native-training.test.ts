@@ -112,7 +112,7 @@ describe.runIf(load.ok)('training on the native kernels', () => {
           bytes: tf.memory().numBytes,
           heap: (tf.backend() as BackendWasm).wasm.HEAPU8.length,
           native: stats.bufferBytes,
-          primitives: stats.convPrimitives + stats.matmulPrimitives,
+          primitives: stats.convPrimitives + stats.matmulPrimitives + stats.reducePrimitives,
         });
       }),
     );
