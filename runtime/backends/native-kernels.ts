@@ -88,6 +88,17 @@ function channelsLast(attrs: Attrs): boolean {
 
 const allFloat = (...ts: Array<tf.TensorInfo | undefined>) => ts.every((t) => t === undefined || t.dtype === 'float32');
 
+/** Runs `call`, which writes `out`; frees `out` if it throws. */
+function filled(backend: BackendWasm, out: tf.TensorInfo, call: () => void): tf.TensorInfo {
+  try {
+    call();
+  } catch (err) {
+    backend.disposeData(out.dataId);
+    throw err;
+  }
+  return out;
+}
+
 /** One convolution through the addon: allocates the output on the heap and fills it. */
 function runConv(
   addon: NativeAddon,
@@ -107,13 +118,7 @@ function runConv(
   p[B] = offsetOf(backend, heap, b);
   if (extra.bias) p[BIAS] = offsetOf(backend, heap, extra.bias);
   p[OUT] = offsetOf(backend, heap, out);
-  try {
-    addon.conv(heap, p);
-  } catch (err) {
-    backend.disposeData(out.dataId);
-    throw err;
-  }
-  return out;
+  return filled(backend, out, () => addon.conv(heap, p));
 }
 
 function makeKernel(
@@ -196,13 +201,7 @@ function batchMatMul(addon: NativeAddon) {
     const heap = heapOf(backend);
     const p = new Uint32Array(MATMUL_PARAMS);
     p.set([batchA, batchB, m, k, n, transA ? 1 : 0, transB ? 1 : 0, offsetOf(backend, heap, a), offsetOf(backend, heap, b), offsetOf(backend, heap, out)]);
-    try {
-      addon.matmul(heap, p);
-    } catch (err) {
-      backend.disposeData(out.dataId);
-      throw err;
-    }
-    return out;
+    return filled(backend, out, () => addon.matmul(heap, p));
   };
 }
 
@@ -213,7 +212,8 @@ function sum(addon: NativeAddon) {
     const rank = x.shape.length;
     if (x.dtype !== 'float32' || rank < 1 || rank > MAX_REDUCE_RANK || size(x.shape) === 0) return null;
     const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape);
-    if (axes.length === 0) return null; // a copy: the wasm kernel does it
+    // Nothing to add up (no axes, or only axes of size 1) is a copy, which oneDNN rejects: wasm does it.
+    if (axes.every((axis) => x.shape[axis] === 1)) return null;
     const keptShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
     const outShape = attrs.keepDims === true ? keptShape : x.shape.filter((_, i) => !axes.includes(i));
     const out = backend.makeOutput(outShape, 'float32');
@@ -224,13 +224,7 @@ function sum(addon: NativeAddon) {
     p[1 + MAX_REDUCE_RANK] = axes.reduce((mask, axis) => mask | (1 << axis), 0);
     p[2 + MAX_REDUCE_RANK] = offsetOf(backend, heap, x);
     p[3 + MAX_REDUCE_RANK] = offsetOf(backend, heap, out);
-    try {
-      addon.sum(heap, p);
-    } catch (err) {
-      backend.disposeData(out.dataId);
-      throw err;
-    }
-    return out;
+    return filled(backend, out, () => addon.sum(heap, p));
   };
 }
 

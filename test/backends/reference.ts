@@ -66,3 +66,23 @@ export function naiveInputGrad(g: ConvGeometry, w: Float32Array, dy: Float32Arra
           }
   return dx;
 }
+
+export function naiveForward(g: ConvGeometry, x: Float32Array, w: Float32Array): Float64Array {
+  const y = new Float64Array(g.n * g.ho * g.wo * g.co);
+  for (let b = 0; b < g.n; b++)
+    for (let oy = 0; oy < g.ho; oy++)
+      for (let ox = 0; ox < g.wo; ox++)
+        for (let i = 0; i < g.kh; i++)
+          for (let j = 0; j < g.kw; j++) {
+            const yy = oy * g.stride + i - g.top;
+            const xx = ox * g.stride + j - g.left;
+            if (yy < 0 || yy >= g.h || xx < 0 || xx >= g.w) continue;
+            for (let c = 0; c < g.ci; c++) {
+              const xv = x[((b * g.h + yy) * g.w + xx) * g.ci + c]!;
+              for (let o = 0; o < g.co; o++) {
+                y[((b * g.ho + oy) * g.wo + ox) * g.co + o]! += xv * w[((i * g.kw + j) * g.ci + c) * g.co + o]!;
+              }
+            }
+          }
+  return y;
+}
