@@ -1,4 +1,4 @@
-// punet's native kernels: oneDNN convolutions, matrix products and sums that read and write tensors in
+// punet's native kernels: oneDNN convolutions, matrix products and sums, and a split, that read and write tensors in
 // place on the tfjs wasm backend's heap. JS passes the heap (a Uint8Array over the wasm memory)
 // and, per call, one Uint32Array of sizes and byte offsets (the heap may pass 2 GiB); nothing is copied.
 //
@@ -223,6 +223,25 @@ void runReduce(uint8_t* heap, const uint32_t* p) {
   cpuStream().wait();
 }
 
+// A split along one axis of a row-major tensor seen as [outer, axis, inner]: output k takes
+// sizes[k] consecutive entries of the axis. Layout: outer, inner, axis, n, x, then (size, out) x n.
+enum SplitParam { sOuter, sInner, sAxis, sCount, sA, sParts };
+
+void runSplit(uint8_t* heap, const uint32_t* p) {
+  const size_t outer = p[sOuter], inner = p[sInner], axis = p[sAxis], n = p[sCount];
+  const float* x = reinterpret_cast<const float*>(heap + p[sA]);
+  std::vector<size_t> begin(n);
+  for (size_t k = 0, at = 0; k < n; at += p[sParts + 2 * k], k++) begin[k] = at;
+#pragma omp parallel for schedule(static)
+  for (long long o = 0; o < static_cast<long long>(outer); o++) {
+    for (size_t k = 0; k < n; k++) {
+      const size_t size = p[sParts + 2 * k];
+      float* out = reinterpret_cast<float*>(heap + p[sParts + 2 * k + 1]);
+      std::memcpy(out + o * size * inner, x + (o * axis + begin[k]) * inner, size * inner * sizeof(float));
+    }
+  }
+}
+
 // ---- N-API glue -------------------------------------------------------------------------------
 
 napi_value throwError(napi_env env, const char* message) {
@@ -233,7 +252,7 @@ napi_value throwError(napi_env env, const char* message) {
 // Reads (heap: Uint8Array, params: Uint32Array) and checks that every offset in params[first..]
 // lies inside the heap (the sizes are checked by the JS caller, which owns the tensors).
 bool readArgs(napi_env env, napi_callback_info info, uint8_t** heap, size_t* heapBytes, const uint32_t** params,
-              size_t expected) {
+              size_t expected, size_t* actual = nullptr) {
   size_t argc = 2;
   napi_value argv[2];
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != 2) {
@@ -252,11 +271,12 @@ bool readArgs(napi_env env, napi_callback_info info, uint8_t** heap, size_t* hea
   *heap = static_cast<uint8_t*>(data);
   *heapBytes = length;
   if (napi_get_typedarray_info(env, argv[1], &type, &length, &data, &buffer, &offset) != napi_ok || type != napi_uint32_array ||
-      length != expected) {
+      (actual == nullptr ? length != expected : length < expected)) {
     throwError(env, "params must be an Uint32Array of the documented length");
     return false;
   }
   *params = static_cast<const uint32_t*>(data);
+  if (actual != nullptr) *actual = length;
   return true;
 }
 
@@ -308,6 +328,24 @@ napi_value Reduce(napi_env env, napi_callback_info info) {
   return guarded(env, [&] { runReduce(heap, p); });
 }
 
+napi_value Split(napi_env env, napi_callback_info info) {
+  uint8_t* heap;
+  size_t bytes, length;
+  const uint32_t* p;
+  if (!readArgs(env, info, &heap, &bytes, &p, sParts, &length)) return nullptr;
+  if (length != sParts + 2 * static_cast<size_t>(p[sCount])) return throwError(env, "split: params must hold (size, offset) per output");
+  const size_t rowBytes = static_cast<size_t>(p[sAxis]) * p[sInner] * sizeof(float);
+  if (p[sA] + static_cast<size_t>(p[sOuter]) * rowBytes > bytes) return throwError(env, "split: input outside the heap");
+  size_t total = 0;
+  for (size_t k = 0; k < p[sCount]; k++) {
+    const size_t partBytes = static_cast<size_t>(p[sOuter]) * p[sParts + 2 * k] * p[sInner] * sizeof(float);
+    if (p[sParts + 2 * k + 1] + partBytes > bytes) return throwError(env, "split: output outside the heap");
+    total += p[sParts + 2 * k];
+  }
+  if (total != p[sAxis]) return throwError(env, "split: the sizes must add up to the axis");
+  return guarded(env, [&] { runSplit(heap, p); });
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -347,6 +385,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv", nullptr, Conv, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sum", nullptr, Reduce, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"split", nullptr, Split, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"stats", nullptr, Stats, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

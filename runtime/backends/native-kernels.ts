@@ -1,6 +1,7 @@
 /**
  * Native kernels on the wasm backend: Conv2D, FusedConv2D (bias + linear/relu/elu),
- * Conv2DBackpropInput, Conv2DBackpropFilter, BatchMatMul and Sum (the bias gradients) run in oneDNN (native/), reading and
+ * Conv2DBackpropInput, Conv2DBackpropFilter, BatchMatMul and Sum (the bias gradients) run in oneDNN,
+ * and SplitV (the gradient of the skip concats; wasm copies it element by element) in plain C++ (native/), reading and
  * writing the wasm backend's own heap, so tensors stay where they are and every other kernel keeps
  * running in wasm. Each kernel hands the cases it does not cover (NCHW, other dtypes, prelu,
  * broadcasts it cannot express) to the kernel it replaced.
@@ -13,7 +14,7 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.
 type Attrs = Record<string, unknown>;
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
 
-export const NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', 'Sum'] as const;
+export const NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', 'Sum', 'SplitV'] as const;
 
 const MARK = Symbol.for('punet.nativeKernel');
 /** The kernel a native one replaced (runs the cases the native one does not cover). */
@@ -124,7 +125,7 @@ function runConv(
 function makeKernel(
   name: string,
   fallback: tf.KernelConfig,
-  native: (args: KernelArgs, backend: BackendWasm) => tf.TensorInfo | null,
+  native: NativeKernel,
 ): Marked {
   const kernelFunc = (args: KernelArgs) => native(args, args.backend as BackendWasm) ?? fallback.kernelFunc(args as Parameters<tf.KernelFunc>[0]);
   return { ...fallback, kernelName: name, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc, [MARK]: true, [FALLBACK]: fallback };
@@ -228,13 +229,37 @@ function sum(addon: NativeAddon) {
   };
 }
 
-const NATIVE_BUILDERS: Record<(typeof NATIVE_KERNELS)[number], (addon: NativeAddon) => (args: KernelArgs, backend: BackendWasm) => tf.TensorInfo | null> = {
+function splitV(addon: NativeAddon) {
+  return (args: KernelArgs, backend: BackendWasm): tf.TensorInfo[] | null => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const attrs = (args.attrs ?? {}) as Attrs;
+    if (x.dtype !== 'float32' || size(x.shape) === 0) return null;
+    const axis = tf.util.parseAxisParam(attrs.axis as number, x.shape)[0]!;
+    const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, attrs.numOrSizeSplits as number | number[], axis);
+    const outs = sizes.map((s) => backend.makeOutput(x.shape.map((d, i) => (i === axis ? s : d)), 'float32'));
+    const heap = heapOf(backend);
+    const p = new Uint32Array(5 + 2 * sizes.length);
+    p.set([size(x.shape.slice(0, axis)), size(x.shape.slice(axis + 1)), x.shape[axis]!, sizes.length, offsetOf(backend, heap, x)]);
+    outs.forEach((out, k) => p.set([sizes[k]!, offsetOf(backend, heap, out)], 5 + 2 * k));
+    try {
+      addon.split(heap, p);
+    } catch (err) {
+      for (const out of outs) backend.disposeData(out.dataId);
+      throw err;
+    }
+    return outs;
+  };
+}
+
+type NativeKernel = (args: KernelArgs, backend: BackendWasm) => tf.TensorInfo | tf.TensorInfo[] | null;
+const NATIVE_BUILDERS: Record<(typeof NATIVE_KERNELS)[number], (addon: NativeAddon) => NativeKernel> = {
   Conv2D: conv2d,
   FusedConv2D: fusedConv2d,
   Conv2DBackpropInput: conv2dBackpropInput,
   Conv2DBackpropFilter: conv2dBackpropFilter,
   BatchMatMul: batchMatMul,
   Sum: sum,
+  SplitV: splitV,
 };
 
 /**

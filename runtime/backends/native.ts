@@ -38,6 +38,8 @@ export interface NativeAddon {
   matmul(heap: Uint8Array, params: Uint32Array): void;
   /** Sum over axes: params laid out as ReduceParam in native/dnnl_kernels.cc. */
   sum(heap: Uint8Array, params: Uint32Array): void;
+  /** Split along one axis: params laid out as SplitParam in native/dnnl_kernels.cc. */
+  split(heap: Uint8Array, params: Uint32Array): void;
   setThreads(threads: number): void;
   stats(): NativeStats;
 }

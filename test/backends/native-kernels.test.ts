@@ -199,6 +199,33 @@ describe.runIf(load.ok)('native convolution kernels', () => {
     }
   });
 
+  it('SplitV along the channels (a concat gradient) and a middle axis = cpu = loops', async () => {
+    const shape = [3, 5, 7, 6];
+    const values = seededValues(shape.reduce((a, b) => a * b), 11);
+    for (const c of [{ sizes: [2, 4], axis: 3 }, { sizes: [1, 3, 1], axis: 1 }]) {
+      const run = () => tf.tidy(() => tf.split(tf.tensor4d(values, shape as never), c.sizes, c.axis).map((t) => t.dataSync() as Float32Array));
+      const before = nativeCalls(addon);
+      const native = await onBackend('wasm', run);
+      expect(nativeCalls(addon) - before, JSON.stringify(c)).toBe(1);
+      const cpu = await onBackend('cpu', run);
+      // The loop: element (.., i along the axis, ..) goes to the part holding i, at i - its start.
+      const inner = shape.slice(c.axis + 1).reduce((a, b) => a * b, 1);
+      const axis = shape[c.axis]!;
+      const loop = c.sizes.map((s) => new Float32Array((values.length / axis) * s));
+      values.forEach((v, flat) => {
+        const outer = Math.floor(flat / (axis * inner));
+        let i = Math.floor(flat / inner) % axis;
+        let k = 0;
+        while (i >= c.sizes[k]!) i -= c.sizes[k++]!;
+        loop[k]![(outer * c.sizes[k]! + i) * inner + (flat % inner)] = v;
+      });
+      c.sizes.forEach((_, k) => {
+        expect(Array.from(native[k]!), `part ${k} native, ${JSON.stringify(c)}`).toEqual(Array.from(loop[k]!));
+        expect(Array.from(cpu[k]!), `part ${k} cpu, ${JSON.stringify(c)}`).toEqual(Array.from(loop[k]!));
+      });
+    }
+  });
+
   it('hands what it does not cover to the wasm kernel (prelu activation) and still computes it right', async () => {
     const c = CASES[1]!;
     const x = seededValues(c.batch * c.h * c.w * c.cin, 7);
