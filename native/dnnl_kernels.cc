@@ -181,45 +181,32 @@ void runMatMul(uint8_t* heap, const uint32_t* p) {
   cpuStream().wait();
 }
 
-// Layout of a reduce call's Uint32Array: the sum over the axes in `mask` (bit i = axis i) of a
-// row-major tensor of rank <= 6, written as a row-major tensor with those axes of size 1.
-enum ReduceParam { rRank, rDims, rMask = rDims + 6, rA, rOut, kReduceParams };
+// Layout of a sum call's Uint32Array: a row-major tensor seen as [outer, reduced, inner] summed
+// over its middle axis into [outer, inner]. oneDNN 2.6's reduction primitive runs a reference loop
+// for this layout (slower than wasm), so the sum is a product with a vector of ones instead.
+enum SumParam { rOuter, rReduced, rInner, rA, rOut, kSumParams };
 
-struct ReduceEntry {
-  dnnl::primitive reduce;
-  memory::desc src, dst;
-};
-std::unordered_map<std::string, std::unique_ptr<ReduceEntry>> reduceCache;
+std::unordered_map<std::string, std::unique_ptr<MatMulEntry>> sumCache;
+std::vector<float> ones;
 
-memory::desc rowMajor(const memory::dims& dims) {
-  memory::dims strides(dims.size());
-  memory::dim stride = 1;
-  for (size_t i = dims.size(); i-- > 0;) {
-    strides[i] = stride;
-    stride *= dims[i];
-  }
-  return memory::desc(dims, dt::f32, strides);
-}
-
-void runReduce(uint8_t* heap, const uint32_t* p) {
+void runSum(uint8_t* heap, const uint32_t* p) {
+  const memory::dim outer = p[rOuter], reduced = p[rReduced], inner = p[rInner];
+  if (ones.size() < static_cast<size_t>(reduced)) ones.assign(reduced, 1.f);
   std::string key = keyOf(p, rA);
-  auto found = reduceCache.find(key);
-  if (found == reduceCache.end()) {
-    auto entry = std::make_unique<ReduceEntry>();
-    memory::dims src(p + rDims, p + rDims + p[rRank]), dst = src;
-    for (uint32_t i = 0; i < p[rRank]; i++) {
-      if (p[rMask] & (1u << i)) dst[i] = 1;
-    }
-    entry->src = rowMajor(src);
-    entry->dst = rowMajor(dst);
-    dnnl::reduction::primitive_desc pd(dnnl::reduction::desc(dnnl::algorithm::reduction_sum, entry->src, entry->dst, 0.f, 0.f), cpuEngine());
-    entry->reduce = dnnl::reduction(pd);
-    found = reduceCache.emplace(key, std::move(entry)).first;
+  auto found = sumCache.find(key);
+  if (found == sumCache.end()) {
+    auto entry = std::make_unique<MatMulEntry>();
+    entry->a = memory::desc({1, 1, reduced}, dt::f32, tag::abc);
+    entry->b = memory::desc({outer, reduced, inner}, dt::f32, tag::abc);
+    entry->c = memory::desc({outer, 1, inner}, dt::f32, tag::abc);
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(entry->a, entry->b, entry->c), cpuEngine());
+    entry->matmul = dnnl::matmul(pd);
+    found = sumCache.emplace(key, std::move(entry)).first;
   }
-  ReduceEntry& e = *found->second;
+  MatMulEntry& e = *found->second;
   auto& engine = cpuEngine();
-  memory a(e.src, engine, heap + p[rA]), out(e.dst, engine, heap + p[rOut]);
-  e.reduce.execute(cpuStream(), {{DNNL_ARG_SRC, a}, {DNNL_ARG_DST, out}});
+  memory a(e.a, engine, ones.data()), b(e.b, engine, heap + p[rA]), c(e.c, engine, heap + p[rOut]);
+  e.matmul.execute(cpuStream(), {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
   cpuStream().wait();
 }
 
@@ -316,16 +303,15 @@ napi_value MatMul(napi_env env, napi_callback_info info) {
   return guarded(env, [&] { runMatMul(heap, p); });
 }
 
-napi_value Reduce(napi_env env, napi_callback_info info) {
+napi_value Sum(napi_env env, napi_callback_info info) {
   uint8_t* heap;
   size_t bytes;
   const uint32_t* p;
-  if (!readArgs(env, info, &heap, &bytes, &p, kReduceParams)) return nullptr;
-  if (p[rRank] < 1 || p[rRank] > 6) return throwError(env, "reduce: rank must be 1 to 6");
-  for (int i : {rA, rOut}) {
-    if (static_cast<size_t>(p[i]) >= bytes) return throwError(env, "tensor offset outside the heap");
-  }
-  return guarded(env, [&] { runReduce(heap, p); });
+  if (!readArgs(env, info, &heap, &bytes, &p, kSumParams)) return nullptr;
+  const size_t inBytes = static_cast<size_t>(p[rOuter]) * p[rReduced] * p[rInner] * sizeof(float);
+  const size_t outBytes = static_cast<size_t>(p[rOuter]) * p[rInner] * sizeof(float);
+  if (p[rA] + inBytes > bytes || p[rOut] + outBytes > bytes) return throwError(env, "sum: tensor outside the heap");
+  return guarded(env, [&] { runSum(heap, p); });
 }
 
 napi_value Split(napi_env env, napi_callback_info info) {
@@ -359,6 +345,7 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
 napi_value Stats(napi_env env, napi_callback_info) {
   size_t bytes = 0;
   for (auto& kv : convCache) bytes += kv.second->weightsBuffer.size() * sizeof(float);
+  bytes += ones.size() * sizeof(float);
   napi_value out, value;
   napi_create_object(env, &out);
   auto set = [&](const char* name, double v) {
@@ -367,7 +354,7 @@ napi_value Stats(napi_env env, napi_callback_info) {
   };
   set("convPrimitives", static_cast<double>(convCache.size()));
   set("matmulPrimitives", static_cast<double>(matmulCache.size()));
-  set("reducePrimitives", static_cast<double>(reduceCache.size()));
+  set("sumPrimitives", static_cast<double>(sumCache.size()));
   set("bufferBytes", static_cast<double>(bytes));
   set("calls", static_cast<double>(calls));
   set("threads", omp_get_max_threads());
@@ -384,7 +371,7 @@ napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"conv", nullptr, Conv, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"sum", nullptr, Reduce, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sum", nullptr, Sum, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"split", nullptr, Split, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"stats", nullptr, Stats, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -24,8 +24,7 @@ type Marked = tf.KernelConfig & { [MARK]?: true; [FALLBACK]?: tf.KernelConfig };
 // Must match ConvParam / MatMulParam in native/dnnl_kernels.cc.
 const CONV_PARAMS = 23;
 const MATMUL_PARAMS = 10;
-const REDUCE_PARAMS = 10;
-const MAX_REDUCE_RANK = 6;
+const SUM_PARAMS = 5;
 const enum ConvKind {
   Forward = 0,
   BackwardData = 1,
@@ -210,21 +209,19 @@ function sum(addon: NativeAddon) {
   return (args: KernelArgs, backend: BackendWasm): tf.TensorInfo | null => {
     const { x } = args.inputs as { x: tf.TensorInfo };
     const attrs = (args.attrs ?? {}) as Attrs;
-    const rank = x.shape.length;
-    if (x.dtype !== 'float32' || rank < 1 || rank > MAX_REDUCE_RANK || size(x.shape) === 0) return null;
-    const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape);
-    // Nothing to add up (no axes, or only axes of size 1) is a copy, which oneDNN rejects: wasm does it.
+    if (x.dtype !== 'float32' || x.shape.length === 0 || size(x.shape) === 0) return null;
+    const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape).sort((a, b) => a - b);
+    // Nothing to add up (no axes, or only axes of size 1) is a copy: wasm does it.
     if (axes.every((axis) => x.shape[axis] === 1)) return null;
-    const keptShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
-    const outShape = attrs.keepDims === true ? keptShape : x.shape.filter((_, i) => !axes.includes(i));
+    // Adjacent axes only: the tensor is then [outer, reduced, inner]. Others stay in wasm.
+    if (axes[axes.length - 1]! - axes[0]! !== axes.length - 1) return null;
+    const first = axes[0]!;
+    const last = axes[axes.length - 1]!;
+    const outShape = attrs.keepDims === true ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
     const out = backend.makeOutput(outShape, 'float32');
     const heap = heapOf(backend);
-    const p = new Uint32Array(REDUCE_PARAMS);
-    p[0] = rank;
-    p.set(x.shape, 1);
-    p[1 + MAX_REDUCE_RANK] = axes.reduce((mask, axis) => mask | (1 << axis), 0);
-    p[2 + MAX_REDUCE_RANK] = offsetOf(backend, heap, x);
-    p[3 + MAX_REDUCE_RANK] = offsetOf(backend, heap, out);
+    const p = new Uint32Array(SUM_PARAMS);
+    p.set([size(x.shape.slice(0, first)), size(x.shape.slice(first, last + 1)), size(x.shape.slice(last + 1)), offsetOf(backend, heap, x), offsetOf(backend, heap, out)]);
     return filled(backend, out, () => addon.sum(heap, p));
   };
 }

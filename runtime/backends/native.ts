@@ -22,7 +22,7 @@ export const NATIVE_FIX = 'apt-get install libdnnl-dev g++ make python3, then np
 export interface NativeStats {
   convPrimitives: number;
   matmulPrimitives: number;
-  reducePrimitives: number;
+  sumPrimitives: number;
   /** Bytes the addon holds outside the wasm heap (filters in oneDNN's layout). */
   bufferBytes: number;
   calls: number;
@@ -36,7 +36,7 @@ export interface NativeAddon {
   conv(heap: Uint8Array, params: Uint32Array): void;
   /** Batched matrix product: params laid out as MatMulParam in native/dnnl_kernels.cc. */
   matmul(heap: Uint8Array, params: Uint32Array): void;
-  /** Sum over axes: params laid out as ReduceParam in native/dnnl_kernels.cc. */
+  /** Sum over adjacent axes: params laid out as SumParam in native/dnnl_kernels.cc. */
   sum(heap: Uint8Array, params: Uint32Array): void;
   /** Split along one axis: params laid out as SplitParam in native/dnnl_kernels.cc. */
   split(heap: Uint8Array, params: Uint32Array): void;

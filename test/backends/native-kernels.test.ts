@@ -168,10 +168,12 @@ describe.runIf(load.ok)('native convolution kernels', () => {
       { axes: [3], keepDims: false },
       { axes: [0, 1, 2, 3], keepDims: false },
     ];
-    // Summing over axes of size 1 only is a copy: left to wasm (oneDNN rejects it), still right.
-    const copy = () => tf.tidy(() => tf.sum(tf.ones([1, 3, 1, 2]), [0, 2]).dataSync() as Float32Array);
+    // Left to wasm, and still right: a 'sum' over axes of size 1 only (a copy), non-adjacent axes.
     const calls = nativeCalls(addon);
+    const copy = () => tf.tidy(() => tf.sum(tf.ones([1, 3, 1, 2]), [0, 2]).dataSync() as Float32Array);
     expect(Array.from(await onBackend('wasm', copy))).toEqual([1, 1, 1, 1, 1, 1]);
+    const apart = () => tf.tidy(() => tf.sum(tf.ones([2, 3, 4, 2]), [0, 2]).dataSync() as Float32Array);
+    expect(Array.from(await onBackend('wasm', apart))).toEqual(new Array(6).fill(8));
     expect(nativeCalls(addon)).toBe(calls);
     for (const c of cases) {
       const run = () => tf.tidy(() => tf.sum(tf.tensor4d(values, shape as never), c.axes, c.keepDims).dataSync() as Float32Array);
