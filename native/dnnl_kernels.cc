@@ -1,4 +1,5 @@
-// punet's native kernels: oneDNN convolutions, matrix products and sums, and a split, that read and write tensors in
+// punet's native kernels: oneDNN convolutions, matrix products, sums and average-pool gradients,
+// and a split, that read and write tensors in
 // place on the tfjs wasm backend's heap. JS passes the heap (a Uint8Array over the wasm memory)
 // and, per call, one Uint32Array of sizes and byte offsets (the heap may pass 2 GiB); nothing is copied.
 //
@@ -210,6 +211,39 @@ void runSum(uint8_t* heap, const uint32_t* p) {
   cpuStream().wait();
 }
 
+// Layout of an average-pool gradient call: NHWC sizes, window, strides, padding (TensorFlow's
+// windows: each divided by its real pixels, i.e. oneDNN's exclude-padding average), dy, dx.
+enum PoolParam { pN, pH, pW, pC, pOH, pOW, pKH, pKW, pSH, pSW, pTop, pBottom, pLeft, pRight, pDy, pDx, kPoolParams };
+
+struct PoolEntry {
+  dnnl::primitive pool;
+  memory::desc src, dst;
+};
+std::unordered_map<std::string, std::unique_ptr<PoolEntry>> poolCache;
+
+void runAvgPoolGrad(uint8_t* heap, const uint32_t* p) {
+  std::string key = keyOf(p, pDy);
+  auto found = poolCache.find(key);
+  if (found == poolCache.end()) {
+    auto entry = std::make_unique<PoolEntry>();
+    entry->src = memory::desc({p[pN], p[pC], p[pH], p[pW]}, dt::f32, tag::nhwc);
+    entry->dst = memory::desc({p[pN], p[pC], p[pOH], p[pOW]}, dt::f32, tag::nhwc);
+    const memory::dims strides = {p[pSH], p[pSW]}, kernel = {p[pKH], p[pKW]};
+    const memory::dims padL = {p[pTop], p[pLeft]}, padR = {p[pBottom], p[pRight]};
+    const auto algo = dnnl::algorithm::pooling_avg_exclude_padding;
+    dnnl::pooling_forward::primitive_desc fwd(
+        dnnl::pooling_forward::desc(dnnl::prop_kind::forward_training, algo, entry->src, entry->dst, strides, kernel, padL, padR), cpuEngine());
+    dnnl::pooling_backward::primitive_desc pd(dnnl::pooling_backward::desc(algo, entry->src, entry->dst, strides, kernel, padL, padR), cpuEngine(), fwd);
+    entry->pool = dnnl::pooling_backward(pd);
+    found = poolCache.emplace(key, std::move(entry)).first;
+  }
+  PoolEntry& e = *found->second;
+  auto& engine = cpuEngine();
+  memory dy(e.dst, engine, heap + p[pDy]), dx(e.src, engine, heap + p[pDx]);
+  e.pool.execute(cpuStream(), {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_SRC, dx}});
+  cpuStream().wait();
+}
+
 // A split along one axis of a row-major tensor seen as [outer, axis, inner]: output k takes
 // sizes[k] consecutive entries of the axis. Layout: outer, inner, axis, n, x, then (size, out) x n.
 enum SplitParam { sOuter, sInner, sAxis, sCount, sA, sParts };
@@ -314,6 +348,17 @@ napi_value Sum(napi_env env, napi_callback_info info) {
   return guarded(env, [&] { runSum(heap, p); });
 }
 
+napi_value AvgPoolGrad(napi_env env, napi_callback_info info) {
+  uint8_t* heap;
+  size_t bytes;
+  const uint32_t* p;
+  if (!readArgs(env, info, &heap, &bytes, &p, kPoolParams)) return nullptr;
+  const size_t dyBytes = static_cast<size_t>(p[pN]) * p[pOH] * p[pOW] * p[pC] * sizeof(float);
+  const size_t dxBytes = static_cast<size_t>(p[pN]) * p[pH] * p[pW] * p[pC] * sizeof(float);
+  if (p[pDy] + dyBytes > bytes || p[pDx] + dxBytes > bytes) return throwError(env, "avgPoolGrad: tensor outside the heap");
+  return guarded(env, [&] { runAvgPoolGrad(heap, p); });
+}
+
 napi_value Split(napi_env env, napi_callback_info info) {
   uint8_t* heap;
   size_t bytes, length;
@@ -355,6 +400,7 @@ napi_value Stats(napi_env env, napi_callback_info) {
   set("convPrimitives", static_cast<double>(convCache.size()));
   set("matmulPrimitives", static_cast<double>(matmulCache.size()));
   set("sumPrimitives", static_cast<double>(sumCache.size()));
+  set("poolPrimitives", static_cast<double>(poolCache.size()));
   set("bufferBytes", static_cast<double>(bytes));
   set("calls", static_cast<double>(calls));
   set("threads", omp_get_max_threads());
@@ -372,6 +418,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv", nullptr, Conv, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sum", nullptr, Sum, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"avgPoolGrad", nullptr, AvgPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"split", nullptr, Split, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"stats", nullptr, Stats, nullptr, nullptr, nullptr, napi_default, nullptr},

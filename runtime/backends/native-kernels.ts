@@ -1,6 +1,7 @@
 /**
  * Native kernels on the wasm backend: Conv2D, FusedConv2D (bias + linear/relu/elu),
- * Conv2DBackpropInput, Conv2DBackpropFilter, BatchMatMul and Sum (the bias gradients) run in oneDNN,
+ * Conv2DBackpropInput, Conv2DBackpropFilter, BatchMatMul, Sum (the bias gradients) and
+ * AvgPoolGrad (TensorFlow's windows: divided by their real pixels) run in oneDNN,
  * and SplitV (the gradient of the skip concats; wasm copies it element by element) in plain C++ (native/), reading and
  * writing the wasm backend's own heap, so tensors stay where they are and every other kernel keeps
  * running in wasm. Each kernel hands the cases it does not cover (NCHW, other dtypes, prelu,
@@ -14,7 +15,7 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.
 type Attrs = Record<string, unknown>;
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
 
-export const NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', 'Sum', 'SplitV'] as const;
+export const NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', 'Sum', 'AvgPoolGrad', 'SplitV'] as const;
 
 const MARK = Symbol.for('punet.nativeKernel');
 /** The kernel a native one replaced (runs the cases the native one does not cover). */
@@ -25,6 +26,7 @@ type Marked = tf.KernelConfig & { [MARK]?: true; [FALLBACK]?: tf.KernelConfig };
 const CONV_PARAMS = 23;
 const MATMUL_PARAMS = 10;
 const SUM_PARAMS = 5;
+const POOL_PARAMS = 16;
 const enum ConvKind {
   Forward = 0,
   BackwardData = 1,
@@ -226,6 +228,31 @@ function sum(addon: NativeAddon) {
   };
 }
 
+function avgPoolGrad(addon: NativeAddon) {
+  return (args: KernelArgs, backend: BackendWasm): tf.TensorInfo | null => {
+    const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+    const attrs = (args.attrs ?? {}) as Attrs;
+    if (!allFloat(dy, input) || input.shape.length !== 4 || size(input.shape) === 0) return null;
+    const info = tf.backend_util.computePool2DInfo(
+      input.shape as [number, number, number, number],
+      attrs.filterSize as [number, number],
+      attrs.strides as [number, number],
+      1,
+      attrs.pad as 'same',
+      attrs.dimRoundingMode as undefined,
+    );
+    const out = backend.makeOutput([...input.shape], 'float32');
+    const heap = heapOf(backend);
+    const p = new Uint32Array(POOL_PARAMS);
+    const pad = info.padInfo;
+    p.set([
+      info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth,
+      info.strideHeight, info.strideWidth, pad.top, pad.bottom, pad.left, pad.right, offsetOf(backend, heap, dy), offsetOf(backend, heap, out),
+    ]);
+    return filled(backend, out, () => addon.avgPoolGrad(heap, p));
+  };
+}
+
 function splitV(addon: NativeAddon) {
   return (args: KernelArgs, backend: BackendWasm): tf.TensorInfo[] | null => {
     const { x } = args.inputs as { x: tf.TensorInfo };
@@ -256,6 +283,7 @@ const NATIVE_BUILDERS: Record<(typeof NATIVE_KERNELS)[number], (addon: NativeAdd
   Conv2DBackpropFilter: conv2dBackpropFilter,
   BatchMatMul: batchMatMul,
   Sum: sum,
+  AvgPoolGrad: avgPoolGrad,
   SplitV: splitV,
 };
 

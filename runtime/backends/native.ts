@@ -23,6 +23,7 @@ export interface NativeStats {
   convPrimitives: number;
   matmulPrimitives: number;
   sumPrimitives: number;
+  poolPrimitives: number;
   /** Bytes the addon holds outside the wasm heap (filters in oneDNN's layout). */
   bufferBytes: number;
   calls: number;
@@ -38,6 +39,8 @@ export interface NativeAddon {
   matmul(heap: Uint8Array, params: Uint32Array): void;
   /** Sum over adjacent axes: params laid out as SumParam in native/dnnl_kernels.cc. */
   sum(heap: Uint8Array, params: Uint32Array): void;
+  /** Average-pool gradient: params laid out as PoolParam in native/dnnl_kernels.cc. */
+  avgPoolGrad(heap: Uint8Array, params: Uint32Array): void;
   /** Split along one axis: params laid out as SplitParam in native/dnnl_kernels.cc. */
   split(heap: Uint8Array, params: Uint32Array): void;
   setThreads(threads: number): void;

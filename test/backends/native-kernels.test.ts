@@ -201,6 +201,47 @@ describe.runIf(load.ok)('native convolution kernels', () => {
     }
   });
 
+  it('AvgPoolGrad (odd and even sizes, same and valid) = cpu = loops', async () => {
+    const cases = [
+      { shape: [3, 9, 7, 5], k: 2, stride: 2, pad: 'same' as Pad },
+      { shape: [1, 8, 6, 3], k: 2, stride: 2, pad: 'same' as Pad },
+      { shape: [3, 9, 8, 1], k: 3, stride: 2, pad: 'valid' as Pad },
+    ];
+    for (const c of cases) {
+      const [n, h, w, ch] = c.shape as [number, number, number, number];
+      // Geometry as for a conv with ch -> ch channels (pooling windows are placed the same way).
+      const g = geometry([n, h, w, ch], [c.k, c.k, ch, ch], c.stride, c.pad);
+      const x = seededValues(n * h * w * ch, 12);
+      const dy = seededValues(n * g.ho * g.wo * ch, 13);
+      const run = () =>
+        tf.tidy(() => {
+          const grad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.avgPool(t as tf.Tensor4D, c.k, c.stride, c.pad), tf.tensor4d(dy, [n, g.ho, g.wo, ch]))));
+          return grad(tf.tensor4d(x, [n, h, w, ch])).dataSync() as Float32Array;
+        });
+      const before = nativeCalls(addon);
+      const native = await onBackend('wasm', run);
+      // The loss's Sum and the AvgPoolGrad.
+      expect(nativeCalls(addon) - before, JSON.stringify(c)).toBe(2);
+      const cpu = await onBackend('cpu', run);
+      // The loop: each window's gradient spread evenly over its real (unpadded) pixels.
+      const loop = new Float32Array(x.length);
+      for (let b = 0; b < n; b++)
+        for (let oy = 0; oy < g.ho; oy++)
+          for (let ox = 0; ox < g.wo; ox++) {
+            const y0 = Math.max(0, oy * c.stride - g.top);
+            const y1 = Math.min(h, oy * c.stride - g.top + c.k);
+            const x0 = Math.max(0, ox * c.stride - g.left);
+            const x1 = Math.min(w, ox * c.stride - g.left + c.k);
+            const count = (y1 - y0) * (x1 - x0);
+            for (let yy = y0; yy < y1; yy++)
+              for (let xx = x0; xx < x1; xx++)
+                for (let k = 0; k < ch; k++) loop[((b * h + yy) * w + xx) * ch + k] += dy[((b * g.ho + oy) * g.wo + ox) * ch + k]! / count;
+          }
+      expect(maxRelErr(native, loop), JSON.stringify(c)).toBeLessThan(1e-5);
+      expect(maxRelErr(cpu, loop), JSON.stringify(c)).toBeLessThan(1e-5);
+    }
+  });
+
   it('SplitV along the channels (a concat gradient) and a middle axis = cpu = loops', async () => {
     const shape = [3, 5, 7, 6];
     const values = seededValues(shape.reduce((a, b) => a * b), 11);
