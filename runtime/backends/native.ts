@@ -16,8 +16,10 @@ export const NATIVE_ENV = 'PUNET_NATIVE';
 export const NATIVE_THREADS_ENV = 'PUNET_THREADS';
 /** Where `npm ci` (native/build.mjs) puts the addon, relative to the package root. */
 export const ADDON_PATH = join('native', 'build', 'Release', 'punet_dnnl.node');
-/** The fix shown when the addon is missing. */
-export const NATIVE_FIX = 'apt-get install libdnnl-dev g++ make python3, then npm ci (or npm run build:native)';
+/** The fix shown when the addon is missing (npm may skip a dependency's install script: name the script). */
+function nativeFix(root: string | undefined): string {
+  return `apt-get install libdnnl-dev g++ make python3, then node ${root === undefined ? 'native/build.mjs' : join(root, 'native', 'build.mjs')}`;
+}
 
 export interface NativeStats {
   convPrimitives: number;
@@ -84,7 +86,7 @@ function load(env: NodeJS.ProcessEnv): NativeLoad {
   if (env[NATIVE_ENV] === '0') return { ok: false, reason: `disabled by ${NATIVE_ENV}=0` };
   const root = packageRoot();
   const path = root === undefined ? undefined : join(root, ADDON_PATH);
-  if (path === undefined || !existsSync(path)) return { ok: false, reason: `native addon not built (${NATIVE_FIX})` };
+  if (path === undefined || !existsSync(path)) return { ok: false, reason: `native addon not built (${nativeFix(root)})` };
   // OpenMP threads that spin after each kernel would burn the CPU the wasm threads need: let
   // them sleep (read by libgomp when the addon loads it, so set before loading).
   if (process.env.OMP_WAIT_POLICY === undefined) process.env.OMP_WAIT_POLICY = 'PASSIVE';
@@ -95,6 +97,6 @@ function load(env: NodeJS.ProcessEnv): NativeLoad {
     return { ok: true, addon, path, threads };
   } catch (err) {
     const first = (err instanceof Error ? err.message : String(err)).split('\n')[0];
-    return { ok: false, reason: `native addon failed to load: ${first} (${NATIVE_FIX})` };
+    return { ok: false, reason: `native addon failed to load: ${first} (${nativeFix(root)})` };
   }
 }
