@@ -1,7 +1,7 @@
 /**
  * Backend benchmark: forward and forward+backward+Adam step of a U-Net-shaped conv stack at
- * batch 8, 128x128, on every backend that loads here, with GFLOP/s and the ratio to PyTorch 1.13
- * CPU measured on this kind of machine (2 cores): train step 1.3 s, forward 0.68 s at batch 8.
+ * batch 8, 128x128, on every backend that loads here, with GFLOP/s. (PyTorch, side by side on
+ * the full Prob. U-Net: bench/vs-pytorch.ts.)
  *
  * Network: a faithful stand-in for the LIDC Prob. U-Net's U-Net (widths 32, 64, 128, 192; 3 convs
  * 3x3 per level, ReLU, 2x2 average pooling, bilinear align-corners upsampling, concat skips) plus a
@@ -18,7 +18,6 @@ import * as tf from '@tensorflow/tfjs';
 import * as os from 'node:os';
 import { selectBackend, type BackendName } from '../runtime/backends/select.js';
 
-const PYTORCH = { trainStepS: 1.3, forwardS: 0.68, batch: 8, size: 128 };
 const WIDTHS = [32, 64, 128, 192];
 const CONVS_PER_LEVEL = 3;
 const IN_CHANNELS = 1;
@@ -179,10 +178,8 @@ interface Row {
   mean: number;
   cpu: number;
   gflops: number;
-  vsTorch: string;
-  /** The same two figures from CPU time: what the step costs on an otherwise idle machine. */
+  /** The same figure from CPU time: what the step costs on an otherwise idle machine. */
   gflopsCpu: number;
-  vsTorchCpu: string;
 }
 
 async function benchBackend(name: BackendName, opts: Options): Promise<Row[]> {
@@ -198,8 +195,6 @@ async function benchBackend(name: BackendName, opts: Options): Promise<Row[]> {
   const net = buildNet();
   const { x, labels } = inputs(batch, opts.size);
   const fwdFlops = forwardFlops(batch, opts.size);
-  // PyTorch figures are for batch 8 at 128x128: compare per image, per pixel at other sizes.
-  const scale = (PYTORCH.batch / batch) * (PYTORCH.size / opts.size) ** 2;
 
   const fwd = await timeIt(opts.steps, async () => {
     const out = tf.tidy(() => forward(net, x));
@@ -208,9 +203,7 @@ async function benchBackend(name: BackendName, opts: Options): Promise<Row[]> {
   });
   rows.push({
     backend: name, what: 'forward', batch, ...fwd, gflops: fwdFlops / fwd.mean / 1e9,
-    vsTorch: `${((fwd.mean * scale) / PYTORCH.forwardS).toFixed(2)}x`,
     gflopsCpu: fwdFlops / fwd.cpu / 1e9,
-    vsTorchCpu: `${((fwd.cpu * scale) / PYTORCH.forwardS).toFixed(2)}x`,
   });
 
   if (trains) {
@@ -227,9 +220,7 @@ async function benchBackend(name: BackendName, opts: Options): Promise<Row[]> {
     if (tf.memory().numTensors !== afterWarm) console.log(`WARNING: ${tf.memory().numTensors - afterWarm} tensors leaked per step`);
     rows.push({
       backend: name, what: 'train step', batch, ...tr, gflops: (3 * fwdFlops) / tr.mean / 1e9,
-      vsTorch: `${((tr.mean * scale) / PYTORCH.trainStepS).toFixed(2)}x`,
       gflopsCpu: (3 * fwdFlops) / tr.cpu / 1e9,
-      vsTorchCpu: `${((tr.cpu * scale) / PYTORCH.trainStepS).toFixed(2)}x`,
     });
     if (opts.profile) await profileStep(() => adam.minimize(() => loss(net, x, labels), true)!);
     adam.dispose();
@@ -273,13 +264,12 @@ async function main(): Promise<void> {
   for (const name of order) rows.push(...(await benchBackend(name, opts)));
   const load = os.loadavg()[0]!.toFixed(1);
   console.log(`\nload average ${load} on ${os.cpus().length} cores (wall times include waiting for a core when load > cores)`);
-  console.log('ratios: our time per image / PyTorch 1.13 CPU time per image at batch 8, 128x128, 2 cores (scaled by pixels at other sizes); >1 = slower');
-  console.log('backend     what         batch  first(s)  mean(s)  GFLOP/s  vs torch |  cpu(s)  GFLOP/s  vs torch (from CPU time)');
+  console.log('backend     what         batch  first(s)  mean(s)  GFLOP/s |  cpu(s)  GFLOP/s (from CPU time)');
   for (const r of rows) {
     console.log(
       `${r.backend.padEnd(11)} ${r.what.padEnd(12)} ${String(r.batch).padStart(5)}  ${r.first.toFixed(2).padStart(8)}  ` +
-        `${r.mean.toFixed(2).padStart(7)}  ${r.gflops.toFixed(1).padStart(7)}  ${r.vsTorch.padStart(8)} | ` +
-        `${r.cpu.toFixed(2).padStart(7)}  ${r.gflopsCpu.toFixed(1).padStart(7)}  ${r.vsTorchCpu.padStart(8)}`,
+        `${r.mean.toFixed(2).padStart(7)}  ${r.gflops.toFixed(1).padStart(7)} | ` +
+        `${r.cpu.toFixed(2).padStart(7)}  ${r.gflopsCpu.toFixed(1).padStart(7)}`,
     );
   }
 }

@@ -1,11 +1,11 @@
 /**
  * Compiled-model speed: training forward, sampling, and forward+backward+Adam step at batch 8,
- * 128x128, the LIDC contract spec, on the current (or requested) backend, with GFLOP/s from the
- * analytical FLOP count (compiler/flops.ts) and the ratio to a PyTorch 1.13 CPU implementation
- * measured on the same kind of 2-core machine (forward 0.68 s, training step 1.3 s at batch 8).
+ * 128x128, the LIDC contract spec (or any spec file), on the current (or requested) backend, with
+ * GFLOP/s from the analytical FLOP count (compiler/flops.ts) and the process's peak RSS. The
+ * comparison with PyTorch, run side by side, is bench/vs-pytorch.ts.
  *
  *   node dist/bench/compiler.js [--backend auto|tensorflow|webgpu|wasm|cpu] [--batch 8]
- *                               [--size 128] [--repeats 3] [--samples 16] [--json]
+ *                               [--size 128] [--spec FILE.punet] [--repeats 3] [--samples 16] [--json]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -17,14 +17,14 @@ import { countFlops } from '../compiler/flops.js';
 import { createRegistry } from '../plugins/index.js';
 import type { ResolvedSpec } from '../spec/types.js';
 
-export const PYTORCH_CPU = { forwardSeconds: 0.68, stepSeconds: 1.3, batch: 8 } as const;
-
 export interface CompilerBenchOptions {
   backend?: string;
   batch?: number;
   size?: number;
   repeats?: number;
   samples?: number;
+  /** A .punet file to time instead of the LIDC contract spec (its input size unless `size` is given). */
+  specFile?: string;
   log?: (line: string) => void;
 }
 
@@ -48,10 +48,13 @@ export interface CompilerBenchResult {
   trainForward: Timing;
   sample: Timing & { samples: number };
   trainStep: Timing;
-  vsPytorch: { forward: number; step: number };
+  /** Peak resident memory of the whole process (all three measurements), MB. */
+  peakRssMB: number;
+  /** The resolved spec that ran (the PyTorch reference builds the same model from it). */
+  spec: ResolvedSpec;
 }
 
-async function useBackend(requested: string): Promise<{ name: string; report: string }> {
+export async function useBackend(requested: string): Promise<{ name: string; report: string }> {
   try {
     const { selectBackend } = await import('../runtime/backends/select.js');
     const sel = await selectBackend(requested as never, { source: '--backend' });
@@ -63,7 +66,17 @@ async function useBackend(requested: string): Promise<{ name: string; report: st
   }
 }
 
-function contractSpec(size: number): ResolvedSpec {
+/** A spec file, resolved and validated like the CLI does; errors name the file. */
+export async function specFromFile(file: string, size?: number): Promise<ResolvedSpec> {
+  const { loadSpec } = await import('../spec/index.js');
+  const result = await loadSpec(file, { registry: createRegistry() });
+  if (!result.spec) throw new Error(`${file}: ${result.diagnostics.find((d) => d.severity === 'error')?.message ?? 'invalid spec'}`);
+  const spec = result.spec;
+  if (size !== undefined) spec.input = { ...spec.input, size: [size, size] };
+  return spec;
+}
+
+export function contractSpec(size: number): ResolvedSpec {
   const file = fileURLToPath(new URL('../docs/contract/prob-unet-lidc.resolved.json', import.meta.url));
   let text: string;
   try {
@@ -101,14 +114,14 @@ async function time(repeats: number, fn: () => Promise<void>): Promise<{ first: 
 export async function benchCompiler(opts: CompilerBenchOptions = {}): Promise<CompilerBenchResult> {
   const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const batch = opts.batch ?? 8;
-  const size = opts.size ?? 128;
+  const spec = opts.specFile ? await specFromFile(opts.specFile, opts.size) : contractSpec(opts.size ?? 128);
+  const size = spec.input.size[0];
   const repeats = opts.repeats ?? 3;
   const samples = opts.samples ?? 16;
   const backend = await useBackend(opts.backend ?? 'auto');
   log(backend.report);
 
   const registry = createRegistry();
-  const spec = contractSpec(size);
   const model = compileModel(spec, registry, { seed: 1 });
   const training = compileTraining(spec, registry);
   const handle = training.createOptimizer();
@@ -151,8 +164,8 @@ export async function benchCompiler(opts: CompilerBenchOptions = {}): Promise<Co
       trainForward: { seconds: fwd.median, firstSeconds: fwd.first, cpuSeconds: fwd.cpu, gflopsPerSecond: gflops(flops.trainForward, fwd.median) },
       sample: { seconds: smp.median, firstSeconds: smp.first, cpuSeconds: smp.cpu, gflopsPerSecond: gflops(sampleFlops, smp.median), samples },
       trainStep: { seconds: stp.median, firstSeconds: stp.first, cpuSeconds: stp.cpu, gflopsPerSecond: gflops(flops.trainStep, stp.median) },
-      // > 1 means slower than PyTorch (only meaningful at batch 8, 128x128).
-      vsPytorch: { forward: fwd.median / PYTORCH_CPU.forwardSeconds, step: stp.median / PYTORCH_CPU.stepSeconds },
+      peakRssMB: process.resourceUsage().maxRSS / 1024,
+      spec,
     };
   } finally {
     try {
@@ -169,13 +182,13 @@ export async function benchCompiler(opts: CompilerBenchOptions = {}): Promise<Co
 export function formatCompilerBench(r: CompilerBenchResult): string {
   const row = (name: string, t: Timing, extra = '') =>
     `${name.padEnd(28)} ${t.seconds.toFixed(3).padStart(8)} s  cpu ${t.cpuSeconds.toFixed(2).padStart(6)} s  (first ${t.firstSeconds.toFixed(2)} s)  ${t.gflopsPerSecond.toFixed(2).padStart(7)} GFLOP/s${extra}`;
-  const comparable = r.batch === PYTORCH_CPU.batch && r.size === 128;
   return [
-    `compiled LIDC Prob U-Net: ${r.parameters.toLocaleString('en-US')} parameters, batch ${r.batch}, ${r.size}x${r.size}, ${r.backendReport}`,
+    `compiled ${r.spec.model}: ${r.parameters.toLocaleString('en-US')} parameters, batch ${r.batch}, ${r.size}x${r.size}, ${r.backendReport}`,
     `FLOPs per image: training forward ${(r.flopsPerImage.trainForward / 1e9).toFixed(2)} G, step ${(r.flopsPerImage.trainStep / 1e9).toFixed(2)} G (3x forward)`,
-    row('training forward', r.trainForward, comparable ? `  ${r.vsPytorch.forward.toFixed(2)}x PyTorch CPU (${PYTORCH_CPU.forwardSeconds} s)` : ''),
+    row('training forward', r.trainForward),
     row(`prepare + ${r.sample.samples} samples`, r.sample),
-    row('forward+backward+Adam step', r.trainStep, comparable ? `  ${r.vsPytorch.step.toFixed(2)}x PyTorch CPU (${PYTORCH_CPU.stepSeconds} s)` : ''),
+    row('forward+backward+Adam step', r.trainStep),
+    `peak RSS ${r.peakRssMB.toFixed(0)} MB`,
   ].join('\n');
 }
 
@@ -184,16 +197,18 @@ async function main(): Promise<void> {
     options: {
       backend: { type: 'string', default: 'auto' },
       batch: { type: 'string', default: '8' },
-      size: { type: 'string', default: '128' },
+      size: { type: 'string' },
       repeats: { type: 'string', default: '3' },
       samples: { type: 'string', default: '16' },
+      spec: { type: 'string' },
       json: { type: 'boolean' },
     },
   });
   const result = await benchCompiler({
     backend: values.backend,
     batch: Number(values.batch),
-    size: Number(values.size),
+    size: values.size === undefined ? undefined : Number(values.size),
+    specFile: values.spec,
     repeats: Number(values.repeats),
     samples: Number(values.samples),
   });

@@ -10,8 +10,10 @@ import { fileURLToPath } from 'node:url';
 
 const BENCHMARKS: Array<{ name: string; args: string[]; what: string }> = [
   { name: 'parse', args: [], what: 'spec parse + validate, warm and cold (targets: < 5 ms, < 300 ms)' },
-  { name: 'backends', args: [], what: 'U-Net forward and training step per backend, GFLOP/s, vs PyTorch CPU' },
+  { name: 'backends', args: [], what: 'U-Net forward and training step per backend, GFLOP/s' },
   { name: 'compiler', args: ['--backend', 'wasm'], what: 'the compiled LIDC model: forward, sampling, training step' },
+  { name: 'vs-pytorch', args: [], what: 'LIDC Prob. U-Net: native kernels, plain wasm and PyTorch side by side, 1 and 2 threads' },
+  { name: 'kernel-profile', args: [], what: 'time per kernel type of one LIDC training step (wasm backend, native kernels where built)' },
   { name: 'sampling', args: ['--backend', 'wasm'], what: '16 prior samples vs one forward pass (target <= 1.5x)' },
   { name: 'quality', args: [], what: 'tiny model vs deterministic U-Net on the built-in data (GED, mode frequencies)' },
   { name: 'hierarchical-vs-flat', args: [], what: 'hierarchical vs flat Prob. U-Net on the built-in data' },

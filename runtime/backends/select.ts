@@ -122,8 +122,8 @@ async function tryWebGPUBackend(allowSoftware: boolean): Promise<Attempt> {
 
 async function tryWasm(): Promise<Attempt> {
   try {
-    const { threads } = await activateWasm();
-    return { ok: true, detail: `${threads} thread${threads === 1 ? '' : 's'}, set PUNET_WASM_THREADS to change` };
+    const { threads, native } = await activateWasm();
+    return { ok: true, detail: `${threads} thread${threads === 1 ? '' : 's'}, set PUNET_WASM_THREADS to change; ${native}` };
   } catch (err) {
     return { ok: false, reason: describeImportFailure('@tensorflow/tfjs-backend-wasm', err) };
   }

@@ -8,6 +8,8 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerWasmTrainingKernels } from './wasm-kernels/index.js';
+import { loadNativeAddon } from './native.js';
+import { NATIVE_KERNELS, registerNativeKernels } from './native-kernels.js';
 import { configureWasmThreads, withCoreCountForInit } from './wasm-threads.js';
 
 let pathsSet = false;
@@ -27,7 +29,7 @@ export function wasmBinaryFolder(): string {
  * Makes 'wasm' the active backend. Throws (plain Error, first line = the cause) if the package is
  * missing or the module cannot be instantiated; the caller turns that into a user-facing message.
  */
-export async function activateWasm(): Promise<{ threads: number }> {
+export async function activateWasm(): Promise<{ threads: number; native: string }> {
   // Imported lazily: importing registers 'wasm' with a higher priority than 'cpu', which would
   // change the default backend of every program that merely imports this module.
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
@@ -38,7 +40,17 @@ export async function activateWasm(): Promise<{ threads: number }> {
     pathsSet = true;
   }
   registerWasmTrainingKernels();
+  const native = activateNativeKernels();
   const ok = await withCoreCountForInit(wasmThreads, () => tf.setBackend('wasm')); // wasm-threads
   if (!ok || tf.getBackend() !== 'wasm') throw new Error('tf.setBackend("wasm") failed to initialise the wasm module');
-  return { threads: wasm.getThreadsCount() };
+  return { threads: wasm.getThreadsCount(), native };
+}
+
+/** Registers the native kernels when the addon loads; returns one line saying which run natively, or why none. */
+function activateNativeKernels(): string {
+  const load = loadNativeAddon();
+  if (!load.ok) return `native kernels off: ${load.reason}`;
+  registerNativeKernels(load.addon);
+  const { version } = load.addon.stats();
+  return `native oneDNN ${version} ${NATIVE_KERNELS.join('/')} on ${load.threads} thread${load.threads === 1 ? '' : 's'}`;
 }

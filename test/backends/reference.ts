@@ -26,8 +26,11 @@ export function geometry(
   return { n, h, w, ci, kh, kw, co, stride, ho, wo, top: Math.floor(padH / 2), left: Math.floor(padW / 2) };
 }
 
-export function naiveFilterGrad(g: ConvGeometry, x: Float32Array, dy: Float32Array): Float64Array {
-  const dw = new Float64Array(g.kh * g.kw * g.ci * g.co);
+/**
+ * Visits every (input element, filter element, output element) triple the convolution multiplies
+ * together, as flat NHWC / HWIO / NHWC indices: forward pass and both gradients are sums over it.
+ */
+function forEachTap(g: ConvGeometry, visit: (xi: number, wi: number, yi: number) => void): void {
   for (let b = 0; b < g.n; b++)
     for (let oy = 0; oy < g.ho; oy++)
       for (let ox = 0; ox < g.wo; ox++)
@@ -36,33 +39,27 @@ export function naiveFilterGrad(g: ConvGeometry, x: Float32Array, dy: Float32Arr
             const y = oy * g.stride + i - g.top;
             const xx = ox * g.stride + j - g.left;
             if (y < 0 || y >= g.h || xx < 0 || xx >= g.w) continue;
-            for (let c = 0; c < g.ci; c++) {
-              const xv = x[((b * g.h + y) * g.w + xx) * g.ci + c]!;
+            for (let c = 0; c < g.ci; c++)
               for (let o = 0; o < g.co; o++) {
-                dw[((i * g.kw + j) * g.ci + c) * g.co + o]! += xv * dy[((b * g.ho + oy) * g.wo + ox) * g.co + o]!;
+                visit(((b * g.h + y) * g.w + xx) * g.ci + c, ((i * g.kw + j) * g.ci + c) * g.co + o, ((b * g.ho + oy) * g.wo + ox) * g.co + o);
               }
-            }
           }
+}
+
+export function naiveFilterGrad(g: ConvGeometry, x: Float32Array, dy: Float32Array): Float64Array {
+  const dw = new Float64Array(g.kh * g.kw * g.ci * g.co);
+  forEachTap(g, (xi, wi, yi) => (dw[wi] += x[xi]! * dy[yi]!));
   return dw;
 }
 
 export function naiveInputGrad(g: ConvGeometry, w: Float32Array, dy: Float32Array): Float64Array {
   const dx = new Float64Array(g.n * g.h * g.w * g.ci);
-  for (let b = 0; b < g.n; b++)
-    for (let oy = 0; oy < g.ho; oy++)
-      for (let ox = 0; ox < g.wo; ox++)
-        for (let i = 0; i < g.kh; i++)
-          for (let j = 0; j < g.kw; j++) {
-            const y = oy * g.stride + i - g.top;
-            const xx = ox * g.stride + j - g.left;
-            if (y < 0 || y >= g.h || xx < 0 || xx >= g.w) continue;
-            for (let c = 0; c < g.ci; c++) {
-              let acc = 0;
-              for (let o = 0; o < g.co; o++) {
-                acc += w[((i * g.kw + j) * g.ci + c) * g.co + o]! * dy[((b * g.ho + oy) * g.wo + ox) * g.co + o]!;
-              }
-              dx[((b * g.h + y) * g.w + xx) * g.ci + c]! += acc;
-            }
-          }
+  forEachTap(g, (xi, wi, yi) => (dx[xi] += w[wi]! * dy[yi]!));
   return dx;
+}
+
+export function naiveForward(g: ConvGeometry, x: Float32Array, w: Float32Array): Float64Array {
+  const y = new Float64Array(g.n * g.ho * g.wo * g.co);
+  forEachTap(g, (xi, wi, yi) => (y[yi] += x[xi]! * w[wi]!));
+  return y;
 }

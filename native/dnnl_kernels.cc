@@ -1,0 +1,432 @@
+// punet's native kernels: oneDNN convolutions, matrix products, sums and average-pool gradients,
+// and a split, that read and write tensors in
+// place on the tfjs wasm backend's heap. JS passes the heap (a Uint8Array over the wasm memory)
+// and, per call, one Uint32Array of sizes and byte offsets (the heap may pass 2 GiB); nothing is copied.
+//
+// Layouts are tfjs's: activations NHWC, filters HWIO, matrices row-major. oneDNN picks the filter
+// layout its fastest kernel wants; filters (small) are reordered into and out of it per call,
+// activations (large) never are. Primitives are cached by their shape.
+#include <node_api.h>
+#include <omp.h>
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "oneapi/dnnl/dnnl.hpp"
+
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+dnnl::engine& cpuEngine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+dnnl::stream& cpuStream() {
+  static dnnl::stream stream(cpuEngine());
+  return stream;
+}
+
+// Layout of the Uint32Array a conv call passes (indices).
+enum ConvParam {
+  kKind, kN, kH, kW, kC, kO, kKH, kKW, kOH, kOW, kSH, kSW, kDH, kDW,
+  kPadTop, kPadBottom, kPadLeft, kPadRight, kAct, kA, kB, kBias, kOut, kConvParams
+};
+constexpr uint32_t kNone = 0xffffffffu;  // an absent operand (no bias)
+enum ConvKind { kForward = 0, kBackwardData = 1, kBackwardWeights = 2 };
+enum Activation { kLinear = 0, kRelu = 1, kElu = 2 };
+
+// One cached convolution: the primitive plus the reorders between tfjs's HWIO filter and
+// oneDNN's chosen filter layout, and a buffer holding the filter in that layout.
+struct ConvEntry {
+  dnnl::primitive conv;
+  memory::desc src, dst, userWeights, weights, bias;
+  bool reorderWeights = false;
+  dnnl::reorder weightsReorder;  // fwd/bwd-data: HWIO -> chosen; bwd-weights: chosen -> HWIO
+  std::vector<float> weightsBuffer;
+};
+
+struct MatMulEntry {
+  dnnl::primitive matmul;
+  memory::desc a, b, c;
+};
+
+std::unordered_map<std::string, std::unique_ptr<ConvEntry>> convCache;
+std::unordered_map<std::string, std::unique_ptr<MatMulEntry>> matmulCache;
+uint64_t calls = 0;
+
+std::string keyOf(const uint32_t* p, int n) { return std::string(reinterpret_cast<const char*>(p), sizeof(uint32_t) * n); }
+
+ConvEntry& convEntry(const uint32_t* p) {
+  // Offsets are not part of the shape: key on everything before them.
+  std::string key = keyOf(p, kA);
+  auto found = convCache.find(key);
+  if (found != convCache.end()) return *found->second;
+
+  auto entry = std::make_unique<ConvEntry>();
+  const memory::dim N = p[kN], H = p[kH], W = p[kW], C = p[kC], O = p[kO];
+  const memory::dims strides = {p[kSH], p[kSW]};
+  const memory::dims dilates = {p[kDH] - 1, p[kDW] - 1};  // oneDNN counts the gaps
+  const memory::dims padL = {p[kPadTop], p[kPadLeft]};
+  const memory::dims padR = {p[kPadBottom], p[kPadRight]};
+  entry->src = memory::desc({N, C, H, W}, dt::f32, tag::nhwc);
+  entry->dst = memory::desc({N, O, p[kOH], p[kOW]}, dt::f32, tag::nhwc);
+  entry->userWeights = memory::desc({O, C, p[kKH], p[kKW]}, dt::f32, tag::hwio);
+  const memory::desc anyWeights({O, C, p[kKH], p[kKW]}, dt::f32, tag::any);
+  const bool hasBias = p[kKind] == kForward && p[kBias] != kNone;
+  if (hasBias) entry->bias = memory::desc({O}, dt::f32, tag::a);
+  auto& engine = cpuEngine();
+
+  dnnl::post_ops ops;
+  if (p[kAct] == kRelu) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+  if (p[kAct] == kElu) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_elu, 1.f, 0.f);
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(ops);
+
+  // Backward primitives need the forward one as a hint.
+  const auto prop = p[kKind] == kForward ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward_training;
+  auto fwdDesc = hasBias ? dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, entry->src, anyWeights,
+                                                          entry->bias, entry->dst, strides, dilates, padL, padR)
+                         : dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, entry->src, anyWeights,
+                                                          entry->dst, strides, dilates, padL, padR);
+  dnnl::convolution_forward::primitive_desc fwd(fwdDesc, attr, engine);
+
+  if (p[kKind] == kForward) {
+    entry->weights = fwd.weights_desc();
+    entry->conv = dnnl::convolution_forward(fwd);
+  } else if (p[kKind] == kBackwardData) {
+    dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, entry->src, anyWeights, entry->dst,
+                                               strides, dilates, padL, padR);
+    dnnl::convolution_backward_data::primitive_desc pd(desc, engine, fwd);
+    entry->weights = pd.weights_desc();
+    entry->conv = dnnl::convolution_backward_data(pd);
+  } else {
+    dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, entry->src, anyWeights, entry->dst,
+                                                  strides, dilates, padL, padR);
+    dnnl::convolution_backward_weights::primitive_desc pd(desc, engine, fwd);
+    entry->weights = pd.diff_weights_desc();
+    entry->conv = dnnl::convolution_backward_weights(pd);
+  }
+  entry->reorderWeights = entry->weights != entry->userWeights;
+  if (entry->reorderWeights) {
+    entry->weightsBuffer.resize(entry->weights.get_size() / sizeof(float));
+    entry->weightsReorder = p[kKind] == kBackwardWeights
+                                ? dnnl::reorder(dnnl::reorder::primitive_desc(engine, entry->weights, engine, entry->userWeights))
+                                : dnnl::reorder(dnnl::reorder::primitive_desc(engine, entry->userWeights, engine, entry->weights));
+  }
+  auto& slot = convCache[key];
+  slot = std::move(entry);
+  return *slot;
+}
+
+void runConv(uint8_t* heap, const uint32_t* p) {
+  ConvEntry& e = convEntry(p);
+  auto& engine = cpuEngine();
+  auto& stream = cpuStream();
+  auto at = [&](int index) { return static_cast<void*>(heap + p[index]); };
+  if (p[kKind] == kBackwardWeights) {
+    memory src(e.src, engine, at(kA)), diffDst(e.dst, engine, at(kB)), userDiffW(e.userWeights, engine, at(kOut));
+    memory diffW = e.reorderWeights ? memory(e.weights, engine, e.weightsBuffer.data()) : userDiffW;
+    e.conv.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_DIFF_WEIGHTS, diffW}});
+    if (e.reorderWeights) e.weightsReorder.execute(stream, diffW, userDiffW);
+  } else {
+    memory userW(e.userWeights, engine, at(kB));
+    memory w = e.reorderWeights ? memory(e.weights, engine, e.weightsBuffer.data()) : userW;
+    if (e.reorderWeights) e.weightsReorder.execute(stream, userW, w);
+    if (p[kKind] == kForward) {
+      memory src(e.src, engine, at(kA)), dst(e.dst, engine, at(kOut));
+      std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst}};
+      if (p[kBias] != kNone) args.insert({DNNL_ARG_BIAS, memory(e.bias, engine, at(kBias))});
+      e.conv.execute(stream, args);
+    } else {
+      memory diffDst(e.dst, engine, at(kA)), diffSrc(e.src, engine, at(kOut));
+      e.conv.execute(stream, {{DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, diffSrc}});
+    }
+  }
+  stream.wait();
+}
+
+// Layout of a matmul call's Uint32Array: C[batch, M, N] = op(A)[batch|1, M, K] x op(B)[batch|1, K, N].
+enum MatMulParam { mBatchA, mBatchB, mM, mK, mN, mTransA, mTransB, mA, mB, mOut, kMatMulParams };
+
+memory::desc matrixDesc(memory::dim batch, memory::dim rows, memory::dim cols, bool transposed) {
+  // A transposed operand is the stored [batch, cols, rows] matrix read with swapped strides.
+  return transposed ? memory::desc({batch, rows, cols}, dt::f32, memory::dims{rows * cols, 1, rows})
+                    : memory::desc({batch, rows, cols}, dt::f32, memory::dims{rows * cols, cols, 1});
+}
+
+void runMatMul(uint8_t* heap, const uint32_t* p) {
+  std::string key = keyOf(p, mA);
+  auto found = matmulCache.find(key);
+  if (found == matmulCache.end()) {
+    auto entry = std::make_unique<MatMulEntry>();
+    const memory::dim batch = std::max(p[mBatchA], p[mBatchB]);
+    entry->a = matrixDesc(p[mBatchA], p[mM], p[mK], p[mTransA] != 0);
+    entry->b = matrixDesc(p[mBatchB], p[mK], p[mN], p[mTransB] != 0);
+    entry->c = memory::desc({batch, p[mM], p[mN]}, dt::f32, tag::abc);
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(entry->a, entry->b, entry->c), cpuEngine());
+    entry->matmul = dnnl::matmul(pd);
+    found = matmulCache.emplace(key, std::move(entry)).first;
+  }
+  MatMulEntry& e = *found->second;
+  auto& engine = cpuEngine();
+  memory a(e.a, engine, heap + p[mA]), b(e.b, engine, heap + p[mB]), c(e.c, engine, heap + p[mOut]);
+  e.matmul.execute(cpuStream(), {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
+  cpuStream().wait();
+}
+
+// Layout of a sum call's Uint32Array: a row-major tensor seen as [outer, reduced, inner] summed
+// over its middle axis into [outer, inner]. oneDNN 2.6's reduction primitive runs a reference loop
+// for this layout (slower than wasm), so the sum is a product with a vector of ones instead.
+enum SumParam { rOuter, rReduced, rInner, rA, rOut, kSumParams };
+
+std::unordered_map<std::string, std::unique_ptr<MatMulEntry>> sumCache;
+std::vector<float> ones;
+
+void runSum(uint8_t* heap, const uint32_t* p) {
+  const memory::dim outer = p[rOuter], reduced = p[rReduced], inner = p[rInner];
+  if (ones.size() < static_cast<size_t>(reduced)) ones.assign(reduced, 1.f);
+  std::string key = keyOf(p, rA);
+  auto found = sumCache.find(key);
+  if (found == sumCache.end()) {
+    auto entry = std::make_unique<MatMulEntry>();
+    entry->a = memory::desc({1, 1, reduced}, dt::f32, tag::abc);
+    entry->b = memory::desc({outer, reduced, inner}, dt::f32, tag::abc);
+    entry->c = memory::desc({outer, 1, inner}, dt::f32, tag::abc);
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(entry->a, entry->b, entry->c), cpuEngine());
+    entry->matmul = dnnl::matmul(pd);
+    found = sumCache.emplace(key, std::move(entry)).first;
+  }
+  MatMulEntry& e = *found->second;
+  auto& engine = cpuEngine();
+  memory a(e.a, engine, ones.data()), b(e.b, engine, heap + p[rA]), c(e.c, engine, heap + p[rOut]);
+  e.matmul.execute(cpuStream(), {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
+  cpuStream().wait();
+}
+
+// Layout of an average-pool gradient call: NHWC sizes, window, strides, padding (TensorFlow's
+// windows: each divided by its real pixels, i.e. oneDNN's exclude-padding average), dy, dx.
+enum PoolParam { pN, pH, pW, pC, pOH, pOW, pKH, pKW, pSH, pSW, pTop, pBottom, pLeft, pRight, pDy, pDx, kPoolParams };
+
+struct PoolEntry {
+  dnnl::primitive pool;
+  memory::desc src, dst;
+};
+std::unordered_map<std::string, std::unique_ptr<PoolEntry>> poolCache;
+
+void runAvgPoolGrad(uint8_t* heap, const uint32_t* p) {
+  std::string key = keyOf(p, pDy);
+  auto found = poolCache.find(key);
+  if (found == poolCache.end()) {
+    auto entry = std::make_unique<PoolEntry>();
+    entry->src = memory::desc({p[pN], p[pC], p[pH], p[pW]}, dt::f32, tag::nhwc);
+    entry->dst = memory::desc({p[pN], p[pC], p[pOH], p[pOW]}, dt::f32, tag::nhwc);
+    const memory::dims strides = {p[pSH], p[pSW]}, kernel = {p[pKH], p[pKW]};
+    const memory::dims padL = {p[pTop], p[pLeft]}, padR = {p[pBottom], p[pRight]};
+    const auto algo = dnnl::algorithm::pooling_avg_exclude_padding;
+    dnnl::pooling_forward::primitive_desc fwd(
+        dnnl::pooling_forward::desc(dnnl::prop_kind::forward_training, algo, entry->src, entry->dst, strides, kernel, padL, padR), cpuEngine());
+    dnnl::pooling_backward::primitive_desc pd(dnnl::pooling_backward::desc(algo, entry->src, entry->dst, strides, kernel, padL, padR), cpuEngine(), fwd);
+    entry->pool = dnnl::pooling_backward(pd);
+    found = poolCache.emplace(key, std::move(entry)).first;
+  }
+  PoolEntry& e = *found->second;
+  auto& engine = cpuEngine();
+  memory dy(e.dst, engine, heap + p[pDy]), dx(e.src, engine, heap + p[pDx]);
+  e.pool.execute(cpuStream(), {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_SRC, dx}});
+  cpuStream().wait();
+}
+
+// A split along one axis of a row-major tensor seen as [outer, axis, inner]: output k takes
+// sizes[k] consecutive entries of the axis. Layout: outer, inner, axis, n, x, then (size, out) x n.
+enum SplitParam { sOuter, sInner, sAxis, sCount, sA, sParts };
+
+void runSplit(uint8_t* heap, const uint32_t* p) {
+  const size_t outer = p[sOuter], inner = p[sInner], axis = p[sAxis], n = p[sCount];
+  const float* x = reinterpret_cast<const float*>(heap + p[sA]);
+  std::vector<size_t> begin(n);
+  for (size_t k = 0, at = 0; k < n; at += p[sParts + 2 * k], k++) begin[k] = at;
+#pragma omp parallel for schedule(static)
+  for (long long o = 0; o < static_cast<long long>(outer); o++) {
+    for (size_t k = 0; k < n; k++) {
+      const size_t size = p[sParts + 2 * k];
+      float* out = reinterpret_cast<float*>(heap + p[sParts + 2 * k + 1]);
+      std::memcpy(out + o * size * inner, x + (o * axis + begin[k]) * inner, size * inner * sizeof(float));
+    }
+  }
+}
+
+// ---- N-API glue -------------------------------------------------------------------------------
+
+napi_value throwError(napi_env env, const char* message) {
+  napi_throw_error(env, nullptr, message);
+  return nullptr;
+}
+
+// Reads (heap: Uint8Array, params: Uint32Array) and checks that every offset in params[first..]
+// lies inside the heap (the sizes are checked by the JS caller, which owns the tensors).
+bool readArgs(napi_env env, napi_callback_info info, uint8_t** heap, size_t* heapBytes, const uint32_t** params,
+              size_t expected, size_t* actual = nullptr) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != 2) {
+    throwError(env, "expected (heap: Uint8Array, params: Uint32Array)");
+    return false;
+  }
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  napi_value buffer;
+  size_t offset;
+  if (napi_get_typedarray_info(env, argv[0], &type, &length, &data, &buffer, &offset) != napi_ok || type != napi_uint8_array) {
+    throwError(env, "heap must be a Uint8Array");
+    return false;
+  }
+  *heap = static_cast<uint8_t*>(data);
+  *heapBytes = length;
+  if (napi_get_typedarray_info(env, argv[1], &type, &length, &data, &buffer, &offset) != napi_ok || type != napi_uint32_array ||
+      (actual == nullptr ? length != expected : length < expected)) {
+    throwError(env, "params must be an Uint32Array of the documented length");
+    return false;
+  }
+  *params = static_cast<const uint32_t*>(data);
+  if (actual != nullptr) *actual = length;
+  return true;
+}
+
+template <typename Run>
+napi_value guarded(napi_env env, Run run) {
+  try {
+    run();
+    calls++;
+  } catch (const dnnl::error& err) {
+    return throwError(env, (std::string("oneDNN: ") + err.what()).c_str());
+  } catch (const std::exception& err) {
+    return throwError(env, err.what());
+  }
+  return nullptr;
+}
+
+napi_value Conv(napi_env env, napi_callback_info info) {
+  uint8_t* heap;
+  size_t bytes;
+  const uint32_t* p;
+  if (!readArgs(env, info, &heap, &bytes, &p, kConvParams)) return nullptr;
+  for (int i : {kA, kB, kBias, kOut}) {
+    if (p[i] != kNone && static_cast<size_t>(p[i]) >= bytes) return throwError(env, "tensor offset outside the heap");
+  }
+  if (p[kKind] < kForward || p[kKind] > kBackwardWeights) return throwError(env, "unknown convolution kind");
+  return guarded(env, [&] { runConv(heap, p); });
+}
+
+napi_value MatMul(napi_env env, napi_callback_info info) {
+  uint8_t* heap;
+  size_t bytes;
+  const uint32_t* p;
+  if (!readArgs(env, info, &heap, &bytes, &p, kMatMulParams)) return nullptr;
+  for (int i : {mA, mB, mOut}) {
+    if (static_cast<size_t>(p[i]) >= bytes) return throwError(env, "tensor offset outside the heap");
+  }
+  return guarded(env, [&] { runMatMul(heap, p); });
+}
+
+napi_value Sum(napi_env env, napi_callback_info info) {
+  uint8_t* heap;
+  size_t bytes;
+  const uint32_t* p;
+  if (!readArgs(env, info, &heap, &bytes, &p, kSumParams)) return nullptr;
+  const size_t inBytes = static_cast<size_t>(p[rOuter]) * p[rReduced] * p[rInner] * sizeof(float);
+  const size_t outBytes = static_cast<size_t>(p[rOuter]) * p[rInner] * sizeof(float);
+  if (p[rA] + inBytes > bytes || p[rOut] + outBytes > bytes) return throwError(env, "sum: tensor outside the heap");
+  return guarded(env, [&] { runSum(heap, p); });
+}
+
+napi_value AvgPoolGrad(napi_env env, napi_callback_info info) {
+  uint8_t* heap;
+  size_t bytes;
+  const uint32_t* p;
+  if (!readArgs(env, info, &heap, &bytes, &p, kPoolParams)) return nullptr;
+  const size_t dyBytes = static_cast<size_t>(p[pN]) * p[pOH] * p[pOW] * p[pC] * sizeof(float);
+  const size_t dxBytes = static_cast<size_t>(p[pN]) * p[pH] * p[pW] * p[pC] * sizeof(float);
+  if (p[pDy] + dyBytes > bytes || p[pDx] + dxBytes > bytes) return throwError(env, "avgPoolGrad: tensor outside the heap");
+  return guarded(env, [&] { runAvgPoolGrad(heap, p); });
+}
+
+napi_value Split(napi_env env, napi_callback_info info) {
+  uint8_t* heap;
+  size_t bytes, length;
+  const uint32_t* p;
+  if (!readArgs(env, info, &heap, &bytes, &p, sParts, &length)) return nullptr;
+  if (length != sParts + 2 * static_cast<size_t>(p[sCount])) return throwError(env, "split: params must hold (size, offset) per output");
+  const size_t rowBytes = static_cast<size_t>(p[sAxis]) * p[sInner] * sizeof(float);
+  if (p[sA] + static_cast<size_t>(p[sOuter]) * rowBytes > bytes) return throwError(env, "split: input outside the heap");
+  size_t total = 0;
+  for (size_t k = 0; k < p[sCount]; k++) {
+    const size_t partBytes = static_cast<size_t>(p[sOuter]) * p[sParts + 2 * k] * p[sInner] * sizeof(float);
+    if (p[sParts + 2 * k + 1] + partBytes > bytes) return throwError(env, "split: output outside the heap");
+    total += p[sParts + 2 * k];
+  }
+  if (total != p[sAxis]) return throwError(env, "split: the sizes must add up to the axis");
+  return guarded(env, [&] { runSplit(heap, p); });
+}
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t n = 0;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc != 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1) return throwError(env, "threads must be >= 1");
+  omp_set_num_threads(n);
+  return nullptr;
+}
+
+napi_value Stats(napi_env env, napi_callback_info) {
+  size_t bytes = 0;
+  for (auto& kv : convCache) bytes += kv.second->weightsBuffer.size() * sizeof(float);
+  bytes += ones.size() * sizeof(float);
+  napi_value out, value;
+  napi_create_object(env, &out);
+  auto set = [&](const char* name, double v) {
+    napi_create_double(env, v, &value);
+    napi_set_named_property(env, out, name, value);
+  };
+  set("convPrimitives", static_cast<double>(convCache.size()));
+  set("matmulPrimitives", static_cast<double>(matmulCache.size()));
+  set("sumPrimitives", static_cast<double>(sumCache.size()));
+  set("poolPrimitives", static_cast<double>(poolCache.size()));
+  set("bufferBytes", static_cast<double>(bytes));
+  set("calls", static_cast<double>(calls));
+  set("threads", omp_get_max_threads());
+  napi_create_string_utf8(env, dnnl_version()->cpu_runtime == DNNL_RUNTIME_OMP ? "omp" : "other", NAPI_AUTO_LENGTH, &value);
+  napi_set_named_property(env, out, "runtime", value);
+  const dnnl_version_t* v = dnnl_version();
+  std::string version = std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
+  napi_create_string_utf8(env, version.c_str(), NAPI_AUTO_LENGTH, &value);
+  napi_set_named_property(env, out, "version", value);
+  return out;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  const napi_property_descriptor props[] = {
+      {"conv", nullptr, Conv, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sum", nullptr, Sum, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"avgPoolGrad", nullptr, AvgPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"split", nullptr, Split, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"stats", nullptr, Stats, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,313 @@
+/**
+ * Native kernels on the wasm backend: Conv2D, FusedConv2D (bias + linear/relu/elu),
+ * Conv2DBackpropInput, Conv2DBackpropFilter, BatchMatMul, Sum (the bias gradients) and
+ * AvgPoolGrad (TensorFlow's windows: divided by their real pixels) run in oneDNN,
+ * and SplitV (the gradient of the skip concats; wasm copies it element by element) in plain C++ (native/), reading and
+ * writing the wasm backend's own heap, so tensors stay where they are and every other kernel keeps
+ * running in wasm. Each kernel hands the cases it does not cover (NCHW, other dtypes, prelu,
+ * broadcasts it cannot express) to the kernel it replaced.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { NativeAddon } from './native.js';
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+type Attrs = Record<string, unknown>;
+type Conv2DInfo = tf.backend_util.Conv2DInfo;
+
+export const NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', 'Sum', 'AvgPoolGrad', 'SplitV'] as const;
+
+const MARK = Symbol.for('punet.nativeKernel');
+/** The kernel a native one replaced (runs the cases the native one does not cover). */
+const FALLBACK = Symbol.for('punet.nativeKernelFallback');
+type Marked = tf.KernelConfig & { [MARK]?: true; [FALLBACK]?: tf.KernelConfig };
+
+// Must match ConvParam / MatMulParam in native/dnnl_kernels.cc.
+const CONV_PARAMS = 23;
+const MATMUL_PARAMS = 10;
+const SUM_PARAMS = 5;
+const POOL_PARAMS = 16;
+const enum ConvKind {
+  Forward = 0,
+  BackwardData = 1,
+  BackwardWeights = 2,
+}
+const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, elu: 2 };
+
+/** The wasm heap as bytes; re-created when the memory has grown (its buffer is then a new one). */
+function heapOf(backend: BackendWasm): Uint8Array {
+  // The threaded build can grow the memory from a worker, leaving HEAPU8 stale: ask the memory.
+  const module = backend.wasm as unknown as { wasmMemory?: { buffer: ArrayBufferLike }; HEAPU8: Uint8Array };
+  const buffer = module.wasmMemory?.buffer ?? module.HEAPU8.buffer;
+  if (heapView === undefined || heapView.buffer !== buffer) heapView = new Uint8Array(buffer);
+  return heapView;
+}
+let heapView: Uint8Array | undefined;
+
+function size(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Byte offset of a float32 tensor on the heap, checked to lie inside it. */
+function offsetOf(backend: BackendWasm, heap: Uint8Array, t: tf.TensorInfo): number {
+  const offset = backend.getMemoryOffset(t.dataId);
+  if (offset + 4 * size(t.shape) > heap.byteLength) throw new Error(`native kernel: tensor [${t.shape}] lies outside the wasm heap`);
+  return offset;
+}
+
+function convParams(kind: ConvKind, info: Conv2DInfo, activation: number): Uint32Array {
+  const p = new Uint32Array(CONV_PARAMS);
+  p.set([
+    kind, info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outChannels, info.filterHeight, info.filterWidth,
+    info.outHeight, info.outWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
+    info.padInfo.top, info.padInfo.bottom, info.padInfo.left, info.padInfo.right, activation, NONE, NONE, NONE, NONE,
+  ]);
+  return p;
+}
+/** An absent operand (no bias). */
+const NONE = 0xffffffff;
+const A = 19;
+const B = 20;
+const BIAS = 21;
+const OUT = 22;
+
+function convInfo(xShape: number[], filterShape: number[], attrs: Attrs): Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as [number, number],
+    (attrs.dilations as [number, number] | number | undefined) ?? 1,
+    attrs.pad as 'same',
+    attrs.dimRoundingMode as undefined,
+    false,
+    'channelsLast',
+  );
+}
+
+function channelsLast(attrs: Attrs): boolean {
+  return tf.backend_util.convertConv2DDataFormat((attrs.dataFormat as 'NHWC' | 'NCHW' | undefined) ?? 'NHWC') === 'channelsLast';
+}
+
+const allFloat = (...ts: Array<tf.TensorInfo | undefined>) => ts.every((t) => t === undefined || t.dtype === 'float32');
+
+/** Runs `call`, which writes `out`; frees `out` if it throws. */
+function filled(backend: BackendWasm, out: tf.TensorInfo, call: () => void): tf.TensorInfo {
+  try {
+    call();
+  } catch (err) {
+    backend.disposeData(out.dataId);
+    throw err;
+  }
+  return out;
+}
+
+/** One convolution through the addon: allocates the output on the heap and fills it. */
+function runConv(
+  addon: NativeAddon,
+  backend: BackendWasm,
+  kind: ConvKind,
+  info: Conv2DInfo,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  outShape: number[],
+  extra: { bias?: tf.TensorInfo; activation?: number } = {},
+): tf.TensorInfo {
+  const out = backend.makeOutput(outShape, 'float32');
+  if (size(outShape) === 0) return out;
+  const heap = heapOf(backend);
+  const p = convParams(kind, info, extra.activation ?? 0);
+  p[A] = offsetOf(backend, heap, a);
+  p[B] = offsetOf(backend, heap, b);
+  if (extra.bias) p[BIAS] = offsetOf(backend, heap, extra.bias);
+  p[OUT] = offsetOf(backend, heap, out);
+  return filled(backend, out, () => addon.conv(heap, p));
+}
+
+function makeKernel(
+  name: string,
+  fallback: tf.KernelConfig,
+  native: NativeKernel,
+): Marked {
+  const kernelFunc = (args: KernelArgs) => native(args, args.backend as BackendWasm) ?? fallback.kernelFunc(args as Parameters<tf.KernelFunc>[0]);
+  return { ...fallback, kernelName: name, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc, [MARK]: true, [FALLBACK]: fallback };
+}
+
+function conv2d(addon: NativeAddon) {
+  return (args: KernelArgs, backend: BackendWasm): tf.TensorInfo | null => {
+    const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+    const attrs = (args.attrs ?? {}) as Attrs;
+    if (!channelsLast(attrs) || !allFloat(x, filter)) return null;
+    const info = convInfo(x.shape, filter.shape, attrs);
+    return runConv(addon, backend, ConvKind.Forward, info, x, filter, info.outShape);
+  };
+}
+
+function fusedConv2d(addon: NativeAddon) {
+  return (args: KernelArgs, backend: BackendWasm): tf.TensorInfo | null => {
+    const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+    const attrs = (args.attrs ?? {}) as Attrs;
+    const activation = ACTIVATIONS[(attrs.activation as string | undefined) ?? 'linear'];
+    if (activation === undefined || preluActivationWeights !== undefined || !channelsLast(attrs) || !allFloat(x, filter, bias)) return null;
+    const info = convInfo(x!.shape, filter!.shape, attrs);
+    // A bias broadcast along anything but the channels is left to wasm.
+    if (bias !== undefined && size(bias.shape) !== info.outChannels) return null;
+    return runConv(addon, backend, ConvKind.Forward, info, x!, filter!, info.outShape, { bias, activation });
+  };
+}
+
+function conv2dBackpropInput(addon: NativeAddon) {
+  return (args: KernelArgs, backend: BackendWasm): tf.TensorInfo | null => {
+    const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+    const attrs = (args.attrs ?? {}) as Attrs;
+    if (!channelsLast(attrs) || !allFloat(dy, filter)) return null;
+    const inputShape = attrs.inputShape as number[];
+    const info = convInfo(inputShape, filter.shape, { ...attrs, dilations: 1 });
+    return runConv(addon, backend, ConvKind.BackwardData, info, dy, filter, [...inputShape]);
+  };
+}
+
+function conv2dBackpropFilter(addon: NativeAddon) {
+  return (args: KernelArgs, backend: BackendWasm): tf.TensorInfo | null => {
+    const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+    const attrs = (args.attrs ?? {}) as Attrs;
+    if (!channelsLast(attrs) || !allFloat(x, dy)) return null;
+    const filterShape = attrs.filterShape as number[];
+    const info = convInfo(x.shape, filterShape, { ...attrs, dilations: 1 });
+    return runConv(addon, backend, ConvKind.BackwardWeights, info, x, dy, [...filterShape]);
+  };
+}
+
+function batchMatMul(addon: NativeAddon) {
+  return (args: KernelArgs, backend: BackendWasm): tf.TensorInfo | null => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const attrs = (args.attrs ?? {}) as Attrs;
+    if (!allFloat(a, b) || a.shape.length < 2 || b.shape.length < 2) return null;
+    const transA = attrs.transposeA === true;
+    const transB = attrs.transposeB === true;
+    const [ra, ca] = a.shape.slice(-2) as [number, number];
+    const [rb, cb] = b.shape.slice(-2) as [number, number];
+    const [m, k] = transA ? [ca, ra] : [ra, ca];
+    const [kb, n] = transB ? [cb, rb] : [rb, cb];
+    if (k !== kb) return null; // the stock kernel reports the mismatch
+    const outerA = a.shape.slice(0, -2);
+    const outerB = b.shape.slice(0, -2);
+    const outer = tf.backend_util.assertAndGetBroadcastShape(outerA, outerB);
+    const batch = size(outer);
+    const batchA = size(outerA);
+    const batchB = size(outerB);
+    // oneDNN broadcasts a whole operand (batch 1); partial broadcasts go to wasm.
+    if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return null;
+    const out = backend.makeOutput([...outer, m, n], 'float32');
+    if (batch * m * n === 0) return out;
+    if (k === 0) return null;
+    const heap = heapOf(backend);
+    const p = new Uint32Array(MATMUL_PARAMS);
+    p.set([batchA, batchB, m, k, n, transA ? 1 : 0, transB ? 1 : 0, offsetOf(backend, heap, a), offsetOf(backend, heap, b), offsetOf(backend, heap, out)]);
+    return filled(backend, out, () => addon.matmul(heap, p));
+  };
+}
+
+function sum(addon: NativeAddon) {
+  return (args: KernelArgs, backend: BackendWasm): tf.TensorInfo | null => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const attrs = (args.attrs ?? {}) as Attrs;
+    if (x.dtype !== 'float32' || x.shape.length === 0 || size(x.shape) === 0) return null;
+    const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape).sort((a, b) => a - b);
+    // Nothing to add up (no axes, or only axes of size 1) is a copy: wasm does it.
+    if (axes.every((axis) => x.shape[axis] === 1)) return null;
+    // Adjacent axes only: the tensor is then [outer, reduced, inner]. Others stay in wasm.
+    if (axes[axes.length - 1]! - axes[0]! !== axes.length - 1) return null;
+    const first = axes[0]!;
+    const last = axes[axes.length - 1]!;
+    const outShape = attrs.keepDims === true ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
+    const out = backend.makeOutput(outShape, 'float32');
+    const heap = heapOf(backend);
+    const p = new Uint32Array(SUM_PARAMS);
+    p.set([size(x.shape.slice(0, first)), size(x.shape.slice(first, last + 1)), size(x.shape.slice(last + 1)), offsetOf(backend, heap, x), offsetOf(backend, heap, out)]);
+    return filled(backend, out, () => addon.sum(heap, p));
+  };
+}
+
+function avgPoolGrad(addon: NativeAddon) {
+  return (args: KernelArgs, backend: BackendWasm): tf.TensorInfo | null => {
+    const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+    const attrs = (args.attrs ?? {}) as Attrs;
+    if (!allFloat(dy, input) || input.shape.length !== 4 || size(input.shape) === 0) return null;
+    const info = tf.backend_util.computePool2DInfo(
+      input.shape as [number, number, number, number],
+      attrs.filterSize as [number, number],
+      attrs.strides as [number, number],
+      1,
+      attrs.pad as 'same',
+      attrs.dimRoundingMode as undefined,
+    );
+    const out = backend.makeOutput([...input.shape], 'float32');
+    const heap = heapOf(backend);
+    const p = new Uint32Array(POOL_PARAMS);
+    const pad = info.padInfo;
+    p.set([
+      info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth,
+      info.strideHeight, info.strideWidth, pad.top, pad.bottom, pad.left, pad.right, offsetOf(backend, heap, dy), offsetOf(backend, heap, out),
+    ]);
+    return filled(backend, out, () => addon.avgPoolGrad(heap, p));
+  };
+}
+
+function splitV(addon: NativeAddon) {
+  return (args: KernelArgs, backend: BackendWasm): tf.TensorInfo[] | null => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const attrs = (args.attrs ?? {}) as Attrs;
+    if (x.dtype !== 'float32' || size(x.shape) === 0) return null;
+    const axis = tf.util.parseAxisParam(attrs.axis as number, x.shape)[0]!;
+    const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, attrs.numOrSizeSplits as number | number[], axis);
+    const outs = sizes.map((s) => backend.makeOutput(x.shape.map((d, i) => (i === axis ? s : d)), 'float32'));
+    const heap = heapOf(backend);
+    const p = new Uint32Array(5 + 2 * sizes.length);
+    p.set([size(x.shape.slice(0, axis)), size(x.shape.slice(axis + 1)), x.shape[axis]!, sizes.length, offsetOf(backend, heap, x)]);
+    outs.forEach((out, k) => p.set([sizes[k]!, offsetOf(backend, heap, out)], 5 + 2 * k));
+    try {
+      addon.split(heap, p);
+    } catch (err) {
+      for (const out of outs) backend.disposeData(out.dataId);
+      throw err;
+    }
+    return outs;
+  };
+}
+
+type NativeKernel = (args: KernelArgs, backend: BackendWasm) => tf.TensorInfo | tf.TensorInfo[] | null;
+const NATIVE_BUILDERS: Record<(typeof NATIVE_KERNELS)[number], (addon: NativeAddon) => NativeKernel> = {
+  Conv2D: conv2d,
+  FusedConv2D: fusedConv2d,
+  Conv2DBackpropInput: conv2dBackpropInput,
+  Conv2DBackpropFilter: conv2dBackpropFilter,
+  BatchMatMul: batchMatMul,
+  Sum: sum,
+  AvgPoolGrad: avgPoolGrad,
+  SplitV: splitV,
+};
+
+/**
+ * Replaces the wasm kernels in NATIVE_KERNELS with native ones that fall back to the kernels they
+ * replace. Idempotent; call after the wasm backend's own training kernels are registered.
+ */
+export function registerNativeKernels(addon: NativeAddon): void {
+  for (const name of NATIVE_KERNELS) {
+    const current = tf.getKernel(name, 'wasm') as Marked | undefined;
+    if (current === undefined) throw new Error(`wasm kernel ${name} is not registered: load the wasm backend first`);
+    if (current[MARK] === true) continue;
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel(makeKernel(name, current, NATIVE_BUILDERS[name](addon)));
+  }
+}
+
+/** Puts back the kernels registerNativeKernels replaced (tests compare both paths in one process). */
+export function unregisterNativeKernels(): void {
+  for (const name of NATIVE_KERNELS) {
+    const current = tf.getKernel(name, 'wasm') as Marked | undefined;
+    const fallback = current?.[FALLBACK];
+    if (current?.[MARK] !== true || fallback === undefined) continue;
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel(fallback);
+  }
+}

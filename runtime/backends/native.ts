@@ -1,0 +1,102 @@
+/**
+ * The optional native addon (native/: oneDNN convolutions, matrix products and sums, built by
+ * `npm ci` where Debian's libdnnl-dev and a C++ toolchain exist). Loading it never fails the
+ * program: `loadNativeAddon()` says either which addon runs or, in one line, why none does.
+ *
+ * Environment: PUNET_NATIVE=0 keeps every kernel in wasm; PUNET_THREADS (else PUNET_WASM_THREADS,
+ * else every core) sets oneDNN's thread count.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const NATIVE_ENV = 'PUNET_NATIVE';
+export const NATIVE_THREADS_ENV = 'PUNET_THREADS';
+/** Where `npm ci` (native/build.mjs) puts the addon, relative to the package root. */
+export const ADDON_PATH = join('native', 'build', 'Release', 'punet_dnnl.node');
+/** The fix shown when the addon is missing (npm may skip a dependency's install script: name the script). */
+function nativeFix(root: string | undefined): string {
+  return `apt-get install libdnnl-dev g++ make python3, then node ${root === undefined ? 'native/build.mjs' : join(root, 'native', 'build.mjs')}`;
+}
+
+export interface NativeStats {
+  convPrimitives: number;
+  matmulPrimitives: number;
+  sumPrimitives: number;
+  poolPrimitives: number;
+  /** Bytes the addon holds outside the wasm heap (filters in oneDNN's layout). */
+  bufferBytes: number;
+  calls: number;
+  threads: number;
+  runtime: string;
+  version: string;
+}
+
+export interface NativeAddon {
+  /** Convolution: params laid out as ConvParam in native/dnnl_kernels.cc. */
+  conv(heap: Uint8Array, params: Uint32Array): void;
+  /** Batched matrix product: params laid out as MatMulParam in native/dnnl_kernels.cc. */
+  matmul(heap: Uint8Array, params: Uint32Array): void;
+  /** Sum over adjacent axes: params laid out as SumParam in native/dnnl_kernels.cc. */
+  sum(heap: Uint8Array, params: Uint32Array): void;
+  /** Average-pool gradient: params laid out as PoolParam in native/dnnl_kernels.cc. */
+  avgPoolGrad(heap: Uint8Array, params: Uint32Array): void;
+  /** Split along one axis: params laid out as SplitParam in native/dnnl_kernels.cc. */
+  split(heap: Uint8Array, params: Uint32Array): void;
+  setThreads(threads: number): void;
+  stats(): NativeStats;
+}
+
+export type NativeLoad = { ok: true; addon: NativeAddon; path: string; threads: number } | { ok: false; reason: string };
+
+/** The package root: the nearest folder above this module holding punet's package.json. */
+function packageRoot(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'native'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+/** Threads for oneDNN: PUNET_THREADS, else PUNET_WASM_THREADS, else every core. */
+export function nativeThreads(env: NodeJS.ProcessEnv = process.env): number {
+  for (const name of [NATIVE_THREADS_ENV, 'PUNET_WASM_THREADS']) {
+    const value = env[name];
+    if (value !== undefined && value !== '') {
+      const n = Number(value);
+      if (Number.isInteger(n) && n >= 1) return n;
+    }
+  }
+  return Math.max(1, os.availableParallelism());
+}
+
+let cached: NativeLoad | undefined;
+
+export function loadNativeAddon(env: NodeJS.ProcessEnv = process.env): NativeLoad {
+  if (cached) return cached;
+  cached = load(env);
+  return cached;
+}
+
+function load(env: NodeJS.ProcessEnv): NativeLoad {
+  if (env[NATIVE_ENV] === '0') return { ok: false, reason: `disabled by ${NATIVE_ENV}=0` };
+  const root = packageRoot();
+  const path = root === undefined ? undefined : join(root, ADDON_PATH);
+  if (path === undefined || !existsSync(path)) return { ok: false, reason: `native addon not built (${nativeFix(root)})` };
+  // OpenMP threads that spin after each kernel would burn the CPU the wasm threads need: let
+  // them sleep (read by libgomp when the addon loads it, so set before loading).
+  if (process.env.OMP_WAIT_POLICY === undefined) process.env.OMP_WAIT_POLICY = 'PASSIVE';
+  try {
+    const addon = createRequire(import.meta.url)(path) as NativeAddon;
+    const threads = nativeThreads(env);
+    addon.setThreads(threads);
+    return { ok: true, addon, path, threads };
+  } catch (err) {
+    const first = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    return { ok: false, reason: `native addon failed to load: ${first} (${nativeFix(root)})` };
+  }
+}

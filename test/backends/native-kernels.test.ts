@@ -1,0 +1,296 @@
+/**
+ * The native (oneDNN) kernels on the wasm backend: each one against the cpu backend and against a
+ * plain loop written here, on odd shapes (stride 1 and 2, same/valid padding, 1x1 and 3x3 filters,
+ * batch 1 and 3, channels 1, 3, 7), and proof (the addon's call counter) that the native code ran.
+ * Skipped, with the reason in the test name, where the addon is not built; PUNET_REQUIRE_NATIVE=1
+ * (set by CI) turns that into a failure.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { loadNativeAddon, type NativeAddon } from '../../runtime/backends/native.js';
+import { onBackend, relErr, seededValues } from './helpers.js';
+import { geometry, naiveFilterGrad, naiveForward, naiveInputGrad, type ConvGeometry } from './reference.js';
+
+const load = loadNativeAddon();
+const required = process.env.PUNET_REQUIRE_NATIVE === '1';
+
+it.runIf(!load.ok)(`native kernels unavailable, tests skipped: ${load.ok ? '' : load.reason}`, () => {
+  expect(required, 'PUNET_REQUIRE_NATIVE=1 but the native addon did not load').toBe(false);
+});
+
+type Pad = 'same' | 'valid';
+interface Case {
+  batch: number;
+  h: number;
+  w: number;
+  cin: number;
+  cout: number;
+  k: number;
+  stride: number;
+  pad: Pad;
+}
+
+// Every listed variant appears at least once; sizes are odd so SAME padding is asymmetric.
+const CASES: Case[] = [
+  { batch: 1, h: 9, w: 7, cin: 1, cout: 3, k: 3, stride: 1, pad: 'same' },
+  { batch: 3, h: 9, w: 7, cin: 3, cout: 7, k: 3, stride: 2, pad: 'same' },
+  { batch: 3, h: 8, w: 5, cin: 7, cout: 1, k: 3, stride: 1, pad: 'valid' },
+  { batch: 1, h: 9, w: 9, cin: 7, cout: 3, k: 3, stride: 2, pad: 'valid' },
+  { batch: 3, h: 5, w: 7, cin: 3, cout: 7, k: 1, stride: 1, pad: 'same' },
+  { batch: 1, h: 7, w: 6, cin: 7, cout: 7, k: 1, stride: 2, pad: 'valid' },
+];
+
+const name = (c: Case) => `${c.batch}x${c.h}x${c.w}x${c.cin} -> ${c.cout}, ${c.k}x${c.k}, stride ${c.stride}, ${c.pad}`;
+
+function geometryOf(c: Case): ConvGeometry {
+  return geometry([c.batch, c.h, c.w, c.cin], [c.k, c.k, c.cin, c.cout], c.stride, c.pad);
+}
+
+interface Data {
+  x: Float32Array;
+  w: Float32Array;
+  dy: Float32Array;
+  bias: Float32Array;
+}
+
+/** The loops of reference.ts (written from the definitions), plus bias and ReLU for the fused op. */
+function loops(c: Case, d: Data) {
+  const g = geometryOf(c);
+  const y = naiveForward(g, d.x, d.w);
+  return {
+    y,
+    dx: naiveInputGrad(g, d.w, d.dy),
+    dw: naiveFilterGrad(g, d.x, d.dy),
+    fused: y.map((v, k) => Math.max(0, v + d.bias[k % c.cout]!)),
+  };
+}
+
+function kernels(c: Case, d: Data) {
+  const g = geometryOf(c);
+  return tf.tidy(() => {
+    const x = tf.tensor4d(d.x, [c.batch, c.h, c.w, c.cin]);
+    const w = tf.tensor4d(d.w, [c.k, c.k, c.cin, c.cout]);
+    const dy = tf.tensor4d(d.dy, [c.batch, g.ho, g.wo, c.cout]);
+    const bias = tf.tensor1d(d.bias);
+    return {
+      y: tf.conv2d(x, w, c.stride, c.pad).dataSync() as Float32Array,
+      dx: tf.conv2dTranspose(dy, w, [c.batch, c.h, c.w, c.cin], c.stride, c.pad).dataSync() as Float32Array,
+      dw: (tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
+        strides: c.stride,
+        pad: c.pad,
+        dataFormat: 'NHWC',
+        filterShape: [c.k, c.k, c.cin, c.cout],
+      }) as tf.Tensor).dataSync() as Float32Array,
+      fused: tf.fused.conv2d({ x, filter: w, strides: c.stride, pad: c.pad, bias, activation: 'relu' }).dataSync() as Float32Array,
+    };
+  });
+}
+
+function maxRelErr(actual: Float32Array, expected: Float32Array | Float64Array): number {
+  expect(actual.length).toBe(expected.length);
+  return relErr(actual, expected);
+}
+
+function nativeCalls(addon: NativeAddon): number {
+  return addon.stats().calls;
+}
+
+describe.runIf(load.ok)('native convolution kernels', () => {
+  const addon = load.ok ? load.addon : (undefined as never);
+
+  it.each(CASES)('%# $batch x $h x $w x $cin -> $cout, $k x $k, stride $stride, $pad: native = cpu = loops', async (c) => {
+    const g = geometryOf(c);
+    const d: Data = {
+      x: seededValues(c.batch * c.h * c.w * c.cin, 1),
+      w: seededValues(c.k * c.k * c.cin * c.cout, 2),
+      dy: seededValues(c.batch * g.ho * g.wo * c.cout, 3),
+      bias: seededValues(c.cout, 4),
+    };
+    const before = nativeCalls(addon);
+    const native = await onBackend('wasm', () => kernels(c, d));
+    // Four kernels, each natively (none handed to the wasm fallback).
+    expect(nativeCalls(addon) - before, name(c)).toBe(4);
+    const cpu = await onBackend('cpu', () => kernels(c, d));
+    const loop = loops(c, d);
+    for (const k of ['y', 'dx', 'dw', 'fused'] as const) {
+      expect(maxRelErr(native[k], loop[k]), `${k} native vs loops, ${name(c)}`).toBeLessThan(1e-5);
+      expect(maxRelErr(cpu[k], loop[k]), `${k} cpu vs loops, ${name(c)}`).toBeLessThan(1e-5);
+    }
+  });
+
+  it('BatchMatMul: plain, transposed, and a broadcast batch, = cpu = loops', async () => {
+    const cases = [
+      { a: [3, 5, 7], b: [3, 7, 4], ta: false, tb: false },
+      { a: [3, 7, 5], b: [3, 4, 7], ta: true, tb: true },
+      { a: [1, 5, 7], b: [3, 4, 7], ta: false, tb: true },
+      { a: [2, 7, 1], b: [1, 7, 3], ta: true, tb: false },
+    ];
+    for (const c of cases) {
+      const av = seededValues(c.a.reduce((p, q) => p * q), 5);
+      const bv = seededValues(c.b.reduce((p, q) => p * q), 6);
+      const run = () => tf.tidy(() => tf.matMul(tf.tensor3d(av, c.a as never), tf.tensor3d(bv, c.b as never), c.ta, c.tb).dataSync() as Float32Array);
+      const before = nativeCalls(addon);
+      const native = await onBackend('wasm', run);
+      expect(nativeCalls(addon) - before, JSON.stringify(c)).toBe(1);
+      const cpu = await onBackend('cpu', run);
+      // The loop: C[b, i, j] = sum_k op(A)[b, i, k] op(B)[b, k, j].
+      const [ra, ca] = c.a.slice(1) as [number, number];
+      const [rb, cb] = c.b.slice(1) as [number, number];
+      const [m, kk] = c.ta ? [ca, ra] : [ra, ca];
+      const n = c.tb ? rb : cb;
+      const batch = Math.max(c.a[0]!, c.b[0]!);
+      const loop = new Float32Array(batch * m * n);
+      for (let bi = 0; bi < batch; bi++) {
+        const aBase = (c.a[0] === 1 ? 0 : bi) * ra * ca;
+        const bBase = (c.b[0] === 1 ? 0 : bi) * rb * cb;
+        for (let i = 0; i < m; i++)
+          for (let j = 0; j < n; j++) {
+            let s = 0;
+            for (let k = 0; k < kk; k++) {
+              const a = av[aBase + (c.ta ? k * ca + i : i * ca + k)]!;
+              const b = bv[bBase + (c.tb ? j * cb + k : k * cb + j)]!;
+              s += a * b;
+            }
+            loop[(bi * m + i) * n + j] = s;
+          }
+      }
+      expect(maxRelErr(native, loop), JSON.stringify(c)).toBeLessThan(1e-5);
+      expect(maxRelErr(cpu, loop), JSON.stringify(c)).toBeLessThan(1e-5);
+    }
+  });
+
+  it('Sum over leading, middle, last and all axes, with and without keepDims, = cpu = loops', async () => {
+    const shape = [3, 5, 7, 4];
+    const values = seededValues(shape.reduce((a, b) => a * b), 10);
+    const cases: Array<{ axes: number[]; keepDims: boolean }> = [
+      { axes: [0, 1, 2], keepDims: false }, // a bias gradient
+      { axes: [1], keepDims: true },
+      { axes: [3], keepDims: false },
+      { axes: [0, 1, 2, 3], keepDims: false },
+    ];
+    // Left to wasm, and still right: a 'sum' over axes of size 1 only (a copy), non-adjacent axes.
+    const calls = nativeCalls(addon);
+    const copy = () => tf.tidy(() => tf.sum(tf.ones([1, 3, 1, 2]), [0, 2]).dataSync() as Float32Array);
+    expect(Array.from(await onBackend('wasm', copy))).toEqual([1, 1, 1, 1, 1, 1]);
+    const apart = () => tf.tidy(() => tf.sum(tf.ones([2, 3, 4, 2]), [0, 2]).dataSync() as Float32Array);
+    expect(Array.from(await onBackend('wasm', apart))).toEqual(new Array(6).fill(8));
+    expect(nativeCalls(addon)).toBe(calls);
+    for (const c of cases) {
+      const run = () => tf.tidy(() => tf.sum(tf.tensor4d(values, shape as never), c.axes, c.keepDims).dataSync() as Float32Array);
+      const before = nativeCalls(addon);
+      const native = await onBackend('wasm', run);
+      expect(nativeCalls(addon) - before, JSON.stringify(c)).toBe(1);
+      const cpu = await onBackend('cpu', run);
+      // The loop: every element added into the output cell its kept coordinates name.
+      const outDims = shape.map((d, i) => (c.axes.includes(i) ? 1 : d));
+      const loop = new Float32Array(outDims.reduce((a, b) => a * b));
+      values.forEach((v, flat) => {
+        let rest = flat;
+        let cell = 0;
+        let stride = 1;
+        for (let i = shape.length - 1; i >= 0; i--) {
+          const coord = rest % shape[i]!;
+          rest = Math.floor(rest / shape[i]!);
+          if (!c.axes.includes(i)) cell += coord * stride;
+          stride *= outDims[i]!;
+        }
+        loop[cell] += v;
+      });
+      expect(maxRelErr(native, loop), JSON.stringify(c)).toBeLessThan(1e-5);
+      expect(maxRelErr(cpu, loop), JSON.stringify(c)).toBeLessThan(1e-5);
+    }
+  });
+
+  it('AvgPoolGrad (odd and even sizes, same and valid) = cpu = loops', async () => {
+    const cases = [
+      { shape: [3, 9, 7, 5], k: 2, stride: 2, pad: 'same' as Pad },
+      { shape: [1, 8, 6, 3], k: 2, stride: 2, pad: 'same' as Pad },
+      { shape: [3, 9, 8, 1], k: 3, stride: 2, pad: 'valid' as Pad },
+    ];
+    for (const c of cases) {
+      const [n, h, w, ch] = c.shape as [number, number, number, number];
+      // Geometry as for a conv with ch -> ch channels (pooling windows are placed the same way).
+      const g = geometry([n, h, w, ch], [c.k, c.k, ch, ch], c.stride, c.pad);
+      const x = seededValues(n * h * w * ch, 12);
+      const dy = seededValues(n * g.ho * g.wo * ch, 13);
+      const run = () =>
+        tf.tidy(() => {
+          const grad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.avgPool(t as tf.Tensor4D, c.k, c.stride, c.pad), tf.tensor4d(dy, [n, g.ho, g.wo, ch]))));
+          return grad(tf.tensor4d(x, [n, h, w, ch])).dataSync() as Float32Array;
+        });
+      const before = nativeCalls(addon);
+      const native = await onBackend('wasm', run);
+      // The loss's Sum and the AvgPoolGrad.
+      expect(nativeCalls(addon) - before, JSON.stringify(c)).toBe(2);
+      const cpu = await onBackend('cpu', run);
+      // The loop: each window's gradient spread evenly over its real (unpadded) pixels.
+      const loop = new Float32Array(x.length);
+      for (let b = 0; b < n; b++)
+        for (let oy = 0; oy < g.ho; oy++)
+          for (let ox = 0; ox < g.wo; ox++) {
+            const y0 = Math.max(0, oy * c.stride - g.top);
+            const y1 = Math.min(h, oy * c.stride - g.top + c.k);
+            const x0 = Math.max(0, ox * c.stride - g.left);
+            const x1 = Math.min(w, ox * c.stride - g.left + c.k);
+            const count = (y1 - y0) * (x1 - x0);
+            for (let yy = y0; yy < y1; yy++)
+              for (let xx = x0; xx < x1; xx++)
+                for (let k = 0; k < ch; k++) loop[((b * h + yy) * w + xx) * ch + k] += dy[((b * g.ho + oy) * g.wo + ox) * ch + k]! / count;
+          }
+      expect(maxRelErr(native, loop), JSON.stringify(c)).toBeLessThan(1e-5);
+      expect(maxRelErr(cpu, loop), JSON.stringify(c)).toBeLessThan(1e-5);
+    }
+  });
+
+  it('SplitV along the channels (a concat gradient) and a middle axis = cpu = loops', async () => {
+    const shape = [3, 5, 7, 6];
+    const values = seededValues(shape.reduce((a, b) => a * b), 11);
+    for (const c of [{ sizes: [2, 4], axis: 3 }, { sizes: [1, 3, 1], axis: 1 }]) {
+      const run = () => tf.tidy(() => tf.split(tf.tensor4d(values, shape as never), c.sizes, c.axis).map((t) => t.dataSync() as Float32Array));
+      const before = nativeCalls(addon);
+      const native = await onBackend('wasm', run);
+      expect(nativeCalls(addon) - before, JSON.stringify(c)).toBe(1);
+      const cpu = await onBackend('cpu', run);
+      // The loop: element (.., i along the axis, ..) goes to the part holding i, at i - its start.
+      const inner = shape.slice(c.axis + 1).reduce((a, b) => a * b, 1);
+      const axis = shape[c.axis]!;
+      const loop = c.sizes.map((s) => new Float32Array((values.length / axis) * s));
+      values.forEach((v, flat) => {
+        const outer = Math.floor(flat / (axis * inner));
+        let i = Math.floor(flat / inner) % axis;
+        let k = 0;
+        while (i >= c.sizes[k]!) i -= c.sizes[k++]!;
+        loop[k]![(outer * c.sizes[k]! + i) * inner + (flat % inner)] = v;
+      });
+      c.sizes.forEach((_, k) => {
+        expect(Array.from(native[k]!), `part ${k} native, ${JSON.stringify(c)}`).toEqual(Array.from(loop[k]!));
+        expect(Array.from(cpu[k]!), `part ${k} cpu, ${JSON.stringify(c)}`).toEqual(Array.from(loop[k]!));
+      });
+    }
+  });
+
+  it('hands what it does not cover to the wasm kernel (prelu activation) and still computes it right', async () => {
+    const c = CASES[1]!;
+    const x = seededValues(c.batch * c.h * c.w * c.cin, 7);
+    const w = seededValues(c.k * c.k * c.cin * c.cout, 8);
+    const alpha = seededValues(c.cout, 9);
+    const run = () =>
+      tf.tidy(() =>
+        tf.fused
+          .conv2d({
+            x: tf.tensor4d(x, [c.batch, c.h, c.w, c.cin]),
+            filter: tf.tensor4d(w, [c.k, c.k, c.cin, c.cout]),
+            strides: c.stride,
+            pad: c.pad,
+            activation: 'prelu',
+            preluActivationWeights: tf.tensor1d(alpha),
+          })
+          .dataSync() as Float32Array,
+      );
+    const before = nativeCalls(addon);
+    const wasm = await onBackend('wasm', run);
+    expect(nativeCalls(addon)).toBe(before);
+    const cpu = await onBackend('cpu', run);
+    expect(maxRelErr(wasm, cpu)).toBeLessThan(1e-5);
+  });
+});
