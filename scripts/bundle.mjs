@@ -7,7 +7,7 @@
  *   bundle/index.js                         the library (import { loadRun } from './bundle/index.js')
  *   bundle/*.wasm                           tfjs-backend-wasm's binaries
  *   bundle/dist/linux-x64/dawn.node         webgpu's Dawn binary (where the webgpu package looks for it)
- *   bundle/native/...                       punet's own native addons, if built (see NATIVE_ADDONS)
+ *   bundle/native/build/Release/*.node      punet's oneDNN addon, if built (runtime/backends/native.ts looks there)
  *
  * Built from dist/ (run `npm run build` first; `npm run bundle` does). Linux x64 binaries only.
  */
@@ -22,11 +22,11 @@ const LIMIT_MIB = 60;
 const PLATFORM = 'linux-x64';
 
 /**
- * Native addons of punet itself (*.node), searched under these folders of the repository and
- * copied to bundle/native/ keeping their path below the folder. Add a folder here when a new
- * addon is built elsewhere; the addon's loader must also look in `<bundle>/native/`.
+ * Folders holding punet's own native addons (*.node). Each is copied to the same path inside the
+ * bundle (native/build/Release/punet_dnnl.node), where runtime/backends/native.ts finds it from
+ * the bundle root as it does from the package root.
  */
-const NATIVE_ADDONS = ['dist', 'build/Release'];
+const NATIVE_ADDONS = ['native'];
 
 /**
  * Source rewrites that make lazily loaded modules visible to the bundler. Each must match
