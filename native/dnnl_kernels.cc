@@ -65,8 +65,9 @@ uint64_t calls = 0;
 std::string keyOf(const uint32_t* p, int n) { return std::string(reinterpret_cast<const char*>(p), sizeof(uint32_t) * n); }
 
 ConvEntry& convEntry(const uint32_t* p) {
-  // Offsets are not part of the shape: key on everything before them.
-  std::string key = keyOf(p, kA);
+  // Offsets are not part of the shape: key on everything before them, plus whether a bias is
+  // fused (a primitive built with a bias cannot run without one, and the reverse).
+  std::string key = keyOf(p, kA) + (p[kBias] == kNone ? 'n' : 'b');
   auto found = convCache.find(key);
   if (found != convCache.end()) return *found->second;
 
