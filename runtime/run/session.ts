@@ -29,7 +29,7 @@ export interface LoadedSpec {
 }
 
 /** Loads + validates a spec; prints diagnostics (file:line:col) and fails with exit 1 on errors. */
-export async function loadSpecOrFail(file: string, err: (s: string) => void): Promise<LoadedSpec> {
+export async function loadSpecOrFail(file: string, err: (s: string) => void, overrides: readonly string[] = []): Promise<LoadedSpec> {
   const abs = resolvePath(file);
   if (!existsSync(abs)) throw new UserError(`spec file not found: ${file}`);
   if (statSync(abs).isDirectory()) throw new UserError(`${file} is a folder; give the path of a .punet spec file`);
@@ -47,6 +47,7 @@ export async function loadSpecOrFail(file: string, err: (s: string) => void): Pr
       }
       return failures;
     },
+    overrides,
   });
   if (result.diagnostics.length) err(formatDiagnostics(result.diagnostics, { sources: result.sources }) + '\n');
   if (!result.spec) {

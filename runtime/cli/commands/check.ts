@@ -6,7 +6,7 @@ import { addCliPlugins, builtinRegistry, loadUsePlugins, printDiagnostics } from
 
 export const summary = 'validate .punet specs (syntax, schema, semantic checks)';
 
-const HELP = `usage: punet check [--json] [--plugin MODULE]... FILE...
+const HELP = `usage: punet check [--json] [--plugin MODULE]... [--set PATH=VALUE]... FILE...
 
 Checks each spec (and the specs it extends) and prints every error and warning with
 file:line:col, the source line and a caret. Exit code 0 = all valid (warnings allowed),
@@ -15,10 +15,11 @@ file:line:col, the source line and a caret. Exit code 0 = all valid (warnings al
 options:
   --json            machine-readable output on stdout: { files: [{ file, ok, diagnostics }], errors, warnings }
   --plugin MODULE   register a plugin module before checking (repeatable)
+  --set PATH=VALUE  override one value of the spec (repeatable), e.g. --set train.optimizer.lr=1e-3
   -h, --help        this help`;
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseCommandArgs('check', argv, { json: { type: 'boolean' }, plugin: { type: 'string', multiple: true } }, HELP);
+  const args = parseCommandArgs('check', argv, { json: { type: 'boolean' }, plugin: { type: 'string', multiple: true }, set: { type: 'string', multiple: true } }, HELP);
   if (!args) return EXIT.ok;
   const files = args.positionals;
   if (!files.length) throw new UserError(`check: no spec file given\n\n${HELP}`, EXIT.usage);
@@ -29,7 +30,7 @@ export async function run(argv: string[]): Promise<number> {
   let errors = 0;
   let warnings = 0;
   for (const file of files) {
-    const result = await loadSpec(file, { registry, loadPlugins: loadUsePlugins });
+    const result = await loadSpec(file, { registry, loadPlugins: loadUsePlugins, overrides: args.values.set ?? [] });
     const failed = hasErrors(result.diagnostics);
     errors += result.diagnostics.filter((d) => d.severity === 'error').length;
     warnings += result.diagnostics.filter((d) => d.severity === 'warning').length;

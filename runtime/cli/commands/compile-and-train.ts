@@ -47,6 +47,8 @@ options:
   --seed N         run seed (overrides train.seed)
   --backend B      auto, tensorflow, webgpu, wasm or cpu (overrides train.backend)
   --resume         continue the run in --out from its last good checkpoint
+  --set PATH=VALUE override one value of the spec (repeatable), e.g. --set train.optimizer.lr=1e-3;
+                   checked like the spec, recorded in spec.json
   -h, --help       this help
 `;
 
@@ -58,6 +60,7 @@ export async function run(argv: string[]): Promise<number> {
     seed: { type: 'string' },
     backend: { type: 'string' },
     resume: { type: 'boolean' },
+    set: { type: 'string', multiple: true },
   }, HELP);
   if (!args) return EXIT.ok;
   const { values, positionals } = args;
@@ -70,7 +73,8 @@ export async function run(argv: string[]): Promise<number> {
 
   const out = (s: string) => process.stdout.write(s);
   const err = (s: string) => process.stderr.write(s);
-  const loaded = await loadSpecOrFail(positionals[0]!, err);
+  const sets = values.set ?? [];
+  const loaded = await loadSpecOrFail(positionals[0]!, err, sets);
   const spec = applyOverrides(loaded.spec, loaded.registry, { data: values.data, steps, seed, backend: values.backend });
   const registry = loaded.registry;
 
@@ -121,7 +125,7 @@ export async function run(argv: string[]): Promise<number> {
     const specArg = positionals[0]!;
     err(
       `stopped at step ${result.step}/${spec.train.steps}; checkpoint saved in ${result.lastCheckpoint}\n` +
-        `resume with: compile-and-train ${specArg} --out ${runDir} --resume${values.data ? ` --data ${values.data}` : ''}${steps ? ` --steps ${steps}` : ''}${seed !== undefined ? ` --seed ${seed}` : ''}${values.backend ? ` --backend ${values.backend}` : ''}\n`,
+        `resume with: compile-and-train ${specArg} --out ${runDir} --resume${sets.map((s) => ` --set '${s}'`).join('')}${values.data ? ` --data ${values.data}` : ''}${steps ? ` --steps ${steps}` : ''}${seed !== undefined ? ` --seed ${seed}` : ''}${values.backend ? ` --backend ${values.backend}` : ''}\n`,
     );
     compiled.dispose();
     return EXIT.interrupted;
