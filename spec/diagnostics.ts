@@ -56,6 +56,7 @@ export const CODES = {
   requiredRole: 'E409',
   unknownMetric: 'E410',
   optionCheck: 'E412',
+  earlyStop: 'E413',
   unusedRole: 'W401',
   highLearningRate: 'W402',
   // files and extends

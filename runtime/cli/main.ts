@@ -22,6 +22,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'latent-grid': () => import('./commands/latent-grid.js'),
   report: () => import('./commands/report.js'),
   plugins: () => import('./commands/plugins.js'),
+  sweep: () => import('./commands/sweep.js'),
+  'sweep-task': () => import('./commands/sweep-task.js'),
 };
 
 async function usage(): Promise<string> {

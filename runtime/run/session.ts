@@ -134,6 +134,19 @@ export interface RunInfo {
   punetVersion: string;
   started: string;
   command: string[];
+  /** Provenance (runtime/run/provenance.ts); absent in runs made before it was recorded. */
+  host?: string;
+  /** The backend selection line printed at start. */
+  backend?: string;
+  git?: { commit: string; dirty: boolean };
+  plugins?: Array<{ name: string; version: string; file?: string; sha256?: string }>;
+  /** Last time the run was continued with --resume. */
+  resumed?: string;
+  ended?: string;
+  /** Wall-clock seconds from `started` to `ended` (pauses between interrupt and resume included). */
+  durationSeconds?: number;
+  /** The step at which train.early_stop ended training. */
+  earlyStopped?: number;
 }
 
 export interface OpenedRun {

@@ -7,7 +7,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { intFlag, parseCommandArgs } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
 import { listCheckpoints } from '../../run/checkpoint.js';
-import { newRunDir, runPath, writeJsonAtomic } from '../../run/folder.js';
+import { newRunDir, readJson, runPath, writeJsonAtomic } from '../../run/folder.js';
+import { endProvenance, startProvenance } from '../../run/provenance.js';
 import { PUNET_VERSION } from '../../run/version.js';
 import {
   applyOverrides,
@@ -84,7 +85,11 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (values.resume && !existsSync(runDir)) throw new UserError(`cannot resume: run folder ${values.out} does not exist`);
 
-  await useBackend(spec.train.backend, values.backend ? '--backend' : `train.backend in ${relative(process.cwd(), loaded.file) || loaded.file}`, out);
+  let backendLine = '';
+  await useBackend(spec.train.backend, values.backend ? '--backend' : `train.backend in ${relative(process.cwd(), loaded.file) || loaded.file}`, (s) => {
+    backendLine = s.trim();
+    out(s);
+  });
   const dataset = await loadData(spec, registry, dirname(loaded.file));
   out(describeData(dataset) + '\n');
   const compiled = compileOrFail(spec, registry);
@@ -99,8 +104,10 @@ export async function run(argv: string[]): Promise<number> {
     punetVersion: PUNET_VERSION,
     started: new Date().toISOString(),
     command: ['compile-and-train', ...argv],
+    ...startProvenance(dirname(loaded.file), registry, backendLine),
   };
   if (!values.resume || !existsSync(runPath(runDir, 'run'))) writeJsonAtomic(runPath(runDir, 'run'), info);
+  else writeJsonAtomic(runPath(runDir, 'run'), { ...readJson<RunInfo>(runPath(runDir, 'run')), resumed: new Date().toISOString() });
 
   // First Ctrl-C: finish the step, checkpoint, exit 130. Second: exit at once.
   const stop = { requested: false };
@@ -148,6 +155,8 @@ export async function run(argv: string[]): Promise<number> {
   const latentGrid = await writeFirstLatentGrid(model.segmenter, dataset, spec, samplesDir, (m) => err(`note: ${m}\n`));
   compiled.dispose();
   const page = await writeReport(runDir);
+  const started = readJson<RunInfo>(runPath(runDir, 'run'));
+  writeJsonAtomic(runPath(runDir, 'run'), { ...started, ...endProvenance(started.started), ...(result.status === 'early-stopped' ? { earlyStopped: result.step } : {}) });
   out(report.table + '\n\n');
   out(`run:         ${runDir}\n`);
   out(`samples:     ${written.overview ?? samplesDir}${written.images ? ` (${written.images} test images, 16 samples each)` : ''}\n`);
