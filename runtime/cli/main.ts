@@ -24,6 +24,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   plugins: () => import('./commands/plugins.js'),
   sweep: () => import('./commands/sweep.js'),
   'sweep-task': () => import('./commands/sweep-task.js'),
+  compare: () => import('./commands/compare.js'),
 };
 
 async function usage(): Promise<string> {
