@@ -78,17 +78,22 @@ export async function planSweep(o: PlanOptions): Promise<SweepManifest> {
     if (!shown.has(text)) prefixed(o.err, spec, overrides)(text);
     shown.add(text);
   };
-  for (const spec of specs) {
-    for (const combo of combos) {
-      // The variant's own seed is the first; the others follow it.
-      const base = await loadSpecOrFail(spec, once(spec, combo), combo);
-      for (let s = 0; s < seeds; s++) {
-        const seed = base.spec.train.seed + s;
+  // Seed-major order: a sweep stopped part way (or a pool working through it in order) already
+  // has every variant at its first seeds, which is what a comparison needs first.
+  const bases = new Map<string, ResolvedSpec>();
+  for (let s = 0; s < seeds; s++) {
+    for (const spec of specs) {
+      for (const combo of combos) {
+        const key = JSON.stringify([spec, combo]);
+        // The variant's own seed is the first; the others follow it.
+        const base = bases.get(key) ?? (await loadSpecOrFail(spec, once(spec, combo), combo)).spec;
+        bases.set(key, base);
+        const seed = base.train.seed + s;
         const overrides = [...combo, `train.seed=${seed}`];
         const index = tasks.length;
-        const loaded = s === 0 ? base : await loadSpecOrFail(spec, once(spec, overrides), overrides);
-        tasks.push({ index, name: taskName(index, count, loaded.spec.model, combo, seed), variant: loaded.spec.model, spec, overrides, seed });
-        resolved.push(loaded.spec);
+        const loaded = s === 0 ? base : (await loadSpecOrFail(spec, once(spec, overrides), overrides)).spec;
+        tasks.push({ index, name: taskName(index, count, loaded.model, combo, seed), variant: loaded.model, spec, overrides, seed });
+        resolved.push(loaded);
       }
     }
   }
