@@ -102,7 +102,9 @@ export interface TaskProgress {
 export function taskProgress(dir: string, task: SweepTask): TaskProgress {
   const run = taskRunDir(dir, task);
   const info = existsSync(runPath(run, 'run')) ? safeRead<{ ended?: string }>(runPath(run, 'run')) : undefined;
-  const checkpoints = listCheckpoints(runPath(run, 'checkpoints'));
+  // A checkpoint is complete once its manifest is written (a kill can leave a partial one).
+  const store = runPath(run, 'checkpoints');
+  const checkpoints = listCheckpoints(store).filter((c) => existsSync(join(store, c.name, 'manifest.json')));
   const step = checkpoints[0]?.step;
   if (info?.ended) return { state: 'done', ...(step === undefined ? {} : { step }) };
   if (checkpoints.length) return { state: 'started', ...(step === undefined ? {} : { step }) };
