@@ -32,7 +32,8 @@ mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
 conf="$(cat <<CONF
 # Written by .ci/start-slurm.sh: one node, this machine.
 ClusterName=punet-ci
-SlurmctldHost=${host}
+# Addresses given explicitly: CI containers need not resolve their own host name.
+SlurmctldHost=${host}(127.0.0.1)
 AuthType=auth/munge
 SlurmUser=root
 SlurmdUser=root
@@ -52,7 +53,7 @@ SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 ReturnToService=2
-${node_line} State=UNKNOWN
+${node_line} NodeAddr=127.0.0.1 State=UNKNOWN
 PartitionName=ci Nodes=${host} Default=YES MaxTime=INFINITE State=UP
 CONF
 )"
