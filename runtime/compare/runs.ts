@@ -163,11 +163,27 @@ export async function recomputePerImage(run: RunRecord, note: (s: string) => voi
       });
       values[String(n)] = perMetric;
     }
+    checkAgainstEval(run, values, note);
     const cache: Cache = { ...(run.eval.checkpoint ? { checkpoint: run.eval.checkpoint } : {}), imageIds: items.map((i) => dataset.items[i]!.id), values };
     mkdirSync(dirname(cachePath(run.dir)), { recursive: true });
     writeJsonAtomic(cachePath(run.dir), cache);
     return { ...run, perImage: { imageIds: cache.imageIds, values, source: 'recomputed' } };
   } finally {
     opened.compiled.dispose();
+  }
+}
+
+/** Recomputed values must reproduce eval.json's means; a mismatch (another backend, changed code) is reported. */
+function checkAgainstEval(run: RunRecord, values: PerImage, note: (s: string) => void): void {
+  for (const [n, metrics] of Object.entries(values)) {
+    for (const [id, xs] of Object.entries(metrics)) {
+      const finite = xs.filter((x): x is number => x !== null);
+      const expected = run.eval.results[n]?.[id]?.mean;
+      if (expected === null || expected === undefined || !finite.length) continue;
+      const got = finite.reduce((a, b) => a + b, 0) / finite.length;
+      if (Math.abs(got - expected) > 1e-6 * Math.max(1, Math.abs(expected))) {
+        note(`warning: ${basename(run.dir)}: recomputed ${id} (${n} samples) averages ${got.toFixed(6)}, eval.json says ${expected.toFixed(6)}; the paired statistics use the recomputed values\n`);
+      }
+    }
   }
 }

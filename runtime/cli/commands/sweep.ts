@@ -71,6 +71,10 @@ export async function run(argv: string[]): Promise<number> {
   if (!ENGINES.includes(engine)) throw new UserError(`sweep: --engine must be one of ${ENGINES.join(', ')}, got '${values.engine}'`, EXIT.usage);
   const int = (name: keyof typeof OPTIONS) => intFlag('sweep', name, values[name] as string | undefined);
 
+  if (engine === 'kubernetes') {
+    const { checkKubernetesOptions } = await import('../../sweep/engines/kubernetes.js');
+    checkKubernetesOptions({ image: values.image, volumeClaim: values['volume-claim'] });
+  }
   const dir = resolve(values.out);
   const manifest = await planSweep({ specs: positionals, grid: values.grid, seeds: int('seeds'), out: dir, err: (s) => process.stderr.write(s) });
   out(`sweep: ${manifest.tasks.length} tasks (${manifest.specs.length} variant${manifest.specs.length > 1 ? 's' : ''} x ${manifest.tasks.length / manifest.specs.length / manifest.seeds} grid point(s) x ${manifest.seeds} seed${manifest.seeds > 1 ? 's' : ''}) in ${dir}\n`);

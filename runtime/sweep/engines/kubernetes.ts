@@ -29,9 +29,14 @@ function jobName(dir: string): string {
   return name.replace(/-+$/, '') || 'punet-sweep';
 }
 
-export function kubernetesJob(dir: string, m: SweepManifest, o: KubernetesOptions): Record<string, unknown> {
+/** The options a Job cannot do without (checked before the sweep folder is written). */
+export function checkKubernetesOptions(o: Partial<KubernetesOptions>): void {
   if (!o.image) throw new UserError('--engine kubernetes needs --image IMAGE (a container image with punet installed)', 2);
   if (!o.volumeClaim) throw new UserError('--engine kubernetes needs --volume-claim NAME (a PersistentVolumeClaim that holds the sweep folder)', 2);
+}
+
+export function kubernetesJob(dir: string, m: SweepManifest, o: KubernetesOptions): Record<string, unknown> {
+  checkKubernetesOptions(o);
   const n = m.tasks.length;
   const resources: Record<string, string> = { cpu: String(o.cpus ?? 1) };
   if (o.gpus) resources['nvidia.com/gpu'] = String(o.gpus);
