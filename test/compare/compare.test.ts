@@ -104,6 +104,14 @@ describe('punet compare', () => {
     expect(r.stdout).toContain('note: other vs flat, seed 1: evaluated on different test sets (25 and 25 images with different ids); no paired differences for this pair');
   });
 
+  it('--samples and --metrics pick tables; a filter that leaves none says what there is', () => {
+    const r = compare([...runs, '--samples', '16', '--metrics', 'ged', '--json', '--html', join(dir, 'p4.html')]);
+    expect(JSON.parse(r.stdout).tables.map((t: { metric: string; samples: number }) => `${t.metric}@${t.samples}`)).toEqual(['ged@16']);
+    const none = compare([...runs, '--samples', '4', '--html', join(dir, 'p5.html')]);
+    expect(none.status).toBe(2);
+    expect(none.stderr).toContain('--samples/--metrics leave no table; the runs have ged@16');
+  });
+
   it('refuses folders that are not runs', () => {
     const r = compare([dir]);
     expect(r.status).toBe(2);

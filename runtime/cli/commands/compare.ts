@@ -27,10 +27,12 @@ options:
   --html FILE   write a self-contained page: the runs' curves overlaid and the tables
                 (default: compare.html in the current folder)
   --json        print the comparison as JSON instead of tables
+  --samples N,M only these sample counts (default: every count all runs have)
+  --metrics A,B only these metrics (default: every metric all runs have)
   -h, --help    this help`;
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseCommandArgs('compare', argv, { html: { type: 'string' }, json: { type: 'boolean' } }, HELP);
+  const args = parseCommandArgs('compare', argv, { html: { type: 'string' }, json: { type: 'boolean' }, samples: { type: 'string' }, metrics: { type: 'string' } }, HELP);
   if (!args) return EXIT.ok;
   if (!args.positionals.length) throw new UserError(`compare: give run or sweep folders\n\n${HELP}`, EXIT.usage);
   const note = (s: string) => process.stderr.write(s);
@@ -44,12 +46,26 @@ export async function run(argv: string[]): Promise<number> {
     }
     runs.push(await recomputePerImage(r, note));
   }
-  const comparison = compareRuns(runs);
+  const full = compareRuns(runs);
+  const samples = listFlag(args.values.samples);
+  const metrics = listFlag(args.values.metrics);
+  const comparison = {
+    ...full,
+    tables: full.tables.filter((t) => (!samples || samples.includes(String(t.samples))) && (!metrics || metrics.includes(t.metric))),
+  };
+  if (!comparison.tables.length && full.tables.length) {
+    const have = [...new Set(full.tables.map((t) => `${t.metric}@${t.samples}`))].join(', ');
+    throw new UserError(`compare: --samples/--metrics leave no table; the runs have ${have}`, EXIT.usage);
+  }
   const html = resolve(args.values.html ?? 'compare.html');
   writeFileSync(html, comparisonHtml(comparison, runs));
   if (args.values.json) process.stdout.write(JSON.stringify({ ...comparison, html }, jsonNumbers, 2) + '\n');
   else process.stdout.write(`${formatComparison(comparison)}\n\npage: ${html}\n`);
   return EXIT.ok;
+}
+
+function listFlag(value: string | undefined): string[] | undefined {
+  return value === undefined ? undefined : value.split(',').map((x) => x.trim()).filter(Boolean);
 }
 
 /** NaN and infinities are not JSON: null. */
