@@ -15,7 +15,7 @@ interface Cells {
 }
 
 function cells(t: MetricTable): Cells {
-  const header = ['variant', 'seeds', 'mean', '95% CI (t, seeds)', 'diff vs ' + (t.paired[0]?.baseline ?? 'first'), '95% CI (paired bootstrap)', 'sign test +/-', 'p'];
+  const header = ['variant', 'seeds', 'mean', '95% CI (t, seeds)', 'diff vs ' + (t.paired[0]?.baseline ?? 'first'), '95% CI (paired bootstrap)', 'image pairs (seeds)', 'sign test +/-', 'p'];
   const rows = t.rows.map((r) => {
     const p = t.paired.find((x) => x.variant === r.variant);
     return [
@@ -25,6 +25,7 @@ function cells(t: MetricTable): Cells {
       interval(r.ci.lo, r.ci.hi),
       p ? (p.diff.mean >= 0 ? '+' : '') + fmt(p.diff.mean) : r === t.rows[0] ? '(baseline)' : '-',
       p ? interval(p.diff.lo, p.diff.hi) : '',
+      p ? `${p.diff.n} (${p.seeds.join(',')})` : '',
       p ? `${p.sign.positive}/${p.sign.negative}` : '',
       p ? fmtP(p.sign.p) : '',
     ];
@@ -33,7 +34,7 @@ function cells(t: MetricTable): Cells {
 }
 
 function caption(t: MetricTable): string {
-  const pairs = t.paired[0] ? `; diff = variant - baseline per test image, pooled over ${t.paired[0].diff.n} image pairs from seeds ${t.paired[0].seeds.join(', ')}` : '';
+  const pairs = t.paired.length ? '; diff = variant - baseline per test image, pooled over the seed-matched runs' : '';
   return `${t.metric}, ${t.samples} sample${t.samples > 1 ? 's' : ''} (mean over seeds with a 95% t interval${pairs})`;
 }
 
