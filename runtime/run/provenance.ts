@@ -1,16 +1,10 @@
 /**
- * Provenance written to run.json: where and with what a run was made (host, punet version,
- * backend, git commit of the spec's folder, plugins) and when (start, end, duration).
+ * Provenance written to run.json: where and with what a run was made (host, backend, git commit
+ * of the spec's folder) and when (start, end, duration). Plugin names, versions and file hashes
+ * are run.json's `plugins`, written by the run-folder code on main (harden branch).
  */
 import { execFileSync } from 'node:child_process';
 import { hostname } from 'node:os';
-import type { Registry } from '../../compiler/registry.js';
-import { EXTENSION_POINTS } from '../../compiler/api.js';
-
-export interface PluginProvenance {
-  name: string;
-  version: string;
-}
 
 export interface GitProvenance {
   commit: string;
@@ -30,20 +24,9 @@ export function gitCommitOf(dir: string): GitProvenance | undefined {
   }
 }
 
-/** Plugins other than the built-in ones that contribute to the registry, in load order. */
-export function pluginProvenance(registry: Registry): PluginProvenance[] {
-  const seen = new Map<string, PluginProvenance>();
-  for (const point of EXTENSION_POINTS) {
-    for (const entry of registry.list(point)) {
-      if (!entry.builtin && !seen.has(entry.plugin.name)) seen.set(entry.plugin.name, { ...entry.plugin });
-    }
-  }
-  return [...seen.values()];
-}
-
-export function startProvenance(specDir: string, registry: Registry, backend: string): Record<string, unknown> {
+export function startProvenance(specDir: string, backend: string): Record<string, unknown> {
   const git = gitCommitOf(specDir);
-  return { host: hostname(), backend, ...(git ? { git } : {}), plugins: pluginProvenance(registry) };
+  return { host: hostname(), backend, ...(git ? { git } : {}) };
 }
 
 /** Fields added when the run ends. */

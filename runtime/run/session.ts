@@ -139,7 +139,6 @@ export interface RunInfo {
   /** The backend selection line printed at start. */
   backend?: string;
   git?: { commit: string; dirty: boolean };
-  plugins?: Array<{ name: string; version: string; file?: string; sha256?: string }>;
   /** Last time the run was continued with --resume. */
   resumed?: string;
   ended?: string;

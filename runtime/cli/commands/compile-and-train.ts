@@ -104,7 +104,7 @@ export async function run(argv: string[]): Promise<number> {
     punetVersion: PUNET_VERSION,
     started: new Date().toISOString(),
     command: ['compile-and-train', ...argv],
-    ...startProvenance(dirname(loaded.file), registry, backendLine),
+    ...startProvenance(dirname(loaded.file), backendLine),
   };
   if (!values.resume || !existsSync(runPath(runDir, 'run'))) writeJsonAtomic(runPath(runDir, 'run'), info);
   else writeJsonAtomic(runPath(runDir, 'run'), { ...readJson<RunInfo>(runPath(runDir, 'run')), resumed: new Date().toISOString() });
