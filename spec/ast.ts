@@ -23,8 +23,8 @@ interface NodeBase {
   range: Range;
 }
 
-export type Unit = 'px' | 'steps';
-export const UNITS: readonly Unit[] = ['px', 'steps'];
+export type Unit = 'px' | 'steps' | 'validations';
+export const UNITS: readonly Unit[] = ['px', 'steps', 'validations'];
 
 export interface UnitNode extends NodeBase {
   name: Unit;

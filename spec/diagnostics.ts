@@ -58,6 +58,8 @@ export const CODES = {
   optionCheck: 'E412',
   /** The spec's estimated memory exceeds the limit (spec/budget.ts). */
   resourceBudget: 'E413',
+  /** train.early_stop without validation to count. */
+  earlyStop: 'E414',
   unusedRole: 'W401',
   highLearningRate: 'W402',
   normalizeSynthetic: 'W403',

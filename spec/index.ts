@@ -11,6 +11,7 @@ import type { Registry } from '../compiler/registry.js';
 import { canonicalize } from './canonical.js';
 import { CODES, error, hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { loadChain, type LoadedChain, type UseRef } from './load.js';
+import { applyOverrideTexts } from './overrides.js';
 import { compiledSchema } from './schema.js';
 import { runSemanticChecks } from './semantic.js';
 import type { ResolvedSpec } from './types.js';
@@ -22,6 +23,7 @@ export type { Diagnostic, JsonDiagnostic, Severity } from './diagnostics.js';
 export { formatDiagnostic, formatDiagnostics, hasErrors, toJsonDiagnostic, CODES } from './diagnostics.js';
 export { buildSchema } from './schema.js';
 export type { UseRef } from './load.js';
+export { overrideFile } from './overrides.js';
 
 /** A `use` line handed to the plugin-loading hook. */
 export interface PluginUse {
@@ -48,6 +50,8 @@ export interface LoadSpecOptions {
   loadPlugins?: (uses: PluginUse[], registry: Registry) => Promise<void | PluginLoadFailure[]>;
   /** Text to use instead of reading the file (editors, tests). Extended files are read from disk. */
   text?: string;
+  /** `--set PATH=VALUE` overrides, applied in order over the spec (spec/overrides.ts). */
+  overrides?: readonly string[];
 }
 
 export interface SpecResult {
@@ -79,15 +83,27 @@ export async function loadSpec(file: string, opts: LoadSpecOptions): Promise<Spe
       extra.push(error(CODES.pluginLoad, `loading plugins failed: ${(e as Error)?.message ?? String(e)}`, chain.uses[0]?.range));
     }
   }
-  return finish(chain, opts.registry, extra);
+  return finish(withOverrides(chain, opts.overrides), opts.registry, extra);
 }
 
 /** Checks spec text synchronously (no plugin loading). `file` locates it for extends and messages. */
-export function checkSource(text: string, file: string, registry: Registry): SpecResult {
+export function checkSource(text: string, file: string, registry: Registry, overrides?: readonly string[]): SpecResult {
   const abs = path.resolve(file);
   const chain = guard(() => loadChain(abs, text), abs);
   if ('crashed' in chain) return chain.crashed;
-  return finish(chain, registry, []);
+  return finish(withOverrides(chain, overrides), registry, []);
+}
+
+/** Command-line overrides act on the merged chain, after the last file. */
+function withOverrides(chain: LoadedChain, overrides: readonly string[] | undefined): LoadedChain {
+  if (!chain.layer || !overrides?.length) return chain;
+  const applied = applyOverrideTexts(chain.layer, overrides);
+  return {
+    ...chain,
+    layer: applied.layer,
+    sources: new Map([...chain.sources, ...applied.sources]),
+    diagnostics: [...chain.diagnostics, ...applied.diagnostics],
+  };
 }
 
 function finish(chain: LoadedChain, registry: Registry, extra: Diagnostic[]): SpecResult {

@@ -230,7 +230,8 @@ class PunetParser extends EmbeddedActionsParser {
     ]);
   });
 
-  private value = this.RULE('value', (): ValueNode => {
+  /** Public so a lone value (a `--set path=value` override) can be parsed on its own. */
+  public value = this.RULE('value', (): ValueNode => {
     return this.OR([
       {
         ALT: () => {
@@ -353,3 +354,13 @@ function emptyRange(file: string): Range {
   return { file, start: { line: 1, col: 1, offset: 0 }, end: { line: 1, col: 1, offset: 0 } };
 }
 
+
+/** Parses tokens holding exactly one value (the right-hand side of `--set path=value`). */
+export function parseValueTokens(tokens: IToken[], file: string): { value?: ValueNode; diagnostics: Diagnostic[] } {
+  const p = parser();
+  p.file = file;
+  p.input = tokens;
+  const value = p.value();
+  const diagnostics = p.errors.map((e) => parseDiagnostic(e, file));
+  return { ...(value && !diagnostics.length ? { value } : {}), diagnostics };
+}

@@ -156,6 +156,27 @@ export function buildSchema(registry: Registry): Schema {
           validate_samples: int(1, { default: 16 }),
           checkpoint_every: int(0, { default: 1000, unit: 'steps', description: '0 = never.' }),
           backend: { type: 'string', enum: ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'], default: 'auto' },
+          early_stop: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['patience'],
+            description: 'Stop when the validation metric has not improved for `patience` validations.',
+            properties: {
+              metric: { type: 'string', enum: ['ged'], default: 'ged', description: 'Validation metric (lower is better).' },
+              patience: int(1, { unit: 'validations', description: 'Validations without improvement before stopping.' }),
+              min_delta: { type: 'number', minimum: 0, default: 0, description: 'Smallest decrease that counts as an improvement.' },
+            },
+          },
+        },
+      },
+      sweep: {
+        type: 'object',
+        additionalProperties: false,
+        description: 'Defaults for `punet sweep` on this spec (ignored by compile-and-train).',
+        properties: {
+          seeds: int(1, { default: 1, description: 'Runs per variant and grid point.' }),
+          grid: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_.]*=.+$' }, default: [], description: 'Grid axes, "PATH=V1,V2".' },
+          variants: { type: 'array', items: { type: 'string', minLength: 1 }, default: [], description: 'Other spec files swept alongside this one (relative to it).' },
         },
       },
     },

@@ -123,6 +123,14 @@ export const checkSteps: Check = ({ spec, at, broken }) => {
   return [error(CODES.steps, `'train.steps' must be at least 1; found ${steps}`, at('/train/steps'))];
 };
 
+/** Early stopping counts validations: without validation it would never act. */
+export const checkEarlyStop: Check = ({ spec, at, broken }) => {
+  const train = obj(spec.train);
+  if (!obj(train?.early_stop) || broken('/train/early_stop') || broken('/train/validate_every')) return [];
+  if (num(train?.validate_every) !== 0) return [];
+  return [error(CODES.earlyStop, "'train.early_stop' needs validation: set 'validate_every' above 0 (e.g. validate_every: 200 steps)", at('/train/early_stop', true))];
+};
+
 /** The architecture says which block roles it composes: required ones must be present. */
 export const checkArchitectureRoles: Check = ({ spec, registry, at, broken }) => {
   const kind = obj(spec.architecture)?.kind;
@@ -200,6 +208,7 @@ export const SEMANTIC_CHECKS: readonly Check[] = [
   checkWidthsMatchLevels,
   checkLearningRate,
   checkSteps,
+  checkEarlyStop,
   checkArchitectureRoles,
   checkContributionOptions,
   checkNormalizeData,

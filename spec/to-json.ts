@@ -90,11 +90,11 @@ function entryToJson(entry: Entry, path: string[], origins: Origins, diagnostics
   }
 }
 
-function unitOf(v: ValueNode): UnitNode | undefined {
+export function unitOf(v: ValueNode): UnitNode | undefined {
   return v.type === 'number' || v.type === 'list' ? v.unit : undefined;
 }
 
-function valueToJson(v: ValueNode, path: (string | number)[], origins: Origins, diagnostics: Diagnostic[]): unknown {
+export function valueToJson(v: ValueNode, path: (string | number)[], origins: Origins, diagnostics: Diagnostic[]): unknown {
   switch (v.type) {
     case 'number':
       if (!Number.isFinite(v.value)) {

@@ -61,6 +61,15 @@ export interface TrainSpec {
   validate_samples: number;
   checkpoint_every: number;
   backend: BackendChoice;
+  /** Stop when validation `metric` has not improved by `min_delta` for `patience` validations. */
+  early_stop?: { metric: 'ged'; patience: number; min_delta: number };
+}
+
+/** `sweep { ... }`: defaults for `punet sweep` (runtime/sweep/plan.ts). */
+export interface SweepSpec {
+  seeds: number;
+  grid: string[];
+  variants: string[];
 }
 
 export interface ResolvedSpec {
@@ -79,4 +88,5 @@ export interface ResolvedSpec {
   loss: LossSpec;
   eval: EvalSpec;
   train: TrainSpec;
+  sweep?: SweepSpec;
 }

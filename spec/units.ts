@@ -12,7 +12,7 @@ import type { JsonObject, Origins } from './to-json.js';
 
 type Schema = Record<string, unknown>;
 
-const UNIT_MEANING: Record<string, string> = { px: 'pixels', steps: 'training steps' };
+const UNIT_MEANING: Record<string, string> = { px: 'pixels', steps: 'training steps', validations: 'validations' };
 
 export function checkUnits(value: JsonObject, origins: Origins, registry: Registry): Diagnostic[] {
   const { schema } = compiledSchema(registry);

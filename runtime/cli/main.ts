@@ -23,6 +23,9 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   report: () => import('./commands/report.js'),
   plugins: () => import('./commands/plugins.js'),
   export: () => import('./commands/export.js'),
+  sweep: () => import('./commands/sweep.js'),
+  'sweep-task': () => import('./commands/sweep-task.js'),
+  compare: () => import('./commands/compare.js'),
 };
 
 async function usage(): Promise<string> {

@@ -19,7 +19,7 @@ const METRIC_LABEL: Record<string, string> = {
   'mode-tv': 'Mode TV',
 };
 
-const CSS = `
+export const CSS = `
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color: #1e293b; margin: 0; background: #f8fafc; }
 main { max-width: 1180px; margin: 0 auto; padding: 20px 24px 48px; }
 h1 { font-size: 24px; margin: 8px 0 4px; }

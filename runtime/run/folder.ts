@@ -59,8 +59,9 @@ export class MetricsLog {
     mkdirSync(resolve(path, '..'), { recursive: true });
   }
 
+  /** Every record gets a wall-clock `time` (ISO 8601) unless it brings its own. */
   append(record: Record<string, unknown>): void {
-    namingPath(this.path, () => appendFileSync(this.path, JSON.stringify(record) + '\n'));
+    namingPath(this.path, () => appendFileSync(this.path, JSON.stringify({ ...record, time: record.time ?? new Date().toISOString() }) + '\n'));
   }
 
   /** Drops records past `step` (work a killed run did after its last checkpoint, redone on resume). */

@@ -12,8 +12,8 @@ import { RUN_FILES } from './folder.js';
 
 export const LOCK_FILE = '.punet-lock';
 
-/** Names a punet run folder may hold besides RUN_FILES (written by report, eval, sample, temporaries). */
-const OTHER_RUN_ENTRIES = [/^report\.html?$/, /^eval(-[\w.-]+)?\.json$/, /^eval$/, /^\.punet-lock$/, /\.tmp-\d+$/, /^\..*\.tmp$/];
+/** Names a punet run folder may hold besides RUN_FILES (written by report, eval, sample, compare, temporaries). */
+const OTHER_RUN_ENTRIES = [/^report\.html?$/, /^eval(-[\w.-]+)?\.json$/, /^eval$/, /^compare$/, /^\.punet-lock$/, /\.tmp-\d+$/, /^\..*\.tmp$/];
 
 export interface LockInfo {
   pid: number;

@@ -32,7 +32,7 @@ export interface LoadedSpec {
 }
 
 /** Loads + validates a spec; prints diagnostics (file:line:col) and fails with exit 1 on errors. */
-export async function loadSpecOrFail(file: string, err: (s: string) => void): Promise<LoadedSpec> {
+export async function loadSpecOrFail(file: string, err: (s: string) => void, overrides: readonly string[] = []): Promise<LoadedSpec> {
   const abs = resolvePath(file);
   if (!existsSync(abs)) throw new UserError(`spec file not found: ${file}`);
   if (statSync(abs).isDirectory()) throw new UserError(`${file} is a folder; give the path of a .punet spec file`);
@@ -40,6 +40,7 @@ export async function loadSpecOrFail(file: string, err: (s: string) => void): Pr
   const result = await loadSpec(abs, {
     registry,
     loadPlugins: loadUsePlugins,
+    overrides,
   });
   if (result.diagnostics.length) err(formatDiagnostics(result.diagnostics, { sources: result.sources }) + '\n');
   if (!result.spec) {
@@ -137,6 +138,18 @@ export interface RunInfo {
   command: string[];
   /** Plugins loaded from files, with the sha256 of each file at training time. */
   plugins?: PluginRecord[];
+  /** Provenance (runtime/run/provenance.ts); absent in runs made before it was recorded. */
+  host?: string;
+  /** The backend selection line printed at start. */
+  backend?: string;
+  git?: { commit: string; dirty: boolean };
+  /** Last time the run was continued with --resume. */
+  resumed?: string;
+  ended?: string;
+  /** Wall-clock seconds from `started` to `ended` (pauses between interrupt and resume included). */
+  durationSeconds?: number;
+  /** The step at which train.early_stop ended training. */
+  earlyStopped?: number;
 }
 
 export interface OpenedRun {

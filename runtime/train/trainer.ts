@@ -42,7 +42,8 @@ export interface TrainOptions {
 }
 
 export interface TrainResult {
-  status: 'completed' | 'interrupted';
+  /** early-stopped: validation stopped improving (train.early_stop); the best checkpoint is in best/. */
+  status: 'completed' | 'interrupted' | 'early-stopped';
   /** Completed steps. */
   step: number;
   /** Folder of the last checkpoint written or loaded. */
@@ -102,8 +103,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     lastCheckpoint = loaded.dir;
     resumedFrom = step;
     log.truncateAfter(step);
-    log.append({ event: 'resume', step, checkpoint: loaded.dir, time: new Date().toISOString() });
+    log.append({ event: 'resume', step, checkpoint: loaded.dir });
+  } else {
+    log.truncateAfter(0); // a fresh start in a folder a killed attempt left records in
   }
+  const earlyStop = t.early_stop ? new EarlyStop(t.early_stop.patience, t.early_stop.min_delta, best) : undefined;
 
   const snapshot = async (): Promise<Checkpoint> => {
     const optimizer = await captureOptimizer(handle.optimizer);
@@ -170,6 +174,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         writeCheckpoint(best.dir, await snapshot(), { keep: 1 });
       }
       progress.note(`validation at step ${step}: GED ${ged.toFixed(4)} (${t.validate_samples} samples)${improved ? ', new best' : ` (best ${best?.ged.toFixed(4)} at step ${best?.step})`}`);
+      if (earlyStop?.shouldStop(ged)) {
+        if (savedAt !== step) await saveCheckpoint();
+        progress.finish();
+        const reason = `no GED improvement larger than ${t.early_stop!.min_delta} in ${t.early_stop!.patience} validations`;
+        log.append({ event: 'early-stop', step, reason, best_step: best?.step, best_ged: best?.ged });
+        progress.note(`early stop at step ${step}: ${reason}; best GED ${best?.ged.toFixed(4)} at step ${best?.step}`);
+        return { status: 'early-stopped', step, lastCheckpoint, best, resumedFrom };
+      }
     }
     if ((t.checkpoint_every > 0 && step % t.checkpoint_every === 0) || step === t.steps) {
       await saveCheckpoint();
@@ -187,6 +199,34 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   progress.finish();
   if (savedAt !== step) await saveCheckpoint(); // resumed a finished run
   return { status: 'completed', step, lastCheckpoint, best, resumedFrom };
+}
+
+/**
+ * Patience counter for train.early_stop. On resume it restarts counting from the saved best:
+ * a resumed run gets at most `patience` more validations, never fewer.
+ */
+export class EarlyStop {
+  private bestValue: number;
+  private since = 0;
+
+  constructor(
+    readonly patience: number,
+    readonly minDelta: number,
+    best?: { ged: number },
+  ) {
+    this.bestValue = best?.ged ?? Infinity;
+  }
+
+  /** Records one validation value (lower is better); true when patience has run out. */
+  shouldStop(value: number): boolean {
+    if (Number.isFinite(value) && value < this.bestValue - this.minDelta) {
+      this.bestValue = value;
+      this.since = 0;
+      return false;
+    }
+    this.since++;
+    return this.since >= this.patience;
+  }
 }
 
 /** Mean GED over the val split with `validate_samples` prior samples per image. */

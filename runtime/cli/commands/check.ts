@@ -8,7 +8,7 @@ import { addCliPlugins, builtinRegistry, loadUsePlugins, printDiagnostics } from
 
 export const summary = 'validate .punet specs (syntax, schema, semantic checks)';
 
-const HELP = `usage: punet check [--json] [--plugin MODULE]... FILE...
+const HELP = `usage: punet check [--json] [--plugin MODULE]... [--set PATH=VALUE]... FILE...
 
 Checks each spec (and the specs it extends) and prints every error and warning with
 file:line:col, the source line and a caret. Exit code 0 = all valid (warnings allowed),
@@ -20,10 +20,11 @@ options:
   --memory-limit S  refuse specs whose estimated memory (parameters, one training step's
                     activations, dataset) exceeds S, e.g. 8G (default: PUNET_MEMORY_LIMIT,
                     else half of this machine's memory)
+  --set PATH=VALUE  override one value of the spec (repeatable), e.g. --set train.optimizer.lr=1e-3
   -h, --help        this help`;
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseCommandArgs('check', argv, { json: { type: 'boolean' }, plugin: { type: 'string', multiple: true }, 'memory-limit': { type: 'string' } }, HELP);
+  const args = parseCommandArgs('check', argv, { json: { type: 'boolean' }, plugin: { type: 'string', multiple: true }, 'memory-limit': { type: 'string' }, set: { type: 'string', multiple: true } }, HELP);
   if (!args) return EXIT.ok;
   const files = args.positionals;
   if (!files.length) throw new UserError(`check: no spec file given\n\n${HELP}`, EXIT.usage);
@@ -35,7 +36,7 @@ export async function run(argv: string[]): Promise<number> {
   let errors = 0;
   let warnings = 0;
   for (const file of files) {
-    const result = await loadSpec(file, { registry, loadPlugins: loadUsePlugins });
+    const result = await loadSpec(file, { registry, loadPlugins: loadUsePlugins, overrides: args.values.set ?? [] });
     const budget = result.spec && overBudget(estimateResources(result.spec), limit);
     if (budget) result.diagnostics.push({ severity: 'error', code: CODES.resourceBudget, message: budget, file });
     const failed = hasErrors(result.diagnostics);

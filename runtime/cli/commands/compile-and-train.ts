@@ -7,7 +7,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { intFlag, parseCommandArgs } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
 import { listCheckpoints } from '../../run/checkpoint.js';
-import { newRunDir, runPath, writeJsonAtomic } from '../../run/folder.js';
+import { newRunDir, readJson, runPath, writeJsonAtomic } from '../../run/folder.js';
+import { endProvenance, startProvenance } from '../../run/provenance.js';
 import { PUNET_VERSION } from '../../run/version.js';
 import { acquireRunLock, checkRunFolder } from '../../run/ownership.js';
 import { checkResumable } from '../../run/resume.js';
@@ -50,6 +51,8 @@ options:
   --seed N         run seed (overrides train.seed)
   --backend B      auto, tensorflow, webgpu, wasm or cpu (overrides train.backend)
   --resume         continue the run in --out from its last good checkpoint
+  --set PATH=VALUE override one value of the spec (repeatable), e.g. --set train.optimizer.lr=1e-3;
+                   checked like the spec, recorded in spec.json
   -h, --help       this help
 `;
 
@@ -61,6 +64,7 @@ export async function run(argv: string[]): Promise<number> {
     seed: { type: 'string' },
     backend: { type: 'string' },
     resume: { type: 'boolean' },
+    set: { type: 'string', multiple: true },
   }, HELP);
   if (!args) return EXIT.ok;
   const { values, positionals } = args;
@@ -73,7 +77,8 @@ export async function run(argv: string[]): Promise<number> {
 
   const out = (s: string) => process.stdout.write(s);
   const err = (s: string) => process.stderr.write(s);
-  const loaded = await loadSpecOrFail(positionals[0]!, err);
+  const sets = values.set ?? [];
+  const loaded = await loadSpecOrFail(positionals[0]!, err, sets);
   const spec = applyOverrides(loaded.spec, loaded.registry, { data: values.data, steps, seed, backend: values.backend });
   const registry = loaded.registry;
 
@@ -87,7 +92,11 @@ export async function run(argv: string[]): Promise<number> {
   }
   checkBudget(estimateResources(spec), memoryLimit());
 
-  await useBackend(spec.train.backend, values.backend ? '--backend' : `train.backend in ${relative(process.cwd(), loaded.file) || loaded.file}`, out);
+  let backendLine = '';
+  await useBackend(spec.train.backend, values.backend ? '--backend' : `train.backend in ${relative(process.cwd(), loaded.file) || loaded.file}`, (s) => {
+    backendLine = s.trim();
+    out(s);
+  });
   const dataset = await loadData(spec, registry, dirname(loaded.file));
   out(describeData(dataset) + '\n');
   if (dataset.splits.test.length === 0) {
@@ -111,8 +120,10 @@ export async function run(argv: string[]): Promise<number> {
     started: new Date().toISOString(),
     command: ['compile-and-train', ...argv],
     plugins: pluginRecords(registry),
+    ...startProvenance(dirname(loaded.file), backendLine),
   };
   if (!values.resume || !existsSync(runPath(runDir, 'run'))) writeJsonAtomic(runPath(runDir, 'run'), info);
+  else writeJsonAtomic(runPath(runDir, 'run'), { ...readJson<RunInfo>(runPath(runDir, 'run')), resumed: new Date().toISOString() });
 
   // First Ctrl-C: finish the step, checkpoint, exit 130. Second: exit at once.
   const stop = { requested: false };
@@ -138,7 +149,7 @@ export async function run(argv: string[]): Promise<number> {
     const specArg = positionals[0]!;
     err(
       `stopped at step ${result.step}/${spec.train.steps}; checkpoint saved in ${result.lastCheckpoint}\n` +
-        `resume with: compile-and-train ${specArg} --out ${runDir} --resume${values.data ? ` --data ${values.data}` : ''}${steps ? ` --steps ${steps}` : ''}${seed !== undefined ? ` --seed ${seed}` : ''}${values.backend ? ` --backend ${values.backend}` : ''}\n`,
+        `resume with: compile-and-train ${specArg} --out ${runDir} --resume${sets.map((s) => ` --set '${s}'`).join('')}${values.data ? ` --data ${values.data}` : ''}${steps ? ` --steps ${steps}` : ''}${seed !== undefined ? ` --seed ${seed}` : ''}${values.backend ? ` --backend ${values.backend}` : ''}\n`,
     );
     compiled.dispose();
     return EXIT.interrupted;
@@ -161,6 +172,8 @@ export async function run(argv: string[]): Promise<number> {
   const latentGrid = await writeFirstLatentGrid(model.segmenter, dataset, spec, samplesDir, (m) => err(`note: ${m}\n`));
   compiled.dispose();
   const page = await writeReport(runDir);
+  const started = readJson<RunInfo>(runPath(runDir, 'run'));
+  writeJsonAtomic(runPath(runDir, 'run'), { ...started, ...endProvenance(started.started), ...(result.status === 'early-stopped' ? { earlyStopped: result.step } : {}) });
   out(report.table + '\n\n');
   out(`run:         ${runDir}\n`);
   out(`samples:     ${written.overview ?? samplesDir}${written.images ? ` (${written.images} test images, 16 samples each)` : ''}\n`);

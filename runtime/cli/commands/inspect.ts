@@ -12,7 +12,7 @@ import type { Registry } from '../../../compiler/registry.js';
 
 export const summary = 'per-block parameter counts, output shapes and FLOPs of a compiled spec';
 
-const HELP = `usage: punet inspect SPEC [--json]
+const HELP = `usage: punet inspect SPEC [--json] [--set PATH=VALUE]...
 
 Compiles SPEC (a .punet file, or a resolved-spec .json as printed by 'punet print') and shows,
 per block, its parameter count and output shapes (B = batch), the total, and the analytical
@@ -21,10 +21,11 @@ FLOPs per image.
 options:
   --json       machine-readable output
   --seed N     weight seed (default: the spec's train.seed; counts do not depend on it)
+  --set PATH=VALUE  override one value of a .punet spec (repeatable), e.g. --set latent.size=2
   -h, --help   this text`;
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseCommandArgs('inspect', argv, { json: { type: 'boolean' }, seed: { type: 'string' } }, HELP);
+  const args = parseCommandArgs('inspect', argv, { json: { type: 'boolean' }, seed: { type: 'string' }, set: { type: 'string', multiple: true } }, HELP);
   if (!args) return EXIT.ok;
   const file = args.positionals[0];
   if (!file || args.positionals.length > 1) throw new UserError(`inspect: expected one SPEC file\n\n${HELP}`, EXIT.usage);
@@ -33,7 +34,9 @@ export async function run(argv: string[]): Promise<number> {
 
   const { createRegistry } = await import('../../../plugins/index.js');
   const registry = createRegistry();
-  const spec = file.endsWith('.json') ? readResolvedJson(file) : await loadPunet(file, registry);
+  const overrides = args.values.set ?? [];
+  if (overrides.length && file.endsWith('.json')) throw new UserError('inspect: --set applies to .punet specs, not to a resolved .json', EXIT.usage);
+  const spec = file.endsWith('.json') ? readResolvedJson(file) : await loadPunet(file, registry, overrides);
 
   // Compiling allocates every weight: refuse sizes that cannot fit first (spec/budget.ts).
   const { checkBudget, estimateResources, memoryLimit } = await import('../../../spec/budget.js');
@@ -74,7 +77,7 @@ function readResolvedJson(file: string): ResolvedSpec {
   }
 }
 
-async function loadPunet(file: string, registry: Registry): Promise<ResolvedSpec> {
+async function loadPunet(file: string, registry: Registry, overrides: string[]): Promise<ResolvedSpec> {
   const { loadSpec, formatDiagnostics, hasErrors } = await import('../../../spec/index.js');
   const { loadPlugins } = await import('../../../compiler/plugin-loader.js');
   const result = await loadSpec(file, {
@@ -82,6 +85,7 @@ async function loadPunet(file: string, registry: Registry): Promise<ResolvedSpec
     loadPlugins: async (modules, reg) => {
       await loadPlugins(modules, reg, { fromDir: path.dirname(path.resolve(file)) });
     },
+    overrides,
   });
   if (!result.spec || hasErrors(result.diagnostics)) {
     throw new UserError(formatDiagnostics(result.diagnostics, { sources: result.sources }));

@@ -6,20 +6,21 @@ import { addCliPlugins, builtinRegistry, loadUsePlugins, printDiagnostics } from
 
 export const summary = 'print the resolved spec (after extends and defaults) as JSON';
 
-const HELP = `usage: punet print [--plugin MODULE]... FILE
+const HELP = `usage: punet print [--plugin MODULE]... [--set PATH=VALUE]... FILE
 
 Prints the resolved spec as JSON: extends merged, every default filled in, keys in the
 canonical order (the order of the schema: model, use, input, architecture, blocks, loss,
 eval, train; inside a block, kind then its options as the plugin declares them).
-Warnings go to stderr; on errors nothing is printed on stdout and the exit code is 1.`;
+Warnings go to stderr; on errors nothing is printed on stdout and the exit code is 1.
+--set PATH=VALUE (repeatable) overrides one value, e.g. --set latent.size=2.`;
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseCommandArgs('print', argv, { plugin: { type: 'string', multiple: true } }, HELP);
+  const args = parseCommandArgs('print', argv, { plugin: { type: 'string', multiple: true }, set: { type: 'string', multiple: true } }, HELP);
   if (!args) return EXIT.ok;
   if (args.positionals.length !== 1) throw new UserError(`print: give exactly one spec file\n\n${HELP}`, EXIT.usage);
   const registry = await builtinRegistry();
   await addCliPlugins(registry, (args.values.plugin as string[] | undefined) ?? []);
-  const result = await loadSpec(args.positionals[0]!, { registry, loadPlugins: loadUsePlugins });
+  const result = await loadSpec(args.positionals[0]!, { registry, loadPlugins: loadUsePlugins, overrides: args.values.set ?? [] });
   printDiagnostics(result.diagnostics, result.sources);
   if (!result.spec) return EXIT.failure;
   process.stdout.write(JSON.stringify(result.spec, null, 2) + '\n');

@@ -1,0 +1,74 @@
+/**
+ * `punet compare RUN_OR_SWEEP...`: runs side by side, grouped into variants (same spec apart
+ * from the seed): per metric and sample count, mean +- 95% CI over seeds, and paired per-image
+ * differences against the first variant with a bootstrap CI and a sign test.
+ */
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseCommandArgs } from '../args.js';
+import { EXIT, UserError } from '../errors.js';
+import { compareRuns } from '../../compare/analyze.js';
+import { comparisonHtml, formatComparison } from '../../compare/format.js';
+import { expandRunArgs, readRun, recomputePerImage } from '../../compare/runs.js';
+
+export const summary = 'compare runs or sweeps: mean +- 95% CI over seeds, paired per-image differences, HTML page';
+
+const HELP = `usage: punet compare RUN_OR_SWEEP... [--html FILE] [--json]
+
+Groups the runs (run folders, or sweep folders for all their finished runs) into variants:
+runs whose specs differ only in train.seed. For every metric and sample count in their
+eval.json it prints each variant's mean over seeds with a 95% t interval and, for every other
+variant against the first one, the mean per-image difference on the same test images (runs
+paired by seed) with a 95% paired bootstrap interval and an exact sign test.
+Per-image values come from eval.json when it has them; otherwise they are recomputed from the
+evaluated checkpoint (same seed and noise stream) and cached in RUN/compare/per-image.json.
+
+options:
+  --html FILE   write a self-contained page: the runs' curves overlaid and the tables
+                (default: compare.html in the current folder)
+  --json        print the comparison as JSON instead of tables
+  --samples N,M only these sample counts (default: every count all runs have)
+  --metrics A,B only these metrics (default: every metric all runs have)
+  -h, --help    this help`;
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseCommandArgs('compare', argv, { html: { type: 'string' }, json: { type: 'boolean' }, samples: { type: 'string' }, metrics: { type: 'string' } }, HELP);
+  if (!args) return EXIT.ok;
+  if (!args.positionals.length) throw new UserError(`compare: give run or sweep folders\n\n${HELP}`, EXIT.usage);
+  const note = (s: string) => process.stderr.write(s);
+  const runs = [];
+  for (const dir of expandRunArgs(args.positionals)) {
+    let r;
+    try {
+      r = readRun(dir);
+    } catch (e) {
+      throw new UserError(`compare: cannot read ${dir}: ${(e as Error).message}`);
+    }
+    runs.push(await recomputePerImage(r, note));
+  }
+  const full = compareRuns(runs);
+  const samples = listFlag(args.values.samples);
+  const metrics = listFlag(args.values.metrics);
+  const comparison = {
+    ...full,
+    tables: full.tables.filter((t) => (!samples || samples.includes(String(t.samples))) && (!metrics || metrics.includes(t.metric))),
+  };
+  if (!comparison.tables.length && full.tables.length) {
+    const have = [...new Set(full.tables.map((t) => `${t.metric}@${t.samples}`))].join(', ');
+    throw new UserError(`compare: --samples/--metrics leave no table; the runs have ${have}`, EXIT.usage);
+  }
+  const html = resolve(args.values.html ?? 'compare.html');
+  writeFileSync(html, comparisonHtml(comparison, runs));
+  if (args.values.json) process.stdout.write(JSON.stringify({ ...comparison, html }, jsonNumbers, 2) + '\n');
+  else process.stdout.write(`${formatComparison(comparison)}\n\npage: ${html}\n`);
+  return EXIT.ok;
+}
+
+function listFlag(value: string | undefined): string[] | undefined {
+  return value === undefined ? undefined : value.split(',').map((x) => x.trim()).filter(Boolean);
+}
+
+/** NaN and infinities are not JSON: null. */
+function jsonNumbers(_key: string, v: unknown): unknown {
+  return typeof v === 'number' && !Number.isFinite(v) ? null : v;
+}
