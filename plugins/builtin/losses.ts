@@ -126,7 +126,9 @@ export default definePlugin({
       compute: ({ tf, options, latents }) =>
         tf.tidy(() => {
           const perDim = latentKLs(tf, latents);
-          const trueKL = tf.addN(perDim.map((d) => tf.sum(tf.mean(d, 0)))) as Scalar;
+          // Summed per image over dims and scales, then the batch mean (the order KL always had).
+          const perImage = perDim.reduce<Tensor>((total, d) => tf.add(total, tf.sum(d, 1)), tf.zeros([perDim[0]?.shape[0] ?? 1]));
+          const trueKL = tf.mean(perImage) as Scalar;
           const freeBits = (options as AnalyticKLOptions).free_bits;
           return freeBits > 0 ? withGradientOf(tf, trueKL, freeBitsKL(tf, perDim, freeBits)) : trueKL;
         }),
