@@ -67,13 +67,14 @@ describe('examples', () => {
   it('prob-unet-tiny merges over the LIDC spec as documented', async () => {
     const r = await loadSpec(path.join(EXAMPLES, 'prob-unet-tiny.punet'), { registry });
     // The one warning: Adam at 1e-2 (fine for this net, reported to diverge for the full one).
-    expect(r.diagnostics.map((d) => `${d.code} ${d.range?.start.line}`)).toEqual(['W402 23']);
+    expect(r.diagnostics.map((d) => `${d.code} ${d.range?.start.line}`)).toEqual(['W402 25']);
     const s = r.spec!;
     expect(s.model).toBe('prob-unet-tiny');
     expect(r.files.map((f) => path.basename(f))).toEqual(['prob-unet-lidc.punet', 'prob-unet-tiny.punet']);
     expect(s.input).toEqual({ size: [32, 32], channels: 1, classes: 2 }); // size overridden, the rest inherited
     expect(s.unet).toMatchObject({ kind: 'unet', widths: [8, 16, 32], convs_per_block: 2, down: 'avgpool', up: 'bilinear' });
-    expect(s.posterior).toMatchObject({ sees: 'image+mask', widths: [8, 16, 32] });
+    expect(s.posterior).toMatchObject({ sees: 'image+mask', widths: [8, 16, 32], activation: 'elu' });
+    expect(s.prior).toMatchObject({ sees: 'image', widths: [8, 16, 32], activation: 'elu' });
     expect(s.combiner).toMatchObject({ kind: 'fcomb', layers: 3, width: 32 });
     expect(s.latent).toMatchObject({ kind: 'gaussian', size: 6 });
     // The LIDC loss with free bits (issue 15: no collapse across seeds).

@@ -1,7 +1,7 @@
 /**
  * bench/seeds.ts: the 95% t-interval against a hand computation, and the previous recipe it
- * writes resolves to the tiny spec as it was before issue 15 (no learning-rate warm-up, no free
- * bits, selection by validation GED).
+ * writes resolves to the tiny spec as it was before issue 15 (ReLU encoders, no learning-rate
+ * warm-up, no free bits, selection by validation GED).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,8 +31,10 @@ describe('bench/seeds', () => {
     const [previous, current] = await Promise.all([loadSpec(file, { registry }), loadSpec(tiny, { registry })]);
     const p = previous.spec!;
     const c = current.spec!;
+    expect(p.prior).toEqual({ ...c.prior, activation: 'relu' });
+    expect(p.posterior).toEqual({ ...c.posterior, activation: 'relu' });
     expect(p.loss).toEqual({ ...c.loss, kl: { kind: 'analytic', free_bits: 0 }, objective: { kind: 'weighted', beta: 1, warmup_steps: 0 } });
     expect(p.train).toEqual({ ...c.train, schedule: { ...c.train.schedule, warmup_steps: 0 }, select_by: 'ged' });
-    expect({ ...p, model: '', loss: c.loss, train: c.train }).toEqual({ ...c, model: '' });
+    expect({ ...p, model: '', prior: c.prior, posterior: c.posterior, loss: c.loss, train: c.train }).toEqual({ ...c, model: '' });
   });
 });
