@@ -129,7 +129,8 @@ export function collapseWarning(step: number, r: Pick<ValidationResult, 'klPerDi
   ].filter(Boolean);
   return (
     `step ${step}: posterior collapse suspected: ${causes.join(', ')}; the samples ignore the latent. ` +
-    'Try a KL warm-up (loss { objective weighted { warmup_steps: 200 } }) or free bits (loss { kl analytic { free_bits: 0.1 } })'
+    'Dead ReLUs in the posterior net are a common cause at high learning rates: try prior/posterior { activation: elu }, ' +
+    'a learning-rate warm-up (schedule { warmup_steps: 100 }) or free bits (loss { kl analytic { free_bits: 0.05 } }); docs/language.md, "Posterior collapse"'
   );
 }
 
