@@ -1,7 +1,7 @@
 /**
  * Robustness across seeds (issue 15): trains examples/prob-unet-tiny.punet with several seeds,
- * under today's recipe and under the previous one (the same spec with ELU encoders, the
- * learning-rate warm-up, free bits and GED + HM-IoU checkpoint selection switched off), through the installed `compile-and-train`
+ * under today's recipe and under the previous one (the same spec back at ReLU encoders, lr 1e-2
+ * without warm-up, no free bits and checkpoint selection by validation GED), through the installed `compile-and-train`
  * command, and tabulates per run the test split's sample diversity, GED and mode TV at 16
  * samples, then the mean over seeds with a 95% t-interval. A run whose diversity is under
  * 0.2 counts as collapsed.
@@ -28,13 +28,17 @@ export const COLLAPSED_DIVERSITY = 0.2;
 /** The previous recipe: today's tiny spec with every robustness option back at its old value. */
 export function previousRecipe(spec: string): string {
   return [
-    '# prob-unet-tiny before issue 15: ReLU encoders, no learning-rate warm-up, no free bits, best checkpoint by validation GED.',
+    '# prob-unet-tiny before issue 15: ReLU encoders, lr 1e-2 without warm-up, no free bits, best checkpoint by validation GED.',
     `extends ${JSON.stringify(spec)}`,
     'model "prob-unet-tiny-previous" {',
     '  prior { activation: relu }',
     '  posterior { activation: relu }',
     '  loss { kl analytic { free_bits: 0 }  objective weighted { warmup_steps: 0 } }',
-    '  train { schedule piecewise { warmup_steps: 0 }  select_by: ged }',
+    '  train {',
+    '    optimizer { lr: 1e-2 }',
+    '    schedule piecewise { values: [1e-2, 1e-3]  warmup_steps: 0 }',
+    '    select_by: ged',
+    '  }',
     '}',
     '',
   ].join('\n');

@@ -1,6 +1,6 @@
 /**
  * bench/seeds.ts: the 95% t-interval against a hand computation, and the previous recipe it
- * writes resolves to the tiny spec as it was before issue 15 (ReLU encoders, no learning-rate
+ * writes resolves to the tiny spec as it was before issue 15 (ReLU encoders, lr 1e-2 without
  * warm-up, no free bits, selection by validation GED).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -34,7 +34,12 @@ describe('bench/seeds', () => {
     expect(p.prior).toEqual({ ...c.prior, activation: 'relu' });
     expect(p.posterior).toEqual({ ...c.posterior, activation: 'relu' });
     expect(p.loss).toEqual({ ...c.loss, kl: { kind: 'analytic', free_bits: 0 }, objective: { kind: 'weighted', beta: 1, warmup_steps: 0 } });
-    expect(p.train).toEqual({ ...c.train, schedule: { ...c.train.schedule, warmup_steps: 0 }, select_by: 'ged' });
+    expect(p.train).toEqual({
+      ...c.train,
+      optimizer: { ...c.train.optimizer, lr: 1e-2 },
+      schedule: { ...c.train.schedule, values: [1e-2, 1e-3], warmup_steps: 0 },
+      select_by: 'ged',
+    });
     expect({ ...p, model: '', prior: c.prior, posterior: c.posterior, loss: c.loss, train: c.train }).toEqual({ ...c, model: '' });
   });
 });
