@@ -100,12 +100,16 @@ describe('example variants swap exactly one thing', () => {
 });
 
 describe('hierarchical-tiny', () => {
-  it('swaps only the architecture, blocks, latent and loss of the tiny model, and trains a step', async () => {
+  it('swaps only the architecture, blocks, latent, loss and learning rate of the tiny model, and trains a step', async () => {
     const registry = registryWithHierarchical();
     const spec = await resolve('hierarchical-tiny', registry);
     const changed = differences({ ...base, model: '' }, { ...spec, model: '' });
     expect(changed.sort()).toEqual(
-      ['architecture', 'unet', 'prior', 'posterior', 'latent', 'combiner', 'loss.reconstruction', 'loss.kl.free_bits', 'loss.objective'].sort(),
+      [
+        ...['architecture', 'unet', 'prior', 'posterior', 'latent', 'combiner'],
+        ...['loss.reconstruction', 'loss.kl.free_bits', 'loss.objective'],
+        ...['train.optimizer.lr', 'train.schedule.values', 'train.schedule.warmup_steps'],
+      ].sort(),
     );
     // The paper's loss, with the warm-up that gets top-k off the p = 0.5 plateau.
     expect(spec.loss.reconstruction).toMatchObject({ kind: 'top-k-cross-entropy', fraction: 0.02, warmup_steps: 300 });
