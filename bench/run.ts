@@ -17,6 +17,7 @@ const BENCHMARKS: Array<{ name: string; args: string[]; what: string }> = [
   { name: 'sampling', args: ['--backend', 'wasm'], what: '16 prior samples vs one forward pass (target <= 1.5x)' },
   { name: 'quality', args: [], what: 'tiny model vs deterministic U-Net on the built-in data (GED, mode frequencies)' },
   { name: 'hierarchical-vs-flat', args: [], what: 'hierarchical vs flat Prob. U-Net on the built-in data' },
+  { name: 'seeds', args: [], what: 'tiny model over 5 seeds, previous vs robust recipe: collapse, GED and mode TV with 95% CIs' },
   { name: 'bu-bil', args: [], what: 'BU-BIL DS1: import, train, evaluate' },
   { name: 'fuzz', args: ['--runs', '10000'], what: 'property fuzz of specs, command lines, PNGs and pickles: every case ends cleanly (issue 14)' },
 ];

@@ -158,6 +158,8 @@ export interface ReconstructionContext<O> {
   logits: Tensor;
   /** [B, H, W] int32 class ids. */
   labels: Tensor;
+  /** The 0-based training step; absent outside training (losses with a schedule use their final form). */
+  step?: number;
 }
 
 export interface LossContribution<O = any> extends ContributionBase {

@@ -26,7 +26,8 @@ export interface CompiledTraining {
   schedule: ResolvedEntry<'schedules'>;
   initialObjectiveState(): ObjectiveState;
   /** The loss of one batch; call inside tf.tidy / a gradient. masks: int32 [B, H, W]. */
-  lossTerms(model: Pick<CompiledModel, 'segmenter' | 'regularizedWeights'>, images: Tensor, masks: Tensor, seed: number, state: ObjectiveState): LossTerms;
+  /** `step`: the 0-based training step, for losses with a schedule (top-k warm-up). */
+  lossTerms(model: Pick<CompiledModel, 'segmenter' | 'regularizedWeights'>, images: Tensor, masks: Tensor, seed: number, state: ObjectiveState, step?: number): LossTerms;
   createOptimizer(): OptimizerHandle;
   /** The scheduled learning rate at `step` (0-based). */
   learningRate(step: number): number;
@@ -51,9 +52,9 @@ export function compileTraining(spec: ResolvedSpec, registry: Registry, tfns: Tf
     optimizer,
     schedule,
     initialObjectiveState: () => objective.contribution.initialState(objective.options),
-    lossTerms(model, images, masks, seed, state) {
+    lossTerms(model, images, masks, seed, state, step) {
       const forward = model.segmenter.trainForward(images, masks, seed);
-      const rec = reconstruction.contribution.compute({ tf: tfns, options: reconstruction.options, logits: forward.logits, labels: masks });
+      const rec = reconstruction.contribution.compute({ tf: tfns, options: reconstruction.options, logits: forward.logits, labels: masks, step });
       // A different seed than the posterior sample's, for estimators that sample.
       const klValue = kl.contribution.compute({ tf: tfns, options: kl.options, latents: forward.latents, seed: seed + 1 });
       const combined = objective.contribution.combine({
@@ -132,7 +133,7 @@ export async function trainStep(
   const { terms, grads } = tfns.tidy(() => {
     let stacked: Tensor | undefined;
     const { value, grads } = tfns.variableGrads(() => {
-      const t = training.lossTerms(model, batch.images, batch.masks, batch.seed, batch.state);
+      const t = training.lossTerms(model, batch.images, batch.masks, batch.seed, batch.state, batch.step);
       logNames = Object.keys(t.logs);
       const scalars = [t.loss, t.reconstruction, t.kl, t.regularization, ...logNames.map((n) => t.logs[n]!)];
       // All terms leave the gradient scope as one tensor, read back in one transfer.

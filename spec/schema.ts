@@ -154,6 +154,11 @@ export function buildSchema(registry: Registry): Schema {
           seed: int(0, { default: 0 }),
           validate_every: int(0, { default: 1000, unit: 'steps', description: '0 = never.' }),
           validate_samples: int(1, { default: 16 }),
+          select_by: {
+            type: 'string',
+            enum: ['ged', 'ged-hm-iou', 'last'],
+            description: "Which validation picks best/: 'ged' (default), 'ged-hm-iou' (GED + 1 - HM-IoU) or 'last' (no selection).",
+          },
           checkpoint_every: int(0, { default: 1000, unit: 'steps', description: '0 = never.' }),
           backend: { type: 'string', enum: ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'], default: 'auto' },
           early_stop: {

@@ -48,6 +48,9 @@ export interface EvalSpec {
   metrics: string[];
 }
 
+/** Checkpoint selection: validation GED, GED + (1 - Hungarian-matched IoU), or the last step. */
+export type SelectBy = 'ged' | 'ged-hm-iou' | 'last';
+
 export interface TrainSpec {
   optimizer: KindSpec;
   schedule: KindSpec;
@@ -59,6 +62,8 @@ export interface TrainSpec {
   validate_every: number;
   /** Samples per image for validation GED. */
   validate_samples: number;
+  /** What picks the `best/` checkpoint (runtime/train/validation.ts); absent = 'ged'. */
+  select_by?: SelectBy;
   checkpoint_every: number;
   backend: BackendChoice;
   /** Stop when validation `metric` has not improved by `min_delta` for `patience` validations. */

@@ -1,10 +1,11 @@
 /**
  * Built-in loss terms (Kohl et al. 2018 conventions): softmax cross-entropy summed per image,
- * analytic KL between diagonal Gaussians, rec + beta * KL, L2 weight decay. No TensorFlow.js
+ * analytic KL between diagonal Gaussians (optional free bits), rec + beta * KL (optional KL warm-up),
+ * L2 weight decay. No TensorFlow.js
  * import: `tf` arrives in ctx.
  */
 import { definePlugin } from '../../compiler/api.js';
-import type { Scalar, Tensor, Tf } from '../../compiler/api.js';
+import type { ObjectiveState, Scalar, Tensor, Tf, TrainForward } from '../../compiler/api.js';
 import { DIAG_GAUSSIAN } from '../../compiler/distributions.js';
 
 const noOptions = { type: 'object', additionalProperties: false, properties: {} } as const;
@@ -29,15 +30,59 @@ export function crossEntropy(tf: Tf, logits: Tensor, labels: Tensor, reduction: 
   });
 }
 
-/** KL(q || p) of diagonal Gaussians from (mu, log sigma): [B, ...] -> [B], summed over latent dims. */
-export function diagGaussianKL(tf: Tf, q: { mu: Tensor; log_sigma: Tensor }, p: { mu: Tensor; log_sigma: Tensor }): Tensor {
+type GaussianParams = { mu: Tensor; log_sigma: Tensor };
+
+/** KL(q || p) of diagonal Gaussians from (mu, log sigma), per element: [B, ...] -> [B, ...]. */
+export function diagGaussianKLPerDim(tf: Tf, q: GaussianParams, p: GaussianParams): Tensor {
   return tf.tidy(() => {
     const varQ = tf.exp(tf.mul(q.log_sigma, 2));
     const varP = tf.exp(tf.mul(p.log_sigma, 2));
     const sq = tf.square(tf.sub(q.mu, p.mu));
-    const perDim = tf.sub(tf.add(tf.sub(p.log_sigma, q.log_sigma), tf.div(tf.add(varQ, sq), tf.mul(varP, 2))), 0.5);
-    return tf.sum(tf.reshape(perDim, [perDim.shape[0]!, -1]), 1);
+    return tf.sub(tf.add(tf.sub(p.log_sigma, q.log_sigma), tf.div(tf.add(varQ, sq), tf.mul(varP, 2))), 0.5);
   });
+}
+
+/** Per latent scale, the KL of every latent dimension of every batch item: [B, D_scale]. */
+export function latentKLs(tf: Tf, latents: TrainForward['latents']): Tensor[] {
+  return latents.map(({ posterior, prior }, scale) => {
+    for (const d of [posterior, prior]) {
+      if (d.family !== DIAG_GAUSSIAN) {
+        throw new Error(`analytic KL needs ${DIAG_GAUSSIAN} distributions; latent scale ${scale} is '${d.family}'`);
+      }
+    }
+    const perDim = diagGaussianKLPerDim(tf, posterior.params as never, prior.params as never);
+    return tf.reshape(perDim, [perDim.shape[0]!, -1]);
+  });
+}
+
+/**
+ * Free bits (Kingma et al. 2016), per latent dimension: sum_d max(lambda, batch mean of KL_d).
+ * A dimension under lambda nats gets no gradient, so closing it (the start of posterior
+ * collapse) gains the optimiser nothing.
+ */
+export function freeBitsKL(tf: Tf, perDim: Tensor[], lambda: number): Scalar {
+  return tf.addN(perDim.map((d) => tf.sum(tf.maximum(tf.mean(d, 0), lambda)))) as Scalar;
+}
+
+/** `value` as the value, `surrogate`'s gradient (straight-through), so logs keep the true KL. */
+function withGradientOf(tf: Tf, value: Scalar, surrogate: Scalar): Scalar {
+  const stopGradient = tf.customGrad(((x: Tensor) => ({ value: tf.clone(x), gradFunc: (dy: Tensor) => tf.zerosLike(dy) })) as never);
+  return tf.add(surrogate, stopGradient(tf.sub(value, surrogate)) as Tensor) as Scalar;
+}
+
+interface AnalyticKLOptions {
+  free_bits: number;
+}
+
+export interface WeightedOptions {
+  beta: number;
+  warmup_steps: number;
+}
+
+/** The KL weight after `steps` completed steps: beta * min(1, steps / warmup_steps). */
+export function klWeight(options: WeightedOptions, steps: number): number {
+  if (options.warmup_steps <= 0) return options.beta;
+  return options.beta * Math.min(1, steps / options.warmup_steps);
 }
 
 export default definePlugin({
@@ -63,35 +108,58 @@ export default definePlugin({
   },
   klEstimators: {
     analytic: {
-      description: 'Analytic KL(posterior || prior) of diagonal Gaussians, summed over latent dims and scales, mean over batch.',
-      options: noOptions,
-      compute: ({ tf, latents }) =>
+      description:
+        'Analytic KL(posterior || prior) of diagonal Gaussians, summed over latent dims and scales, mean over batch; optional free bits per dim.',
+      options: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          free_bits: {
+            type: 'number',
+            minimum: 0,
+            default: 0,
+            description:
+              'Nats per latent dimension that cost nothing: the gradient is that of sum_d max(free_bits, batch-mean KL_d); the value stays the true KL. 0 = off.',
+          },
+        },
+      },
+      compute: ({ tf, options, latents }) =>
         tf.tidy(() => {
-          let total: Tensor = tf.zeros([latents[0]?.prior.params.mu!.shape[0] ?? 1]);
-          for (const [scale, { posterior, prior }] of latents.entries()) {
-            for (const d of [posterior, prior]) {
-              if (d.family !== DIAG_GAUSSIAN) {
-                throw new Error(`analytic KL needs ${DIAG_GAUSSIAN} distributions; latent scale ${scale} is '${d.family}'`);
-              }
-            }
-            total = tf.add(total, diagGaussianKL(tf, posterior.params as never, prior.params as never));
-          }
-          return tf.mean(total) as Scalar;
+          const perDim = latentKLs(tf, latents);
+          // Summed per image over dims and scales, then the batch mean (the order KL always had).
+          const perImage = perDim.reduce<Tensor>((total, d) => tf.add(total, tf.sum(d, 1)), tf.zeros([perDim[0]?.shape[0] ?? 1]));
+          const trueKL = tf.mean(perImage) as Scalar;
+          const freeBits = (options as AnalyticKLOptions).free_bits;
+          return freeBits > 0 ? withGradientOf(tf, trueKL, freeBitsKL(tf, perDim, freeBits)) : trueKL;
         }),
     },
   },
   objectives: {
     weighted: {
-      description: 'loss = reconstruction + beta * KL.',
+      description: 'loss = reconstruction + beta * KL; beta optionally warmed up linearly from 0 over warmup_steps.',
       options: {
         type: 'object',
         additionalProperties: false,
-        properties: { beta: { type: 'number', minimum: 0, default: 1, description: 'Weight of the KL term.' } },
+        properties: {
+          beta: { type: 'number', minimum: 0, default: 1, description: 'Weight of the KL term.' },
+          warmup_steps: {
+            type: 'integer',
+            minimum: 0,
+            default: 0,
+            description: 'KL warm-up: the weight rises linearly from 0 to beta over this many steps. 0 = off.',
+          },
+        },
       },
-      initialState: () => ({}),
-      combine: ({ tf, options, reconstruction, kl }) => ({
-        loss: tf.add(reconstruction, tf.mul(kl, (options as { beta: number }).beta)) as Scalar,
-      }),
+      // Only a warm-up needs the step count; without one the state stays {} as before.
+      initialState: (options): ObjectiveState => ((options as WeightedOptions).warmup_steps > 0 ? { steps: 0 } : {}),
+      combine: ({ tf, options, reconstruction, kl, state }) => {
+        const o = options as WeightedOptions;
+        const weight = klWeight(o, state.steps ?? 0);
+        const loss = tf.add(reconstruction, tf.mul(kl, weight)) as Scalar;
+        return o.warmup_steps > 0 ? { loss, logs: { kl_weight: tf.scalar(weight) } } : { loss };
+      },
+      nextState: ({ options, state }) =>
+        (options as WeightedOptions).warmup_steps > 0 ? { ...state, steps: (state.steps ?? 0) + 1 } : state,
     },
   },
   regularizers: {

@@ -1,5 +1,6 @@
 /**
- * Built-in optimisers (`adam`, `sgd`) and learning-rate schedules (`constant`, `piecewise`).
+ * Built-in optimisers (`adam`, `sgd`) and learning-rate schedules (`constant`, `piecewise`, both
+ * with an optional linear warm-up).
  * No TensorFlow.js import: `tf` arrives in ctx.
  */
 import { definePlugin } from '../../compiler/api.js';
@@ -16,9 +17,25 @@ interface SgdOptions {
   lr: number;
   momentum: number;
 }
-interface PiecewiseOptions {
+interface WarmupOptions {
+  warmup_steps: number;
+}
+interface PiecewiseOptions extends WarmupOptions {
   boundaries: number[];
   values: number[];
+}
+
+const warmupSchema = {
+  type: 'integer',
+  minimum: 0,
+  default: 0,
+  description:
+    'Learning-rate warm-up: the rate rises linearly over this many steps (step s: rate * (s + 1) / N). Large first Adam steps can kill ReLUs for good. 0 = off.',
+} as const;
+
+/** `rate` scaled by the linear warm-up at 0-based `step`: rate * min(1, (step + 1) / warmup_steps). */
+export function warmedUp(rate: number, o: WarmupOptions, step: number): number {
+  return o.warmup_steps > 0 ? rate * Math.min(1, (step + 1) / o.warmup_steps) : rate;
 }
 
 const lrSchema = { type: 'number', exclusiveMinimum: 0, description: 'Base learning rate.' } as const;
@@ -104,9 +121,9 @@ export default definePlugin({
   },
   schedules: {
     constant: {
-      description: "The optimiser's base learning rate throughout.",
-      options: { type: 'object', additionalProperties: false, properties: {} },
-      learningRate: ({ baseLearningRate }) => baseLearningRate,
+      description: "The optimiser's base learning rate throughout (after an optional linear warm-up).",
+      options: { type: 'object', additionalProperties: false, properties: { warmup_steps: warmupSchema } },
+      learningRate: ({ options, step, baseLearningRate }) => warmedUp(baseLearningRate, options as WarmupOptions, step),
     },
     piecewise: {
       description: 'Absolute learning rates: values[i] from boundaries[i-1] (in steps) on; one more value than boundaries.',
@@ -117,10 +134,11 @@ export default definePlugin({
         properties: {
           boundaries: { type: 'array', items: { type: 'integer', minimum: 1 }, description: 'Steps at which the rate changes, increasing.' },
           values: { type: 'array', items: { type: 'number', exclusiveMinimum: 0 }, minItems: 1, description: 'Learning rates, one more than boundaries.' },
+          warmup_steps: warmupSchema,
         },
       },
       check: (o) => checkPiecewise(o as PiecewiseOptions),
-      learningRate: ({ options, step }) => piecewiseRate(options as PiecewiseOptions, step),
+      learningRate: ({ options, step }) => warmedUp(piecewiseRate(options as PiecewiseOptions, step), options as PiecewiseOptions, step),
     },
   },
 });

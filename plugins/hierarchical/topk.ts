@@ -2,7 +2,8 @@
  * Loss `top-k-cross-entropy` (Kohl et al. 2019): only the k = fraction x (batch pixels) pixels
  * with the largest cross-entropy count. Selection is deterministic (largest CE) by default, or
  * stochastic with the Gumbel-top-k trick (k pixels drawn without replacement, probability
- * proportional to their CE). The selection itself carries no gradient.
+ * proportional to their CE). The selection itself carries no gradient. An optional warm-up starts
+ * from full cross-entropy: top-k from a random init settles at p = 0.5 on every counted pixel.
  */
 import type { LossContribution, Tensor, Tf } from '../../compiler/api.js';
 import { mixSeed } from './distribution.js';
@@ -14,6 +15,18 @@ export interface TopKOptions {
   reduction: 'sum-per-image' | 'mean';
   /** Seed of the Gumbel noise when the runtime gives none. */
   seed: number;
+  /** Steps over which the counted fraction falls from 1 (full cross-entropy) to `fraction`. */
+  warmup_steps: number;
+}
+
+/**
+ * The fraction of pixels counted after `step` steps: log-linear from 1 to `fraction` over
+ * `warmup_steps` (each step shrinks k by the same factor), then `fraction`. Outside training
+ * (no step) the final fraction.
+ */
+export function topKFraction(options: Pick<TopKOptions, 'fraction' | 'warmup_steps'>, step: number | undefined): number {
+  if (step === undefined || options.warmup_steps <= 0 || step >= options.warmup_steps) return options.fraction;
+  return options.fraction ** (step / options.warmup_steps);
 }
 
 /** k for `pixels` batch pixels: round(fraction * pixels), at least 1, at most all of them. */
@@ -57,6 +70,13 @@ export function topKCrossEntropy(): LossContribution<TopKOptions> {
         selection: { enum: ['deterministic', 'gumbel'], default: 'deterministic' },
         reduction: { enum: ['sum-per-image', 'mean'], default: 'sum-per-image' },
         seed: { type: 'integer', minimum: 0, default: 0 },
+        warmup_steps: {
+          type: 'integer',
+          minimum: 0,
+          default: 0,
+          description:
+            'Start from full cross-entropy and shrink the counted fraction log-linearly to `fraction` over this many steps (top-k from a random init stalls at p = 0.5). 0 = off.',
+        },
       },
     },
     compute(ctx) {
@@ -64,14 +84,17 @@ export function topKCrossEntropy(): LossContribution<TopKOptions> {
       const seed = (ctx as { seed?: number }).seed ?? mixSeed(options.seed, calls++);
       return tf.tidy(() => {
         const ce = pixelCrossEntropy(tf, logits, labels);
-        const k = topKCount(ce.shape[0]!, options.fraction);
+        const target = topKCount(ce.shape[0]!, options.fraction);
+        const k = topKCount(ce.shape[0]!, topKFraction(options, ctx.step));
         const scores =
           options.selection === 'gumbel'
             ? // log(CE) + Gumbel noise: top-k of it samples pixels without replacement, p ~ CE.
               tf.add(tf.log(tf.add(ce, 1e-12)), gumbel(tf, ce.shape[0]!, seed))
             : ce;
         const selected = tf.sum(tf.mul(ce, topKMask(tf, scores, k)));
-        const divisor = options.reduction === 'mean' ? k : logits.shape[0]!;
+        // During a warm-up k > target: rescale to `target` pixels so the term keeps its final
+        // units (a GECO constraint on it holds its meaning while k shrinks).
+        const divisor = options.reduction === 'mean' ? k : (logits.shape[0]! * k) / target;
         return tf.div(selected, divisor) as Tensor as never;
       });
     },

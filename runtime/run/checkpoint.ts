@@ -50,7 +50,7 @@ export interface CheckpointMeta {
   rng: { seed: number; step: number };
   objectiveState: Record<string, number>;
   /** Best validation so far (for `best/`), carried so a resumed run makes the same choices. */
-  best?: { step: number; ged: number };
+  best?: { step: number; ged: number; score?: number };
   /** The optimizer's own counters (e.g. Adam's beta powers), restored exactly. */
   optimizerExtras: string[];
   provenance: {

@@ -1,6 +1,6 @@
 /**
- * The training loop: batches, loss, Adam with the spec's schedule, validation GED with a best
- * checkpoint, atomic checkpoints, resume, NaN stop and a clean stop on request (Ctrl-C).
+ * The training loop: batches, loss, Adam with the spec's schedule, validation (GED, collapse
+ * check) with a best checkpoint, atomic checkpoints, resume, NaN stop and a clean stop on request (Ctrl-C).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ObjectiveState, OptimizerHandle } from '../../compiler/api.js';
@@ -12,13 +12,13 @@ import { readLatestCheckpoint, writeCheckpoint, type Checkpoint } from '../run/c
 import { MetricsLog, runPath } from '../run/folder.js';
 import { PUNET_VERSION } from '../run/version.js';
 import { checkSameSpec, ResumeError } from '../run/resume.js';
-import { evaluateSplit } from '../sample/evaluate.js';
 import { BatchSampler } from './batches.js';
 import type { TrainableModel } from './model.js';
 import { Progress, type ProgressSink } from './progress.js';
 import { STREAM, tfSeed } from './rng.js';
 import { captureOptimizer, captureWeights, restoreOptimizer, restoreWeights } from './snapshot.js';
 import { NonFiniteLossError, trainStep } from './step.js';
+import { collapseWarning, validate, validationLine, validationRecord } from './validation.js';
 
 export interface TrainOptions {
   spec: ResolvedSpec;
@@ -48,7 +48,7 @@ export interface TrainResult {
   step: number;
   /** Folder of the last checkpoint written or loaded. */
   lastCheckpoint?: string;
-  best?: { step: number; ged: number; dir: string };
+  best?: { step: number; ged: number; score?: number; dir: string };
   resumedFrom?: number;
 }
 
@@ -118,7 +118,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         step,
         rng: { seed: t.seed, step },
         objectiveState: state,
-        best: best ? { step: best.step, ged: best.ged } : undefined,
+        best: best ? { step: best.step, ged: best.ged, score: best.score } : undefined,
         optimizerExtras: optimizer.extras,
         provenance: { specHash: opts.specHash, punetVersion: PUNET_VERSION, backend: tf.getBackend(), time: new Date().toISOString(), model: spec.model },
       },
@@ -166,15 +166,20 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     progress.update(step, values);
 
     if (t.validate_every > 0 && step % t.validate_every === 0 && dataset.splits.val.length > 0) {
-      const ged = await validate(opts, model);
-      log.append({ event: 'validation', step, split: 'val', samples: t.validate_samples, ged });
-      const improved = Number.isFinite(ged) && (!best || ged < best.ged);
+      const v = await validate(model.segmenter, dataset, spec, registry, step);
+      log.append({ event: 'validation', step, split: 'val', samples: t.validate_samples, ...validationRecord(v) });
+      const improved = Number.isFinite(v.score) && (!best || v.score < (best.score ?? best.ged));
       if (improved) {
-        best = { step, ged, dir: runPath(runDir, 'best') };
+        best = { step, ged: v.ged, score: v.score, dir: runPath(runDir, 'best') };
         writeCheckpoint(best.dir, await snapshot(), { keep: 1 });
       }
-      progress.note(`validation at step ${step}: GED ${ged.toFixed(4)} (${t.validate_samples} samples)${improved ? ', new best' : ` (best ${best?.ged.toFixed(4)} at step ${best?.step})`}`);
-      if (earlyStop?.shouldStop(ged)) {
+      progress.note(validationLine(step, t, v, improved, best));
+      const collapse = collapseWarning(step, v);
+      if (collapse) {
+        warn(collapse);
+        log.append({ event: 'collapse-warning', step, message: collapse });
+      }
+      if (earlyStop?.shouldStop(v.ged)) {
         if (savedAt !== step) await saveCheckpoint();
         progress.finish();
         const reason = `no GED improvement larger than ${t.early_stop!.min_delta} in ${t.early_stop!.patience} validations`;
@@ -227,19 +232,6 @@ export class EarlyStop {
     this.since++;
     return this.since >= this.patience;
   }
-}
-
-/** Mean GED over the val split with `validate_samples` prior samples per image. */
-async function validate(opts: TrainOptions, model: TrainableModel): Promise<number> {
-  const report = await evaluateSplit(model.segmenter, opts.dataset, opts.spec, opts.registry, {
-    split: 'val',
-    sampleCounts: [opts.spec.train.validate_samples],
-    seed: opts.spec.train.seed,
-    stream: STREAM.validation,
-    batchSize: opts.spec.train.batch_size,
-    metricIds: ['ged'],
-  });
-  return report.results[String(opts.spec.train.validate_samples)]?.ged?.mean ?? NaN;
 }
 
 /**

@@ -100,13 +100,20 @@ describe('example variants swap exactly one thing', () => {
 });
 
 describe('hierarchical-tiny', () => {
-  it('swaps only the architecture, blocks and latent of the tiny model, and trains a step', async () => {
+  it('swaps only the architecture, blocks, latent, loss and learning rate of the tiny model, and trains a step', async () => {
     const registry = registryWithHierarchical();
     const spec = await resolve('hierarchical-tiny', registry);
     const changed = differences({ ...base, model: '' }, { ...spec, model: '' });
     expect(changed.sort()).toEqual(
-      ['architecture', 'unet', 'prior', 'posterior', 'latent', 'combiner'].sort(),
+      [
+        ...['architecture', 'unet', 'prior', 'posterior', 'latent', 'combiner'],
+        ...['loss.reconstruction', 'loss.kl.free_bits', 'loss.objective'],
+        ...['train.optimizer.lr', 'train.schedule.values', 'train.schedule.warmup_steps'],
+      ].sort(),
     );
+    // The paper's loss, with the warm-up that gets top-k off the p = 0.5 plateau.
+    expect(spec.loss.reconstruction).toMatchObject({ kind: 'top-k-cross-entropy', fraction: 0.02, warmup_steps: 300 });
+    expect(spec.loss.objective).toMatchObject({ kind: 'geco', kappa: 0.05, pixel_fraction: 0.02 });
     const full = lossAtFullSize(spec, registry);
     expect(Number.isFinite(full.loss)).toBe(true);
     expect(full.kl).toBeGreaterThanOrEqual(0);

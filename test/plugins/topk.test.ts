@@ -10,7 +10,7 @@ import type { TopKOptions } from '../../plugins/hierarchical/topk.js';
 import type { Tensor } from '../../compiler/api.js';
 
 const loss = hierarchical.losses['top-k-cross-entropy'];
-const options = (o: Partial<TopKOptions> = {}): TopKOptions => ({ fraction: 0.02, selection: 'deterministic', reduction: 'sum-per-image', seed: 0, ...o });
+const options = (o: Partial<TopKOptions> = {}): TopKOptions => ({ fraction: 0.02, selection: 'deterministic', reduction: 'sum-per-image', seed: 0, warmup_steps: 0, ...o });
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
