@@ -141,7 +141,7 @@ describe('training settings', () => {
     spec.loss.objective = { kind: 'weighted' };
     const training = compileTraining(spec, registry);
     expect(training.optimizer.options).toEqual({ lr: 1e-4, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
-    expect(training.objective.options).toEqual({ beta: 1 });
+    expect(training.objective.options).toEqual({ beta: 1, warmup_steps: 0 });
     // The spec itself is not mutated.
     expect(spec.train.optimizer).toEqual({ kind: 'adam' });
   });

@@ -93,7 +93,7 @@ describe('l2 and weighted objective', () => {
 
   it('weighted = rec + beta * KL', () => {
     const v = tf.tidy(() =>
-      weighted.combine({ tf, options: { beta: 2.5 }, reconstruction: tf.scalar(3), kl: tf.scalar(4), pixelsPerImage: 1, state: {} }).loss.dataSync()[0],
+      weighted.combine({ tf, options: { beta: 2.5, warmup_steps: 0 }, reconstruction: tf.scalar(3), kl: tf.scalar(4), pixelsPerImage: 1, state: {} }).loss.dataSync()[0],
     );
     expect(v).toBeCloseTo(13, 6);
   });

@@ -27,7 +27,7 @@ describe('--set overrides', () => {
   it('a name for a block switches its kind (its defaults apply, the old options go)', async () => {
     const r = await load(['train.schedule=constant']);
     expect(errors(r)).toEqual([]);
-    expect(r.spec!.train.schedule).toEqual({ kind: 'constant' });
+    expect(r.spec!.train.schedule).toEqual({ kind: 'constant', warmup_steps: 0 });
   });
 
   it('errors name the override and point into it', async () => {
