@@ -22,17 +22,21 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-def conv_stack(c_in, width, convs, k):
+# The spec's `activation` of a conv block (punet's default is relu).
+ACTIVATIONS = {"relu": nn.ReLU, "elu": nn.ELU}
+
+
+def conv_stack(c_in, width, convs, k, act="relu"):
     layers = []
     for j in range(convs):
-        layers += [nn.Conv2d(c_in if j == 0 else width, width, k, padding=k // 2), nn.ReLU()]
+        layers += [nn.Conv2d(c_in if j == 0 else width, width, k, padding=k // 2), ACTIVATIONS[act]()]
     return nn.Sequential(*layers)
 
 
 class Encoder(nn.Module):
-    def __init__(self, c_in, widths, convs, k):
+    def __init__(self, c_in, widths, convs, k, act="relu"):
         super().__init__()
-        self.levels = nn.ModuleList(conv_stack(c_in if i == 0 else widths[i - 1], w, convs, k) for i, w in enumerate(widths))
+        self.levels = nn.ModuleList(conv_stack(c_in if i == 0 else widths[i - 1], w, convs, k, act) for i, w in enumerate(widths))
 
     def forward(self, x):
         outs = []
@@ -66,9 +70,9 @@ class UNet(nn.Module):
 
 
 class LatentEncoder(nn.Module):
-    def __init__(self, c_in, widths, convs, k, latent, bound):
+    def __init__(self, c_in, widths, convs, k, latent, bound, act="relu"):
         super().__init__()
-        self.encoder = Encoder(c_in, widths, convs, k)
+        self.encoder = Encoder(c_in, widths, convs, k, act)
         self.head = nn.Conv2d(widths[-1], 2 * latent, 1)
         self.latent, self.bound = latent, bound
 
@@ -108,8 +112,8 @@ class ProbUNet(nn.Module):
         c, classes = i["channels"], i["classes"]
         self.classes = classes
         self.unet = UNet(c, u["widths"], u["convs_per_block"], u["kernel_size"])
-        self.prior = LatentEncoder(c, p["widths"], p["convs_per_block"], p["kernel_size"], lat["size"], lat["log_sigma_bound"])
-        self.posterior = LatentEncoder(c + classes, q["widths"], q["convs_per_block"], q["kernel_size"], lat["size"], lat["log_sigma_bound"])
+        self.prior = LatentEncoder(c, p["widths"], p["convs_per_block"], p["kernel_size"], lat["size"], lat["log_sigma_bound"], p.get("activation", "relu"))
+        self.posterior = LatentEncoder(c + classes, q["widths"], q["convs_per_block"], q["kernel_size"], lat["size"], lat["log_sigma_bound"], q.get("activation", "relu"))
         self.fcomb = Fcomb(u["widths"][0], lat["size"], fc["width"], fc["layers"], classes)
 
     def train_forward(self, images, masks):
