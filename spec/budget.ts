@@ -10,7 +10,9 @@
  * their gradients. It exists to stop sizes that cannot possibly fit, with a number the user can
  * act on, not to predict peak memory.
  */
+import { statSync } from 'node:fs';
 import { totalmem } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 import { UserError } from '../runtime/cli/errors.js';
 import type { KindSpec, ResolvedSpec } from './types.js';
 
@@ -20,7 +22,10 @@ export interface ResourceEstimate {
   parameterBytes: number;
   /** Bytes of activations (and their gradients) for one training step of `batch_size` images. */
   activationBytes: number;
-  /** Bytes of the loaded dataset (8-bit images and masks), when the spec says how many items. */
+  /**
+   * Bytes of the loaded dataset: from `count` for generated data, from the files' sizes for an
+   * imported `dataset` (needs the spec's folder); 0 where neither is known (png-folder).
+   */
   datasetBytes: number;
   total: number;
 }
@@ -33,7 +38,7 @@ const COPIES_PER_ACTIVATION = 2;
 /** Annotations per image assumed when the data source does not say (LIDC has four). */
 const ANNOTATIONS = 4;
 
-export function estimateResources(spec: ResolvedSpec): ResourceEstimate {
+export function estimateResources(spec: ResolvedSpec, specDir?: string): ResourceEstimate {
   const [height, width] = spec.input.size;
   const { channels, classes } = spec.input;
   const batch = spec.train.batch_size;
@@ -67,8 +72,26 @@ export function estimateResources(spec: ResolvedSpec): ResourceEstimate {
   const parameterBytes = parameters * FLOAT * COPIES_PER_PARAMETER;
   const activationBytes = batch * activationsPerImage * FLOAT * COPIES_PER_ACTIVATION;
   const count = positive(spec.train.data?.count, 0);
-  const datasetBytes = count * pixels * (channels + ANNOTATIONS);
+  const datasetBytes = count * pixels * (channels + ANNOTATIONS) + importedDatasetBytes(spec.train.data, specDir);
   return { parameters, parameterBytes, activationBytes, datasetBytes, total: parameterBytes + activationBytes + datasetBytes };
+}
+
+/**
+ * An imported dataset's memory once loaded, from its files' sizes (nothing is read): images widen
+ * from 16-bit samples to float32 (2x), masks and modes stay bytes. Missing files count 0; the
+ * loader reports them.
+ */
+function importedDatasetBytes(data: KindSpec | undefined, specDir: string | undefined): number {
+  if (data?.kind !== 'dataset' || typeof data.path !== 'string' || specDir === undefined) return 0;
+  const dir = isAbsolute(data.path) ? data.path : resolve(specDir, data.path);
+  const size = (name: string) => {
+    try {
+      return statSync(join(dir, name)).size;
+    } catch {
+      return 0;
+    }
+  };
+  return 2 * size('images.bin') + size('masks.bin') + size('modes.bin');
 }
 
 /** Bytes punet may plan to use: PUNET_MEMORY_LIMIT (e.g. 8G, 512M, or bytes), else half the machine's memory. */
@@ -83,13 +106,20 @@ export function memoryLimit(fromFlag?: string): { bytes: number; source: string 
   return { bytes: totalmem() / 2, source: 'half of this machine\'s memory' };
 }
 
+/** What to shrink: the data when it is most of the estimate, else the model. */
+function fix(estimate: ResourceEstimate): string {
+  return estimate.datasetBytes > estimate.total / 2
+    ? 'use fewer or smaller images (train.data)'
+    : 'reduce input.size, train.batch_size or the block widths';
+}
+
 /** The reason a spec does not fit `limit`, or undefined when it does. */
 export function overBudget(estimate: ResourceEstimate, limit: { bytes: number; source: string }): string | undefined {
   if (estimate.total <= limit.bytes) return undefined;
   return (
     `the spec needs about ${formatBytes(estimate.total)} (${estimate.parameters.toExponential(2)} parameters: ${formatBytes(estimate.parameterBytes)} ` +
     `with gradients and optimizer state; activations of one training step: ${formatBytes(estimate.activationBytes)}; dataset: ${formatBytes(estimate.datasetBytes)}), ` +
-    `more than the limit of ${formatBytes(limit.bytes)} (${limit.source}); reduce input.size, train.batch_size or the block widths, or raise the limit with PUNET_MEMORY_LIMIT`
+    `more than the limit of ${formatBytes(limit.bytes)} (${limit.source}); ${fix(estimate)}, or raise the limit with PUNET_MEMORY_LIMIT`
   );
 }
 

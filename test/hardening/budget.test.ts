@@ -3,6 +3,7 @@
  * `compile-and-train` refuse with the estimate), and data without a test split is refused
  * before training, not after it.
  */
+import { mkdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { estimateResources, memoryLimit, overBudget } from '../../spec/budget.js';
@@ -27,6 +28,17 @@ describe('case 7: a resource budget checked before allocation', () => {
     for (const file of files) expect(r.stderr).toContain(file);
     expect(r.stderr.match(/E413/g)).toHaveLength(files.length);
     expect(r.stderr).toMatch(/more than the limit of 8\.0 GiB \(--memory-limit\); reduce input\.size, train\.batch_size or the block widths/);
+  });
+
+  it('an imported dataset counts by its files: a 3 GiB images.bin is over a 4 GiB limit once widened to float32', () => {
+    const data = join(dir, 'big-data');
+    mkdirSync(data, { recursive: true });
+    writeFileSync(join(data, 'images.bin'), '');
+    truncateSync(join(data, 'images.bin'), 3 * 2 ** 30); // sparse: no disk used
+    const spec = tinySpec(dir, (t) => t.replace('data synthetic { count: 24 }', 'data dataset { path: "big-data" }'), 'imported.punet');
+    const r = punet(['check', '--memory-limit', '4G', spec]);
+    expectRefusal(r, 1, /error E413: the spec needs about 6\.\d GiB .*dataset: 6\.0 GiB.*use fewer or smaller images \(train\.data\)/);
+    expect(punet(['check', '--memory-limit', '8G', spec]).code).toBe(0);
   });
 
   it('compile-and-train refuses before allocating: a 12000-wide U-Net ends in seconds', () => {

@@ -3,6 +3,7 @@ import { parseCommandArgs } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
 import { hasErrors, loadSpec, toJsonDiagnostic } from '../../../spec/index.js';
 import { CODES } from '../../../spec/diagnostics.js';
+import { dirname } from 'node:path';
 import { estimateResources, memoryLimit, overBudget } from '../../../spec/budget.js';
 import { addCliPlugins, builtinRegistry, loadUsePlugins, printDiagnostics } from '../../../spec/frontend-cli.js';
 
@@ -37,7 +38,7 @@ export async function run(argv: string[]): Promise<number> {
   let warnings = 0;
   for (const file of files) {
     const result = await loadSpec(file, { registry, loadPlugins: loadUsePlugins, overrides: args.values.set ?? [] });
-    const budget = result.spec && overBudget(estimateResources(result.spec), limit);
+    const budget = result.spec && overBudget(estimateResources(result.spec, dirname(file)), limit);
     if (budget) result.diagnostics.push({ severity: 'error', code: CODES.resourceBudget, message: budget, file });
     const failed = hasErrors(result.diagnostics);
     errors += result.diagnostics.filter((d) => d.severity === 'error').length;

@@ -90,7 +90,7 @@ export async function run(argv: string[]): Promise<number> {
   else if (existsSync(runDir) && listCheckpoints(runPath(runDir, 'checkpoints')).length) {
     throw new UserError(`${shownOut} already holds a trained run; continue it with --resume, or choose another --out`);
   }
-  checkBudget(estimateResources(spec), memoryLimit());
+  checkBudget(estimateResources(spec, dirname(loaded.file)), memoryLimit());
 
   let backendLine = '';
   await useBackend(spec.train.backend, values.backend ? '--backend' : `train.backend in ${relative(process.cwd(), loaded.file) || loaded.file}`, (s) => {

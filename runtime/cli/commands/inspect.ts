@@ -40,7 +40,7 @@ export async function run(argv: string[]): Promise<number> {
 
   // Compiling allocates every weight: refuse sizes that cannot fit first (spec/budget.ts).
   const { checkBudget, estimateResources, memoryLimit } = await import('../../../spec/budget.js');
-  checkBudget(estimateResources(spec), memoryLimit());
+  checkBudget(estimateResources(spec, path.dirname(file)), memoryLimit());
   // Heavy imports only now: tfjs loads with the compiler.
   const tf = await import('@tensorflow/tfjs');
   const { compileModel } = await import('../../../compiler/compile.js');
