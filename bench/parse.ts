@@ -2,7 +2,7 @@
  * Front-end benchmark: warm parse + validate time per example spec (target < 5 ms) and the cold
  * start of a `punet check` process (target < 300 ms), printed as a table.
  *
- *   npx tsc -p tsconfig.json && node dist/bench/parse.js [--runs N]
+ *   npm run build:bench && node dist/bench/parse.js [--runs N]
  *
  * Cold start is measured twice: with the schema disk cache warm (the normal case: every run
  * after the first on a machine) and with it disabled (PUNET_SCHEMA_CACHE=0: ajv compiles the

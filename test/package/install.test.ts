@@ -5,7 +5,8 @@
  * One pack + install is shared by every case (it is the expensive part).
  */
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, STACK_LINE, TINY_SPEC } from '../cli/helpers.js';
 import { packAndInstall, runIn, type InstalledProject } from './helpers.js';
@@ -39,6 +40,18 @@ describe('the packed tarball', () => {
       expect(paths, needed).toContain(needed);
     }
     expect(paths.filter((p) => /^(dist\/)?(test|bench)\//.test(p) || p.endsWith('.test.ts') || p.endsWith('.test.js'))).toEqual([]);
+  });
+
+  it('holds every module the package build (tsconfig.json) emits, so no import of an installed punet can miss', () => {
+    const packed = new Set(project.files.map((f) => f.path));
+    const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+    const sources = execFileSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.json'), '--listFilesOnly'], { encoding: 'utf8' })
+      .split('\n')
+      .map((f) => relative(ROOT, f.trim()))
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.startsWith('node_modules') && !f.startsWith('..'));
+    expect(sources.length).toBeGreaterThan(100);
+    const missing = sources.map((f) => `dist/${f.replace(/\.ts$/, '.js')}`).filter((f) => !packed.has(f));
+    expect(missing).toEqual([]);
   });
 });
 
