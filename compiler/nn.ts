@@ -50,6 +50,7 @@ export function createConv(tf: Tf, params: ParamFactory, name: string, c: ConvCo
   const scope = params.scope(name);
   const kernel = scope.variable('kernel', [c.kernelSize, c.kernelSize, c.inChannels, c.outChannels], c.init, { regularize: true });
   const bias = scope.variable('bias', [c.outChannels], c.bias);
+  registerFusedConvGradient(tf);
   return {
     kernel,
     bias,
@@ -61,7 +62,6 @@ export function createConv(tf: Tf, params: ParamFactory, name: string, c: ConvCo
         // No ELU gradient for the fused kernel here: tfjs runs conv, bias and elu as separate ops.
         return tf.fused.conv2d({ x: x as never, filter: kernel as never, bias, strides: 1, pad: 'same', activation });
       }
-      registerFusedConvGradient(tf);
       const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1, dimRoundingMode: undefined, activation };
       return tf.engine().runKernel('FusedConv2D', { x, filter: kernel, bias }, attrs as never) as Tensor;
     },

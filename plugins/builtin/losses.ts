@@ -61,6 +61,7 @@ export function latentKLs(tf: Tf, latents: TrainForward['latents']): Tensor[] {
  * collapse) gains the optimiser nothing.
  */
 export function freeBitsKL(tf: Tf, perDim: Tensor[], lambda: number): Scalar {
+  if (!perDim.length) return tf.scalar(0); // a model without latents (SSN)
   return tf.addN(perDim.map((d) => tf.sum(tf.maximum(tf.mean(d, 0), lambda)))) as Scalar;
 }
 

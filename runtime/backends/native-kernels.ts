@@ -197,9 +197,9 @@ function batchMatMul(addon: NativeAddon) {
     const batchB = size(outerB);
     // oneDNN broadcasts a whole operand (batch 1); partial broadcasts go to wasm.
     if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return null;
+    if (k === 0 && batch * m * n > 0) return null; // a sum of nothing: the stock kernel's zeros
     const out = backend.makeOutput([...outer, m, n], 'float32');
     if (batch * m * n === 0) return out;
-    if (k === 0) return null;
     const heap = heapOf(backend);
     const p = new Uint32Array(MATMUL_PARAMS);
     p.set([batchA, batchB, m, k, n, transA ? 1 : 0, transB ? 1 : 0, offsetOf(backend, heap, a), offsetOf(backend, heap, b), offsetOf(backend, heap, out)]);

@@ -30,6 +30,14 @@ export function probUNetToOnnx(compiled: CompiledModel, meta: { punetVersion: st
       `ONNX export supports the flat 'prob-unet' architecture; this run uses '${spec.architecture.kind}', whose per-scale latents are not exported yet: sample it with punet sample or loadRun() (docs/api.md)`,
     );
   }
+  // The graph takes images as punet feeds an un-normalised model; a normalised run would be fed
+  // different values by every consumer without a word.
+  const normalize = spec.input.normalize ?? 'none';
+  if (normalize !== 'none') {
+    throw new ExportUnsupportedError(
+      `ONNX export does not include input.normalize ('${normalize}') yet: sample this run with punet sample or loadRun() (docs/api.md), or train with normalize: none`,
+    );
+  }
   const options = {} as Record<keyof typeof SUPPORTED, Record<string, unknown>>;
   for (const [role, kind] of Object.entries(SUPPORTED) as Array<[keyof typeof SUPPORTED, string]>) {
     const block = compiled.summary.find((b) => b.role === role);

@@ -99,7 +99,8 @@ export async function latentKLPerDim(
       const images = tf.tensor4d(batch.images, [B, H, W, C]);
       const masks = tf.tensor3d(batch.masks, [B, H, W], 'int32');
       const { latents } = segmenter.trainForward(images, masks, seed + start);
-      if (latents.some((l) => l.posterior.family !== DIAG_GAUSSIAN || l.prior.family !== DIAG_GAUSSIAN)) return undefined;
+      // No latents (SSN), or a family without a per-dimension KL: nothing to report.
+      if (!latents.length || latents.some((l) => l.posterior.family !== DIAG_GAUSSIAN || l.prior.family !== DIAG_GAUSSIAN)) return undefined;
       // Spatial latents: one number per channel (summed over positions); flat latents: per dim.
       const perScale = latentKLs(tf, latents).map((kl, s) => {
         const channels = latents[s]!.posterior.eventShape.at(-1)!;
