@@ -70,7 +70,6 @@ function punetModel(opened: OpenedRun): PunetModel {
   const channels = spec.input.channels;
   const segmenter = compiled.segmenter;
   const latent = compiled.blocks.latent as Partial<LatentBlock> | undefined;
-  let scales: number | undefined;
 
   const batch = (images: ImagesInput): { data: Float32Array; count: number } => {
     const per = height * width * channels;
@@ -83,12 +82,6 @@ function punetModel(opened: OpenedRun): PunetModel {
     return { data, count: data.length / per };
   };
   const shape = (count: number) => ({ batch: count, height, width, channels });
-
-  /** Latent scales of the architecture: the number of (posterior, prior) pairs of one forward pass. */
-  const latentScales = (): number => {
-    scales ??= tf.tidy(() => segmenter.trainForward(tf.zeros([1, height, width, channels]), tf.zeros([1, height, width], 'int32'), 0).latents.length);
-    return scales;
-  };
 
   return {
     runDir: opened.runDir,
@@ -106,7 +99,7 @@ function punetModel(opened: OpenedRun): PunetModel {
     },
     async predictMean(images) {
       const { data, count } = batch(images);
-      return samplePrior(segmenter, data, shape(count), 1, 0, new Array(latentScales()).fill('mean'));
+      return samplePrior(segmenter, data, shape(count), 1, 0, ['mean']); // one entry: every scale's prior mean
     },
     prepare(images) {
       const { data, count } = batch(images);

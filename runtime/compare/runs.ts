@@ -13,6 +13,7 @@ import { UserError } from '../cli/errors.js';
 import { MetricsLog, readJson, runPath, writeJsonAtomic } from '../run/folder.js';
 import type { RunInfo } from '../run/session.js';
 import type { ResolvedSpec } from '../../spec/types.js';
+import type { SplitName } from '../data/types.js';
 import { finishedRunDirs, isSweepDir } from '../sweep/manifest.js';
 
 export type PerImage = Record<string, Record<string, Array<number | null>>>;
@@ -129,42 +130,28 @@ function readCache(dir: string, e: EvalJson): Cache | undefined {
  * Recomputes per-image values of a run whose eval.json has none: the evaluated checkpoint, the
  * spec's seed and the evaluation noise stream, as runtime/sample/evaluate.ts draws them.
  */
-export async function recomputePerImage(run: RunRecord, note: (s: string) => void): Promise<RunRecord> {
+export async function recomputePerImage(run: RunRecord, note: (s: string) => void, trustPlugins = false): Promise<RunRecord> {
   if (run.perImage) return run;
-  const [{ openRun, loadData, useBackend, specDirOf }, { sampleItems }, { setupMetrics, scoreImage }, { STREAM }] = await Promise.all([
-    import('../run/session.js'),
-    import('../sample/sampler.js'),
-    import('../sample/evaluate.js'),
-    import('../train/rng.js'),
-  ]);
+  const [{ openRun, loadData, useBackend, specDirOf }, { evaluateSplit }] = await Promise.all([import('../run/session.js'), import('../sample/evaluate.js')]);
   await useBackend(run.spec.train.backend, 'train.backend in the run', () => undefined);
   const which = run.eval.checkpoint?.which === 'last' ? 'last' : 'best';
   note(`${basename(run.dir)}: eval.json has no per-image values; recomputing them from its ${which} checkpoint\n`);
-  const opened = await openRun(run.dir, which, (s) => note(`warning: ${s}\n`));
+  const opened = await openRun(run.dir, which, (s) => note(`warning: ${s}\n`), { trustPlugins });
   try {
     const dataset = await loadData(opened.spec, opened.registry, specDirOf(opened.info, run.dir));
-    const items = dataset.splits[run.eval.split as 'test'];
-    const setup = setupMetrics(opened.spec, opened.registry, Object.keys(Object.values(run.eval.results)[0] ?? {}));
-    const counts = [...run.eval.sampleCounts].sort((a, b) => a - b);
-    const samples = await sampleItems(opened.model.segmenter, dataset, items, counts.at(-1)!, {
+    // The evaluation itself (same seed, noise stream and sample prefixes), not a copy of it.
+    const report = await evaluateSplit(opened.model.segmenter, dataset, opened.spec, opened.registry, {
+      split: run.eval.split as SplitName,
+      sampleCounts: run.eval.sampleCounts,
       seed: opened.spec.train.seed,
-      stream: STREAM.evaluation,
       batchSize: opened.spec.train.batch_size,
+      metricIds: Object.keys(Object.values(run.eval.results)[0] ?? {}),
     });
-    const hasModes = items.length > 0 && items.every((i) => dataset.items[i]!.modes?.length);
-    const values: PerImage = {};
-    for (const n of counts) {
-      const perMetric: Record<string, Array<number | null>> = {};
-      items.forEach((index, k) => {
-        const item = dataset.items[index]!;
-        const first = { masks: samples[k]!.masks.slice(0, n), foreground: samples[k]!.foreground.slice(0, n) };
-        const scores = scoreImage(setup, first, item.annotations, hasModes ? item.modes : undefined);
-        for (const [id, v] of Object.entries(scores)) (perMetric[id] ??= []).push(Number.isFinite(v) ? v : null);
-      });
-      values[String(n)] = perMetric;
-    }
+    const values: PerImage = Object.fromEntries(
+      Object.entries(report.results).map(([n, metrics]) => [n, Object.fromEntries(Object.entries(metrics).map(([id, m]) => [id, m.perImage]))]),
+    );
     checkAgainstEval(run, values, note);
-    const cache: Cache = { ...(run.eval.checkpoint ? { checkpoint: run.eval.checkpoint } : {}), imageIds: items.map((i) => dataset.items[i]!.id), values };
+    const cache: Cache = { ...(run.eval.checkpoint ? { checkpoint: run.eval.checkpoint } : {}), imageIds: report.imageIds, values };
     mkdirSync(dirname(cachePath(run.dir)), { recursive: true });
     writeJsonAtomic(cachePath(run.dir), cache);
     return { ...run, perImage: { imageIds: cache.imageIds, values, source: 'recomputed' } };

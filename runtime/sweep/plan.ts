@@ -4,24 +4,17 @@
  * a manifest and one resolved spec per task. Making the same sweep again is a no-op; making a
  * different one in the same folder is refused (its runs would be mixed up).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { UserError } from '../cli/errors.js';
 import { writeJsonAtomic } from '../run/folder.js';
 import { loadSpecOrFail } from '../run/session.js';
 import { PUNET_VERSION } from '../run/version.js';
-import type { ResolvedSpec } from '../../spec/types.js';
+import type { ResolvedSpec, SweepSpec } from '../../spec/types.js';
 import { isSweepDir, logsDir, readManifest, taskSpecPath, writeManifest, type GridAxis, type SweepManifest, type SweepTask } from './manifest.js';
 
 /** More tasks than this is almost certainly a typo in a grid (and a huge array job). */
 export const MAX_TASKS = 10_000;
-
-/** The `sweep { ... }` section of a spec, as the schema resolves it. */
-export interface SweepSection {
-  seeds?: number;
-  grid?: string[];
-  variants?: string[];
-}
 
 /** `path=v1,v2,...`: commas inside [ ], ( ) or quotes belong to the value (`widths=[8,16],[16,32]`). */
 export function parseGridAxis(text: string, where: string): GridAxis {
@@ -59,7 +52,7 @@ export interface PlanOptions {
 export async function planSweep(o: PlanOptions): Promise<SweepManifest> {
   const out = resolve(o.out);
   const first = await loadSpecOrFail(o.specs[0]!, o.err);
-  const section = ((first.spec as ResolvedSpec & { sweep?: SweepSection }).sweep ?? {}) as SweepSection;
+  const section: Partial<SweepSpec> = first.spec.sweep ?? {};
   const specs = [
     ...o.specs.map((s) => resolve(s)),
     ...(o.specs.length === 1 ? (section.variants ?? []).map((v) => resolve(dirname(first.file), v)) : []),

@@ -29,10 +29,11 @@ options:
   --json        print the comparison as JSON instead of tables
   --samples N,M only these sample counts (default: every count all runs have)
   --metrics A,B only these metrics (default: every metric all runs have)
+  --trust-plugins  recompute with the runs' plugins even if their files changed since training
   -h, --help    this help`;
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseCommandArgs('compare', argv, { html: { type: 'string' }, json: { type: 'boolean' }, samples: { type: 'string' }, metrics: { type: 'string' } }, HELP);
+  const args = parseCommandArgs('compare', argv, { html: { type: 'string' }, json: { type: 'boolean' }, samples: { type: 'string' }, metrics: { type: 'string' }, 'trust-plugins': { type: 'boolean' } }, HELP);
   if (!args) return EXIT.ok;
   if (!args.positionals.length) throw new UserError(`compare: give run or sweep folders\n\n${HELP}`, EXIT.usage);
   const note = (s: string) => process.stderr.write(s);
@@ -44,7 +45,7 @@ export async function run(argv: string[]): Promise<number> {
     } catch (e) {
       throw new UserError(`compare: cannot read ${dir}: ${(e as Error).message}`);
     }
-    runs.push(await recomputePerImage(r, note));
+    runs.push(await recomputePerImage(r, note, Boolean(args.values['trust-plugins'])));
   }
   const full = compareRuns(runs);
   const samples = listFlag(args.values.samples);

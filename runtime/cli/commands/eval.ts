@@ -3,10 +3,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCommandArgs } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
-import { readJson, runPath } from '../../run/folder.js';
+import { runPath } from '../../run/folder.js';
 import { loadData, openRun, readRunSpec, useBackend } from '../../run/session.js';
 import { evaluateAndWrite, jsonSafe } from '../../sample/report.js';
-import type { ResolvedSpec } from '../../../spec/types.js';
 import { parseCheckpoint, parseSplit } from './sample.js';
 import { checkResultName, resultName } from '../../sample/output-folder.js';
 

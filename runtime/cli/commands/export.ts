@@ -21,11 +21,12 @@ options:
   --out FILE           the .onnx file to write
   --format F           onnx (the only format so far; default onnx)
   --checkpoint C       best (validation-selected, the default) or last
+  --trust-plugins      load the run's plugins even if their files changed since training
   -h, --help           this help
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseCommandArgs('export', argv, { out: { type: 'string' }, format: { type: 'string' }, checkpoint: { type: 'string' } }, HELP);
+  const args = parseCommandArgs('export', argv, { out: { type: 'string' }, format: { type: 'string' }, checkpoint: { type: 'string' }, 'trust-plugins': { type: 'boolean' } }, HELP);
   if (!args) return EXIT.ok;
   const { values, positionals } = args;
   if (positionals.length !== 1) throw new UserError(`export: expected one RUN folder, got ${positionals.length ? positionals.join(' ') : 'none'}\n\n${HELP.trimEnd()}`, EXIT.usage);
@@ -44,7 +45,7 @@ export async function run(argv: string[]): Promise<number> {
   const { probUNetToOnnx, ExportUnsupportedError } = await import('../../export/prob-unet-onnx.js');
   const { PUNET_VERSION } = await import('../../run/version.js');
   await selectBackend('cpu'); // export reads weights only: the exact reference backend is enough
-  const opened = await openRun(positionals[0]!, which, (s) => process.stderr.write(`warning: ${s}\n`));
+  const opened = await openRun(positionals[0]!, which, (s) => process.stderr.write(`warning: ${s}\n`), { trustPlugins: args.values['trust-plugins'] as boolean | undefined });
   try {
     const step = opened.checkpoint.checkpoint.meta.step;
     let bytes: Uint8Array;

@@ -8,13 +8,12 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { intFlag, parseCommandArgs } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
-import { readJson, runPath } from '../../run/folder.js';
+import { runPath } from '../../run/folder.js';
 import { loadData, openRun, readRunSpec, useBackend } from '../../run/session.js';
 import { LatentGridError } from '../../figures/latent-decode.js';
 import { latentGridForImage, writeLatentGrid } from '../../figures/run-figures.js';
 import { safeName } from '../../figures/input.js';
 import { prepareImage } from '../../sample/image-input.js';
-import type { ResolvedSpec } from '../../../spec/types.js';
 import { parseCheckpoint, parseSplit } from './sample.js';
 
 export const summary = "Draw the latent-space figure: samples decoded on a grid of prior-normalised latent positions";

@@ -7,12 +7,11 @@ import { join, resolve } from 'node:path';
 import { intFlag, parseCommandArgs } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
 import { writePng } from '../../data/png.js';
-import { readJson, runPath } from '../../run/folder.js';
+import { runPath } from '../../run/folder.js';
 import { loadData, openRun, checkBackendFlag, readRunSpec, useBackend } from '../../run/session.js';
 import { listCheckpoints } from '../../run/checkpoint.js';
 import { renderSampleGrid } from '../../figures/run-figures.js';
 import { writeReport } from '../../report/write.js';
-import type { ResolvedSpec } from '../../../spec/types.js';
 import { parseCheckpoint } from './sample.js';
 
 export const summary = 'Write a self-contained HTML report of a run: spec, training curves, evaluation, figures';

@@ -7,7 +7,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { intFlag, parseCommandArgs } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
 import type { Dataset, SplitName } from '../../data/types.js';
-import { readJson, runPath, writeJsonAtomic } from '../../run/folder.js';
+import { runPath, writeJsonAtomic } from '../../run/folder.js';
 import { prepareImage } from '../../sample/image-input.js';
 import { checkResultName, replaceFolder, resultName } from '../../sample/output-folder.js';
 import { loadData, openRun, readRunSpec, useBackend } from '../../run/session.js';
