@@ -11,7 +11,8 @@ import { punet, tempDir, TINY_SPEC } from '../hardening/helpers.js';
 type Eval = { imageIds: string[]; results: Record<string, Record<string, { perImage?: Array<number | null> }>> };
 
 it('recomputes per-image values equal to the training-time evaluation', () => {
-  const run = join(tempDir('punet-compare-recompute-'), 'run');
+  const dir = tempDir('punet-compare-recompute-');
+  const run = join(dir, 'run');
   const trained = punet(['compile-and-train', TINY_SPEC, '--out', run], { timeoutMs: 120_000 });
   expect(trained.code, trained.stderr).toBe(0);
   const evalFile = join(run, 'eval.json');
@@ -20,7 +21,7 @@ it('recomputes per-image values equal to the training-time evaluation', () => {
   for (const metrics of Object.values(stripped.results)) for (const m of Object.values(metrics)) delete m.perImage;
   writeFileSync(evalFile, JSON.stringify(stripped));
 
-  const r = punet(['compare', run, '--json'], { timeoutMs: 120_000 });
+  const r = punet(['compare', run, '--json', '--html', join(dir, 'compare.html')], { timeoutMs: 120_000 });
   expect(r.code, r.stderr).toBe(0);
   expect(r.stderr).toMatch(/recomputing them/);
   expect(r.stderr).not.toMatch(/averages .* eval\.json says/); // reproduces eval.json's means
