@@ -17,11 +17,11 @@ export type { Registered } from './compiler/registry.js';
 export { createRegistry, builtinPlugins } from './plugins/index.js';
 export { loadPlugin, loadPlugins, PluginLoadError } from './compiler/plugin-loader.js';
 // For plugin authors: the shared distributions and the surfaces of the built-in blocks' roles.
-export { diagGaussian, lowRankGaussian, floorLogVariance, DIAG_GAUSSIAN, LOW_RANK_GAUSSIAN } from './compiler/distributions.js';
-export type { LowRankGaussian } from './compiler/distributions.js';
+export { diagGaussian, lowRankGaussian, floorLogVariance, DIAG_GAUSSIAN, LOW_RANK_GAUSSIAN } from './plugins/toolkit/distributions.js';
+export type { LowRankGaussian } from './plugins/toolkit/distributions.js';
 export { expectBlock } from './compiler/roles.js';
 export type { Described, FeatureNet, LatentEncoder, LatentBlock, Combiner } from './compiler/roles.js';
-export type { LayerInfo } from './compiler/nn.js';
+export type { LayerInfo } from './plugins/toolkit/nn.js';
 
 // The language front end.
 export { loadSpec, checkSource, formatDiagnostics, hasErrors, buildSchema } from './spec/index.js';

@@ -62,6 +62,17 @@ export interface ParamFactory {
   scope(name: string): ParamFactory;
 }
 
+/** One layer of a built block, for `punet inspect` and the FLOP counter. */
+export interface LayerInfo {
+  name: string;
+  op: 'conv2d' | 'avgpool' | 'maxpool' | 'resize' | 'concat' | 'mean' | 'tile-add';
+  /** Per-image output shape [H, W, C] (or [C]). */
+  output: number[];
+  /** Forward FLOPs per image: a multiply-add counts 2, a bias add / activation / pool read 1. */
+  flops: number;
+  params: number;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Distributions (what latent blocks produce)
 

@@ -4,13 +4,12 @@
  * names are special here); the architecture contribution composes the roles.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Block, BlockRole, ProbabilisticSegmenter, ResolvedSpec, Tf, Variable } from './api.js';
+import type { Block, BlockRole, LayerInfo, ProbabilisticSegmenter, ResolvedSpec, Tf, Variable } from './api.js';
 import { BLOCK_ROLES } from '../spec/types.js';
 import type { Registry } from './registry.js';
 import { BlockOptionError, CompileError, joinPath } from './errors.js';
 import { resolveEntry } from './options.js';
 import { SeededParamFactory, type VariableRecord } from './params.js';
-import type { LayerInfo } from './nn.js';
 import { specHash } from './provenance.js';
 import { registerCpuKernelFixes } from '../runtime/backends/cpu-fixes.js';
 import { PluginContributionError } from './plugin-loader.js';

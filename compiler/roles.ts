@@ -3,8 +3,7 @@
  * architecture that wants to reuse them). Types only, plus a small runtime check, so plugin
  * modules can import this without loading TensorFlow.js.
  */
-import type { Block, BlockRole, Distribution, Tensor } from './api.js';
-import type { LayerInfo } from './nn.js';
+import type { Block, BlockRole, Distribution, LayerInfo, Tensor } from './api.js';
 import { BlockOptionError } from './errors.js';
 
 /** Static facts every built-in block reports (for `punet inspect` and the FLOP counter). */

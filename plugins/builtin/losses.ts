@@ -6,7 +6,7 @@
  */
 import { definePlugin } from '../../compiler/api.js';
 import type { ObjectiveState, Scalar, Tensor, Tf, TrainForward } from '../../compiler/api.js';
-import { DIAG_GAUSSIAN } from '../../compiler/distributions.js';
+import { DIAG_GAUSSIAN } from '../toolkit/distributions.js';
 
 const noOptions = { type: 'object', additionalProperties: false, properties: {} } as const;
 

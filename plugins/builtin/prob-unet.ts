@@ -6,7 +6,7 @@
 import { definePlugin } from '../../compiler/api.js';
 import type { Block, BlockRole, BuildContext, Distribution, Prepared, ProbabilisticSegmenter, Tensor, Tf } from '../../compiler/api.js';
 import { BlockOptionError } from '../../compiler/errors.js';
-import { diagGaussianFromHead } from '../../compiler/distributions.js';
+import { diagGaussianFromHead } from '../toolkit/distributions.js';
 import {
   biasInitializer,
   convFlops,
@@ -19,8 +19,8 @@ import {
   type LayerInfo,
   type UpSampling,
   type WeightInit,
-} from '../../compiler/nn.js';
-import { buildDecoder, buildEncoder, type StackConfig } from '../../compiler/unet-parts.js';
+} from '../toolkit/nn.js';
+import { buildDecoder, buildEncoder, type StackConfig } from '../toolkit/unet-parts.js';
 import { expectBlock, type Combiner, type FeatureNet, type LatentBlock, type LatentEncoder } from '../../compiler/roles.js';
 
 // ---------------------------------------------------------------------------------------------

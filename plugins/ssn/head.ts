@@ -5,7 +5,7 @@
  */
 import type { BuildContext, BlockRole, FeatureNet, LayerInfo, LowRankGaussian, Tensor } from '../../index.js';
 import { expectBlock } from '../../compiler/roles.js';
-import { floorLogVariance, lowRankGaussian } from '../../compiler/distributions.js';
+import { floorLogVariance, lowRankGaussian } from '../toolkit/distributions.js';
 
 export const headOptions = {
   type: 'object',

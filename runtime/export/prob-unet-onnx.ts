@@ -11,9 +11,9 @@
  * plugins/builtin/prob-unet.ts one for one.
  */
 import type { CompiledModel } from '../../compiler/compile.js';
-import type { Activation, DownSampling } from '../../compiler/nn.js';
+import type { Activation, DownSampling } from '../../plugins/toolkit/nn.js';
 import type { FcombOptions, GaussianOptions, StackOptions, UNetOptions } from '../../plugins/builtin/prob-unet.js';
-import { levelSizes } from '../../compiler/unet-parts.js';
+import { levelSizes } from '../../plugins/toolkit/unet-parts.js';
 import { OnnxGraph } from './onnx-proto.js';
 
 /** The kinds the exporter knows, by role. */

@@ -8,7 +8,7 @@ import type { ProbabilisticSegmenter, Tensor } from '../../compiler/api.js';
 import type { Registry } from '../../compiler/registry.js';
 import type { Dataset } from '../data/types.js';
 import type { ResolvedSpec, SelectBy, TrainSpec } from '../../spec/types.js';
-import { DIAG_GAUSSIAN } from '../../compiler/distributions.js';
+import { DIAG_GAUSSIAN } from '../../plugins/toolkit/distributions.js';
 import { latentKLs } from '../../plugins/builtin/losses.js';
 import { sampleDiversity } from '../eval/metrics.js';
 import { evaluateSplit, setupMetrics } from '../sample/evaluate.js';

@@ -8,7 +8,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { activateWasm } from '../../runtime/backends/wasm.js';
-import { createConv, type Activation } from '../../compiler/nn.js';
+import { createConv, type Activation } from '../../plugins/toolkit/nn.js';
 import { SeededParamFactory } from '../../compiler/params.js';
 
 type Case = { n: number; h: number; w: number; cin: number; cout: number; k: number; activation: Activation };

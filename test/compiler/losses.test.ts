@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { createRegistry } from '../../plugins/index.js';
-import { diagGaussian, diagGaussianFromHead } from '../../compiler/distributions.js';
+import { diagGaussian, diagGaussianFromHead } from '../../plugins/toolkit/distributions.js';
 import type { LossContribution, KLContribution, RegularizerContribution, ObjectiveContribution } from '../../compiler/api.js';
 
 const registry = createRegistry();

@@ -21,7 +21,7 @@ describe('cpu ResizeBilinearGrad on non-square maps', () => {
 
 describe('2x2 SAME average pooling on odd sizes', () => {
   it('matches tf.avgPool forward and has the adjoint gradient on cpu', async () => {
-    const { downsample } = await import('../../compiler/nn.js');
+    const { downsample } = await import('../../plugins/toolkit/nn.js');
     await tf.setBackend('cpu');
     for (const shape of [
       [2, 7, 6, 3],

@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import losses, { klWeight } from '../../plugins/builtin/losses.js';
-import { DIAG_GAUSSIAN } from '../../compiler/distributions.js';
+import { DIAG_GAUSSIAN } from '../../plugins/toolkit/distributions.js';
 import type { Distribution, Scalar, Tensor } from '../../compiler/api.js';
 
 beforeAll(async () => {

@@ -13,7 +13,7 @@ import { createRegistry } from '../../../plugins/index.js';
 import { compileModel } from '../../../compiler/compile.js';
 import { compileTraining, trainStep } from '../../../compiler/training.js';
 import { tinyFlatSpec, squareBatch } from '../../../test/plugins/helpers.js';
-import { lowRankGaussian } from '../../../compiler/distributions.js';
+import { lowRankGaussian } from '../../../plugins/toolkit/distributions.js';
 import { loadSpec, formatDiagnostics } from '../../../spec/index.js';
 import { loadUsePlugins } from '../../../spec/frontend-cli.js';
 

@@ -4,7 +4,7 @@
  * exp(log sigma) stays within [e^-b, e^b] (a NaN source in the reference code otherwise).
  * tanh rather than a clip: it is the identity near 0 and never zeroes the gradient.
  */
-import type { Distribution, Tensor, Tf } from './api.js';
+import type { Distribution, Tensor, Tf } from '../../compiler/api.js';
 
 export const DIAG_GAUSSIAN = 'diag-gaussian';
 

@@ -4,8 +4,8 @@
  * convs + activation with C[i] channels. The decoder goes from the second-lowest level up:
  * resize to the skip's size, concat(upsampled, skip), convs with C[i].
  */
-import type { Initializer, ParamFactory, Tensor, Tf } from './api.js';
-import { BlockOptionError } from './errors.js';
+import type { Initializer, ParamFactory, Tensor, Tf } from '../../compiler/api.js';
+import { BlockOptionError } from '../../compiler/errors.js';
 import {
   convFlops,
   convParams,

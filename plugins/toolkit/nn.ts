@@ -3,20 +3,13 @@
  * of every layer's static output shape and FLOPs. `tf` is passed in (never imported here) so
  * plugin modules that use these stay cheap to load.
  */
-import type { Initializer, ParamFactory, Tensor, Tf, Variable } from './api.js';
+import type { Initializer, LayerInfo, ParamFactory, Tensor, Tf, Variable } from '../../compiler/api.js';
+
+export type { LayerInfo };
 
 export type Activation = 'relu' | 'elu' | 'linear';
 export type WeightInit = 'he-normal-truncated' | 'orthogonal' | 'glorot-uniform';
 
-export interface LayerInfo {
-  name: string;
-  op: 'conv2d' | 'avgpool' | 'maxpool' | 'resize' | 'concat' | 'mean' | 'tile-add';
-  /** Per-image output shape [H, W, C] (or [C]). */
-  output: number[];
-  /** Forward FLOPs per image: a multiply-add counts 2, a bias add / activation / pool read 1. */
-  flops: number;
-  params: number;
-}
 
 export function weightInitializer(init: WeightInit): Initializer {
   return { kind: init };
