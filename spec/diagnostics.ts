@@ -63,6 +63,8 @@ export const CODES = {
   unusedRole: 'W401',
   highLearningRate: 'W402',
   normalizeSynthetic: 'W403',
+  /** A contribution's own check warns (plugin API `check`, severity 'warning'). */
+  optionWarning: 'W412',
   // files and extends
   readFile: 'E501',
   extendsCycle: 'E502',

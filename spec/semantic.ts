@@ -4,6 +4,7 @@
  * own code; a check skips values that already have a schema error, to avoid double reports.
  */
 import type { Registry } from '../compiler/registry.js';
+import type { OptionProblem } from '../compiler/api.js';
 import type { Range } from './ast.js';
 import { CODES, error, warning, type Diagnostic } from './diagnostics.js';
 import { isUnder } from './pointer.js';
@@ -12,6 +13,9 @@ import { KIND_SLOTS } from './slots.js';
 import type { JsonObject, Origins } from './to-json.js';
 import { originOf } from './validate.js';
 import { BLOCK_ROLES } from './types.js';
+import type { ResolvedSpec } from './types.js';
+import { slotOrder } from '../compiler/contracts.js';
+import { checkContextFor } from '../compiler/options.js';
 
 export interface CheckContext {
   spec: JsonObject;
@@ -28,37 +32,6 @@ const obj = (v: unknown): JsonObject | undefined => (v && typeof v === 'object' 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 const numList = (v: unknown): number[] | undefined => (Array.isArray(v) && v.every((x) => typeof x === 'number') ? (v as number[]) : undefined);
 
-const ENCODER_ROLES = ['unet', 'prior', 'posterior'] as const;
-
-/** Levels of a block: its `levels` option, else the length of its `widths` list. */
-function levelsOf(block: JsonObject): number | undefined {
-  return num(block.levels) ?? numList(block.widths)?.length;
-}
-
-/** Each pooling halves the image: an L-level encoder needs sizes divisible by 2^(L-1). */
-export const checkImageSizeDivisible: Check = ({ spec, at, broken }) => {
-  const size = numList(obj(spec.input)?.size);
-  if (!size || broken('/input/size')) return [];
-  let deepest: { role: string; levels: number } | undefined;
-  for (const role of ENCODER_ROLES) {
-    const block = obj(spec[role]);
-    const levels = block && !broken(`/${role}`) ? levelsOf(block) : undefined;
-    if (levels && levels > 1 && (!deepest || levels > deepest.levels)) deepest = { role, levels };
-  }
-  if (!deepest || deepest.levels > 30) return [];
-  const factor = 2 ** (deepest.levels - 1);
-  const bad = size.filter((s) => s % factor !== 0);
-  if (!bad.length) return [];
-  const fix = size.map((s) => Math.max(factor, Math.round(s / factor) * factor)).join('x');
-  return [
-    error(
-      CODES.sizeNotDivisible,
-      `input size ${size.join('x')} is not divisible by ${factor} = 2^(${deepest.levels}-1), which the ${deepest.levels}-level '${deepest.role}' block needs: use e.g. ${fix}, or fewer levels`,
-      at('/input/size'),
-    ),
-  ];
-};
-
 export const checkLatentSize: Check = ({ spec, at, broken }) => {
   const size = num(obj(spec.latent)?.size);
   if (size === undefined || size >= 1 || broken('/latent/size')) return [];
@@ -69,20 +42,6 @@ export const checkClasses: Check = ({ spec, at, broken }) => {
   const classes = num(obj(spec.input)?.classes);
   if (classes === undefined || classes >= 2 || broken('/input/classes')) return [];
   return [error(CODES.classes, `'input.classes' counts the background too, so it must be at least 2 (2 = background + lesion); found ${classes}`, at('/input/classes'))];
-};
-
-/** The posterior q(z|x,y) is conditioned on the segmentation; the prior p(z|x) must not see it. */
-export const checkMaskVisibility: Check = ({ spec, at, broken }) => {
-  const out: Diagnostic[] = [];
-  const post = obj(spec.posterior)?.sees;
-  if (typeof post === 'string' && !/\bmask\b/.test(post) && !broken('/posterior/sees')) {
-    out.push(error(CODES.posteriorMask, `the posterior must see the mask (it models q(z | image, mask)); found sees: ${post}: write sees: "image+mask"`, at('/posterior/sees')));
-  }
-  const prior = obj(spec.prior)?.sees;
-  if (typeof prior === 'string' && /\bmask\b/.test(prior) && !broken('/prior/sees')) {
-    out.push(error(CODES.priorMask, `the prior must not see the mask (masks are unknown at test time); found sees: ${prior}: write sees: image`, at('/prior/sees')));
-  }
-  return out;
 };
 
 export const checkWidthsMatchLevels: Check = ({ spec, at, broken }) => {
@@ -137,7 +96,7 @@ export const checkArchitectureRoles: Check = ({ spec, registry, at, broken }) =>
   if (typeof kind !== 'string' || broken('/architecture')) return [];
   const arch = registry.get('architectures', kind);
   if (!arch) return [];
-  const { required, optional = [] } = arch.contribution.roles;
+  const { required, optional } = slotOrder(arch.contribution);
   const out: Diagnostic[] = [];
   for (const role of required) {
     if (spec[role] !== undefined) continue;
@@ -165,19 +124,22 @@ export const checkContributionOptions: Check = ({ spec, registry, at, broken }) 
     let block: unknown = spec;
     for (const seg of slot.path) block = obj(block)?.[seg];
     const kind = obj(block)?.kind;
-    if (typeof kind !== 'string' || broken(ptr)) continue;
+    // Checks may read `input`: skip them while it is broken (its own error is reported).
+    if (typeof kind !== 'string' || broken(ptr) || broken('/input')) continue;
     const entry = registry.get(slot.point, kind);
     if (!entry?.contribution.check) continue;
     const { kind: _kind, ...options } = obj(block)!;
-    let problems: { option: string; message: string }[];
+    let problems: OptionProblem[];
     try {
-      problems = entry.contribution.check(structuredClone(options)) ?? [];
+      problems = entry.contribution.check(structuredClone(options), checkContextFor(spec as unknown as ResolvedSpec, slot.path.join('.'))) ?? [];
     } catch (e) {
       problems = [{ option: '', message: `its option check failed: ${(e as Error)?.message ?? String(e)}` }];
     }
     for (const p of problems) {
-      const where = p.option ? `${ptr}/${p.option.split('.').join('/')}` : ptr;
-      out.push(error(CODES.optionCheck, `${slot.what} kind '${kind}': ${p.message}`, at(where, !p.option)));
+      const where = p.at ? `/${p.at.split('.').join('/')}` : p.option ? `${ptr}/${p.option.split('.').join('/')}` : ptr;
+      const report = p.severity === 'warning' ? warning : error;
+      const code = p.code ?? (p.severity === 'warning' ? CODES.optionWarning : CODES.optionCheck);
+      out.push(report(code, `${slot.what} kind '${kind}': ${p.message}`, at(where, !p.option && !p.at)));
     }
   }
   return out;
@@ -201,10 +163,8 @@ export const checkNormalizeData: Check = ({ spec, at, broken }) => {
 };
 
 export const SEMANTIC_CHECKS: readonly Check[] = [
-  checkImageSizeDivisible,
   checkLatentSize,
   checkClasses,
-  checkMaskVisibility,
   checkWidthsMatchLevels,
   checkLearningRate,
   checkSteps,

@@ -176,6 +176,6 @@ function describeMismatch(data: Dataset, input: InputSpec): string | undefined {
 export default definePlugin({
   name: 'punet-data',
   version: '0.1.0',
-  punetApi: '^1.0.0',
+  punetApi: '^2.0.0',
   dataSources: { synthetic, 'png-folder': pngFolder, dataset },
 });

@@ -66,7 +66,7 @@ function checkPiecewise(o: PiecewiseOptions): OptionProblem[] {
 export default definePlugin({
   name: 'punet-training',
   version: '0.1.0',
-  punetApi: '^1.0.0',
+  punetApi: '^2.0.0',
   optimizers: {
     adam: {
       description: 'Adam (Kingma & Ba); the reference uses lr 1e-4 (1e-3 is reported to produce NaNs).',

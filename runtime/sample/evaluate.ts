@@ -24,12 +24,13 @@ export function setupMetrics(spec: ResolvedSpec, registry: Registry, ids: string
   const distanceSpec: KindSpec = spec.eval.distance;
   const { contribution: distance, options: distanceOptions } = resolve(registry, 'distances', distanceSpec, 'eval.distance');
   const classes = spec.input.classes;
+  const [height, width] = spec.input.size;
   return {
     metrics: ids.map((id, i) => {
       const r = resolve(registry, 'metrics', { kind: id }, `eval.metrics.${i}`);
       return { id, contribution: r.contribution, options: r.options };
     }),
-    distance: (a, b) => distance.distance(a, b, { options: distanceOptions, classes }),
+    distance: (a, b) => distance.distance(a, b, { options: distanceOptions, classes, height, width }),
     classes,
   };
 }

@@ -1,8 +1,9 @@
 /** A small registry independent of the built-in plugins, for tests of registry-driven behaviour. */
-import { definePlugin, type PunetPlugin } from '../../compiler/api.js';
+import { defineContract, definePlugin, type PunetPlugin } from '../../compiler/api.js';
 import { Registry } from '../../compiler/registry.js';
 
 const none = { type: 'object', properties: {} };
+const anything = defineContract<object>('anything', 'fixture: any block', {});
 const fail = () => {
   throw new Error('fixture: not for running');
 };
@@ -10,9 +11,9 @@ const fail = () => {
 export const fixturePlugin: PunetPlugin = definePlugin({
   name: 'fixture',
   version: '1.0.0',
-  punetApi: '^1.0.0',
+  punetApi: '^2.0.0',
   architectures: {
-    tiny: { description: 'fixture architecture', options: none, roles: { required: ['unet'], optional: ['latent'] }, compose: fail },
+    tiny: { description: 'fixture architecture', options: none, slots: { unet: { contract: anything }, latent: { contract: anything, optional: true } }, compose: fail },
   },
   blocks: {
     net: {
