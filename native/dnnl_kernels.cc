@@ -9,7 +9,9 @@
 #include <node_api.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -43,6 +45,21 @@ constexpr uint32_t kNone = 0xffffffffu;  // an absent operand (no bias)
 enum ConvKind { kForward = 0, kBackwardData = 1, kBackwardWeights = 2 };
 enum Activation { kLinear = 0, kRelu = 1, kElu = 2 };
 
+// A 64-byte aligned float buffer: some kernels (Winograd's backward-weights) store with aligned
+// vector instructions, which fault on std::vector's 16-byte alignment.
+struct AlignedBuffer {
+  std::unique_ptr<float, decltype(&std::free)> data{nullptr, &std::free};
+  size_t bytes = 0;
+  void* get(size_t need) {
+    if (need > bytes) {
+      data.reset(static_cast<float*>(std::aligned_alloc(64, (need + 63) / 64 * 64)));
+      if (!data) throw std::bad_alloc();
+      bytes = need;
+    }
+    return data.get();
+  }
+};
+
 // One cached convolution: the primitive plus the reorders between tfjs's HWIO filter and
 // oneDNN's chosen filter layout, and a buffer holding the filter in that layout.
 struct ConvEntry {
@@ -50,8 +67,34 @@ struct ConvEntry {
   memory::desc src, dst, userWeights, weights, bias;
   bool reorderWeights = false;
   dnnl::reorder weightsReorder;  // fwd/bwd-data: HWIO -> chosen; bwd-weights: chosen -> HWIO
-  std::vector<float> weightsBuffer;
+  AlignedBuffer weightsBuffer;
+  // Winograd kernels read and write activations blocked by 16 channels, not NHWC: then kernelSrc
+  // and kernelDst are those layouts and the activations pass through the shared scratch buffers.
+  bool winograd = false;
+  memory::desc kernelSrc, kernelDst;
+  dnnl::reorder srcReorder, dstReorder;  // into the kernel's layout for inputs, out of it for the output
 };
+
+// Winograd (F(4x4, 3x3)) does a 3x3 stride-1 convolution in about half the multiplies; oneDNN
+// 2.6 has it for AVX-512 in all three directions, on activations blocked by 16 channels (so each
+// call reorders two of them in and out of the scratch buffers below). On the LIDC step (1 thread)
+// it took the convolutions from 2.1 to 1.4 CPU s; from 32 channels on it pays for those reorders.
+// PUNET_WINOGRAD=0 turns it off, PUNET_WINOGRAD_MIN sets the channel threshold (both read once).
+memory::dim winogradMinChannels() {
+  static const memory::dim n = std::getenv("PUNET_WINOGRAD_MIN") ? std::atoi(std::getenv("PUNET_WINOGRAD_MIN")) : 32;
+  return n;
+}
+bool winogradAllowed() {
+  static const bool allowed = [] {
+    const char* v = std::getenv("PUNET_WINOGRAD");
+    return v == nullptr || std::string(v) != "0";
+  }();
+  return allowed;
+}
+
+// Two activation buffers in the Winograd kernels' layout, shared by every call (calls are
+// sequential) and grown to the largest activation seen.
+AlignedBuffer scratch[2];
 
 struct MatMulEntry {
   dnnl::primitive matmul;
@@ -80,7 +123,6 @@ ConvEntry& convEntry(const uint32_t* p) {
   entry->src = memory::desc({N, C, H, W}, dt::f32, tag::nhwc);
   entry->dst = memory::desc({N, O, p[kOH], p[kOW]}, dt::f32, tag::nhwc);
   entry->userWeights = memory::desc({O, C, p[kKH], p[kKW]}, dt::f32, tag::hwio);
-  const memory::desc anyWeights({O, C, p[kKH], p[kKW]}, dt::f32, tag::any);
   const bool hasBias = p[kKind] == kForward && p[kBias] != kNone;
   if (hasBias) entry->bias = memory::desc({O}, dt::f32, tag::a);
   auto& engine = cpuEngine();
@@ -91,33 +133,64 @@ ConvEntry& convEntry(const uint32_t* p) {
   dnnl::primitive_attr attr;
   attr.set_post_ops(ops);
 
-  // Backward primitives need the forward one as a hint.
-  const auto prop = p[kKind] == kForward ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward_training;
-  auto fwdDesc = hasBias ? dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, entry->src, anyWeights,
-                                                          entry->bias, entry->dst, strides, dilates, padL, padR)
-                         : dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, entry->src, anyWeights,
-                                                          entry->dst, strides, dilates, padL, padR);
-  dnnl::convolution_forward::primitive_desc fwd(fwdDesc, attr, engine);
-
-  if (p[kKind] == kForward) {
-    entry->weights = fwd.weights_desc();
-    entry->conv = dnnl::convolution_forward(fwd);
-  } else if (p[kKind] == kBackwardData) {
-    dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, entry->src, anyWeights, entry->dst,
-                                               strides, dilates, padL, padR);
-    dnnl::convolution_backward_data::primitive_desc pd(desc, engine, fwd);
-    entry->weights = pd.weights_desc();
-    entry->conv = dnnl::convolution_backward_data(pd);
-  } else {
-    dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, entry->src, anyWeights, entry->dst,
-                                                  strides, dilates, padL, padR);
-    dnnl::convolution_backward_weights::primitive_desc pd(desc, engine, fwd);
-    entry->weights = pd.diff_weights_desc();
-    entry->conv = dnnl::convolution_backward_weights(pd);
+  // Builds the primitive with `algo`, activations in `src` / `dst` layouts. Backward primitives
+  // need the forward one as a hint.
+  auto build = [&](dnnl::algorithm algo, const memory::desc& src, const memory::desc& dst, tag weightsTag) {
+    const memory::desc anyWeights({O, C, p[kKH], p[kKW]}, dt::f32, weightsTag);
+    // (Winograd's forward_inference kernel insists on Winograd-domain filters; forward_training
+    // computes the same thing.)
+    const bool inference = p[kKind] == kForward && algo != dnnl::algorithm::convolution_winograd;
+    const auto prop = inference ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward_training;
+    auto fwdDesc = hasBias ? dnnl::convolution_forward::desc(prop, algo, src, anyWeights, entry->bias, dst, strides, dilates, padL, padR)
+                           : dnnl::convolution_forward::desc(prop, algo, src, anyWeights, dst, strides, dilates, padL, padR);
+    dnnl::convolution_forward::primitive_desc fwd(fwdDesc, attr, engine);
+    if (p[kKind] == kForward) {
+      entry->weights = fwd.weights_desc();
+      entry->kernelSrc = fwd.src_desc();
+      entry->kernelDst = fwd.dst_desc();
+      entry->conv = dnnl::convolution_forward(fwd);
+    } else if (p[kKind] == kBackwardData) {
+      dnnl::convolution_backward_data::desc desc(algo, src, anyWeights, dst, strides, dilates, padL, padR);
+      dnnl::convolution_backward_data::primitive_desc pd(desc, engine, fwd);
+      entry->weights = pd.weights_desc();
+      entry->kernelSrc = pd.diff_src_desc();
+      entry->kernelDst = pd.diff_dst_desc();
+      entry->conv = dnnl::convolution_backward_data(pd);
+    } else {
+      dnnl::convolution_backward_weights::desc desc(algo, src, anyWeights, dst, strides, dilates, padL, padR);
+      dnnl::convolution_backward_weights::primitive_desc pd(desc, engine, fwd);
+      entry->weights = pd.diff_weights_desc();
+      entry->kernelSrc = pd.src_desc();
+      entry->kernelDst = pd.diff_dst_desc();
+      entry->conv = dnnl::convolution_backward_weights(pd);
+    }
+  };
+  const bool winogradShape = p[kKH] == 3 && p[kKW] == 3 && p[kSH] == 1 && p[kSW] == 1 && p[kDH] == 1 && p[kDW] == 1 &&
+                             std::min(C, O) >= winogradMinChannels();
+  entry->winograd = false;
+  if (winogradShape && winogradAllowed()) {
+    try {
+      // Filters blocked by 16 x 16, not oneDNN's own Winograd-domain layout: the kernel accepts
+      // both, and reordering a filter into the Winograd domain costs more than the kernel saves.
+      build(dnnl::algorithm::convolution_winograd, memory::desc({N, C, H, W}, dt::f32, tag::any),
+            memory::desc({N, O, p[kOH], p[kOW]}, dt::f32, tag::any), tag::OIhw16i16o);
+      entry->winograd = true;
+    } catch (const dnnl::error&) {
+      // Not available for this shape or post-op: the direct kernel below.
+    }
+  }
+  if (!entry->winograd) build(dnnl::algorithm::convolution_direct, entry->src, entry->dst, tag::any);
+  if (entry->winograd) {
+    auto between = [&](const memory::desc& from, const memory::desc& to) {
+      return dnnl::reorder(dnnl::reorder::primitive_desc(engine, from, engine, to));
+    };
+    // src is an input except in backward-data (diff_src); dst is an input except forward.
+    entry->srcReorder = p[kKind] == kBackwardData ? between(entry->kernelSrc, entry->src) : between(entry->src, entry->kernelSrc);
+    entry->dstReorder = p[kKind] == kForward ? between(entry->kernelDst, entry->dst) : between(entry->dst, entry->kernelDst);
   }
   entry->reorderWeights = entry->weights != entry->userWeights;
   if (entry->reorderWeights) {
-    entry->weightsBuffer.resize(entry->weights.get_size() / sizeof(float));
+    entry->weightsBuffer.get(entry->weights.get_size());
     entry->weightsReorder = p[kKind] == kBackwardWeights
                                 ? dnnl::reorder(dnnl::reorder::primitive_desc(engine, entry->weights, engine, entry->userWeights))
                                 : dnnl::reorder(dnnl::reorder::primitive_desc(engine, entry->userWeights, engine, entry->weights));
@@ -144,25 +217,46 @@ void runConv(uint8_t* heap, const uint32_t* p) {
   auto& engine = cpuEngine();
   auto& stream = cpuStream();
   auto at = [&](int index) { return static_cast<void*>(heap + p[index]); };
+  // An activation in the kernel's layout: the tensor itself, or (Winograd) a scratch buffer that
+  // is filled from it before the call (`in`) or copied into it after (`out`).
+  struct Pending {
+    dnnl::reorder* reorder;
+    memory staged, tensor;
+  };
+  std::vector<Pending> after;
+  int used = 0;
+  auto activation = [&](const memory::desc& user, const memory::desc& kernel, dnnl::reorder& reorder, void* data, bool in) {
+    memory tensor(user, engine, data);
+    if (!e.winograd) return tensor;
+    memory staged(kernel, engine, scratch[used++].get(kernel.get_size()));
+    if (in) reorder.execute(stream, tensor, staged);
+    else after.push_back({&reorder, staged, tensor});
+    return staged;
+  };
   if (p[kKind] == kBackwardWeights) {
-    memory src(e.src, engine, at(kA)), diffDst(e.dst, engine, at(kB)), userDiffW(e.userWeights, engine, at(kOut));
-    memory diffW = e.reorderWeights ? memory(e.weights, engine, e.weightsBuffer.data()) : userDiffW;
+    memory src = activation(e.src, e.kernelSrc, e.srcReorder, at(kA), true);
+    memory diffDst = activation(e.dst, e.kernelDst, e.dstReorder, at(kB), true);
+    memory userDiffW(e.userWeights, engine, at(kOut));
+    memory diffW = e.reorderWeights ? memory(e.weights, engine, e.weightsBuffer.data.get()) : userDiffW;
     e.conv.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_DIFF_WEIGHTS, diffW}});
     if (e.reorderWeights) e.weightsReorder.execute(stream, diffW, userDiffW);
   } else {
     memory userW(e.userWeights, engine, at(kB));
-    memory w = e.reorderWeights ? memory(e.weights, engine, e.weightsBuffer.data()) : userW;
+    memory w = e.reorderWeights ? memory(e.weights, engine, e.weightsBuffer.data.get()) : userW;
     if (e.reorderWeights) e.weightsReorder.execute(stream, userW, w);
     if (p[kKind] == kForward) {
-      memory src(e.src, engine, at(kA)), dst(e.dst, engine, at(kOut));
+      memory src = activation(e.src, e.kernelSrc, e.srcReorder, at(kA), true);
+      memory dst = activation(e.dst, e.kernelDst, e.dstReorder, at(kOut), false);
       std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst}};
       if (p[kBias] != kNone) args.insert({DNNL_ARG_BIAS, memory(e.bias, engine, at(kBias))});
       e.conv.execute(stream, args);
     } else {
-      memory diffDst(e.dst, engine, at(kA)), diffSrc(e.src, engine, at(kOut));
+      memory diffDst = activation(e.dst, e.kernelDst, e.dstReorder, at(kA), true);
+      memory diffSrc = activation(e.src, e.kernelSrc, e.srcReorder, at(kOut), false);
       e.conv.execute(stream, {{DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, diffSrc}});
     }
   }
+  for (auto& pending : after) pending.reorder->execute(stream, pending.staged, pending.tensor);
   stream.wait();
 }
 
@@ -406,8 +500,8 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
 
 napi_value Stats(napi_env env, napi_callback_info) {
   size_t bytes = 0;
-  for (auto& kv : convCache) bytes += kv.second->weightsBuffer.size() * sizeof(float);
-  bytes += ones.size() * sizeof(float);
+  for (auto& kv : convCache) bytes += kv.second->weightsBuffer.bytes;
+  bytes += ones.size() * sizeof(float) + scratch[0].bytes + scratch[1].bytes;
   napi_value out, value;
   napi_create_object(env, &out);
   auto set = [&](const char* name, double v) {
@@ -415,6 +509,9 @@ napi_value Stats(napi_env env, napi_callback_info) {
     napi_set_named_property(env, out, name, value);
   };
   set("convPrimitives", static_cast<double>(convCache.size()));
+  size_t winograd = 0;
+  for (auto& kv : convCache) winograd += kv.second->winograd ? 1 : 0;
+  set("winogradPrimitives", static_cast<double>(winograd));
   set("matmulPrimitives", static_cast<double>(matmulCache.size()));
   set("sumPrimitives", static_cast<double>(sumCache.size()));
   set("poolPrimitives", static_cast<double>(poolCache.size()));

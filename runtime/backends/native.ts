@@ -23,6 +23,8 @@ function nativeFix(root: string | undefined): string {
 
 export interface NativeStats {
   convPrimitives: number;
+  /** Of those, the ones running Winograd kernels (3x3, stride 1, 32+ channels). */
+  winogradPrimitives: number;
   matmulPrimitives: number;
   sumPrimitives: number;
   poolPrimitives: number;

@@ -38,7 +38,11 @@ const CASES: Case[] = [
   { batch: 1, h: 9, w: 9, cin: 7, cout: 3, k: 3, stride: 2, pad: 'valid' },
   { batch: 3, h: 5, w: 7, cin: 3, cout: 7, k: 1, stride: 1, pad: 'same' },
   { batch: 1, h: 7, w: 6, cin: 7, cout: 7, k: 1, stride: 2, pad: 'valid' },
+  // 3x3 stride 1 from 32 channels: Winograd kernels (activations through blocked scratch buffers).
+  { batch: 2, h: 11, w: 9, cin: 32, cout: 48, k: 3, stride: 1, pad: 'same' },
+  { batch: 1, h: 10, w: 7, cin: 48, cout: 32, k: 3, stride: 1, pad: 'valid' },
 ];
+const winograd = (c: Case) => c.k === 3 && c.stride === 1 && Math.min(c.cin, c.cout) >= 32;
 
 const name = (c: Case) => `${c.batch}x${c.h}x${c.w}x${c.cin} -> ${c.cout}, ${c.k}x${c.k}, stride ${c.stride}, ${c.pad}`;
 
@@ -107,9 +111,12 @@ describe.runIf(load.ok)('native convolution kernels', () => {
       bias: seededValues(c.cout, 4),
     };
     const before = nativeCalls(addon);
+    const winogradBefore = addon.stats().winogradPrimitives;
     const native = await onBackend('wasm', () => kernels(c, d));
     // Four kernels, each natively (none handed to the wasm fallback).
     expect(nativeCalls(addon) - before, name(c)).toBe(4);
+    // Winograd for all four (forward, fused, backward data and filter) exactly where eligible.
+    expect(addon.stats().winogradPrimitives - winogradBefore, name(c)).toBe(winograd(c) ? 4 : 0);
     const cpu = await onBackend('cpu', () => kernels(c, d));
     const loop = loops(c, d);
     for (const k of ['y', 'dx', 'dw', 'fused'] as const) {
