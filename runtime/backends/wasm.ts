@@ -3,6 +3,7 @@
  * next to the package's own JS through Node's resolver, then the training kernels are registered.
  */
 import * as tf from '@tensorflow/tfjs';
+import { installFrugalGradients } from './frugal-gradients.js';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
@@ -40,6 +41,9 @@ export async function activateWasm(): Promise<{ threads: number; native: string 
     pathsSet = true;
   }
   registerWasmTrainingKernels();
+  // The wasm heap never shrinks: its size is a training step's peak, which tfjs's own backward
+  // pass doubles (PUNET_TFJS_GRADIENTS=1 keeps it, for comparison).
+  if (process.env.PUNET_TFJS_GRADIENTS !== '1') installFrugalGradients();
   const native = activateNativeKernels();
   const ok = await withCoreCountForInit(wasmThreads, () => tf.setBackend('wasm')); // wasm-threads
   if (!ok || tf.getBackend() !== 'wasm') throw new Error('tf.setBackend("wasm") failed to initialise the wasm module');

@@ -123,6 +123,7 @@ const BACKEND_SOURCES = [
   'runtime/backends/avg-pool-grad.ts',
   'runtime/backends/native.ts',
   'runtime/backends/native-kernels.ts',
+  'runtime/backends/frugal-gradients.ts',
   ...readdirSync(join(ROOT, 'runtime/backends/wasm-kernels')).filter((f) => f.endsWith('.ts')).map((f) => `runtime/backends/wasm-kernels/${f}`),
 ];
 
