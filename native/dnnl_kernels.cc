@@ -373,6 +373,57 @@ void runSplit(uint8_t* heap, const uint32_t* p) {
   }
 }
 
+// The backward pass of conv + bias + ReLU after the convolution, in one read of dy and y: the
+// pre-activation gradient dz = dy where y > 0, else 0, and the bias gradient db = dz summed over
+// every row (a row = one pixel's channels). Each thread sums its own rows in double; the partial
+// sums are added in thread order, so a run is reproducible for a given thread count.
+enum ReluGradParam { gRows, gChannels, gDy, gY, gDz, gDb, kReluGradParams };
+
+// dz = dy * step(y) over `rows` rows, each row's dz added into acc. Both operands are loaded
+// before the select, so the compiler can vectorise it (a conditional load it cannot).
+void reluGradRows(const float* __restrict dy, const float* __restrict y, float* __restrict dz, float* __restrict acc, size_t rows,
+                  size_t channels) {
+  for (size_t r = 0; r < rows; r++, dy += channels, y += channels, dz += channels) {
+    for (size_t c = 0; c < channels; c++) {
+      const float d = dy[c], v = y[c];
+      const float g = v > 0.f ? d : 0.f;
+      dz[c] = g;
+      acc[c] += g;
+    }
+  }
+}
+
+void runReluGradBias(uint8_t* heap, const uint32_t* p) {
+  const size_t rows = p[gRows], channels = p[gChannels];
+  const float* dy = reinterpret_cast<const float*>(heap + p[gDy]);
+  const float* y = reinterpret_cast<const float*>(heap + p[gY]);
+  float* dz = reinterpret_cast<float*>(heap + p[gDz]);
+  float* db = reinterpret_cast<float*>(heap + p[gDb]);
+  threadsFor(double(rows) * channels * 8);  // memory-bound: worth a second thread only when large
+  const int threads = omp_get_max_threads();
+  std::vector<double> partial(static_cast<size_t>(threads) * channels, 0.0);
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num(), n = omp_get_num_threads();
+    const size_t begin = rows * t / n, end = rows * (t + 1) / n;
+    double* sum = partial.data() + static_cast<size_t>(t) * channels;
+    // Float sums over blocks of 64 rows, added up in double.
+    std::vector<float> block(channels);
+    for (size_t r0 = begin; r0 < end; r0 += 64) {
+      std::fill(block.begin(), block.end(), 0.f);
+      float* acc = block.data();
+      const size_t offset = r0 * channels;
+      reluGradRows(dy + offset, y + offset, dz + offset, acc, std::min(end, r0 + 64) - r0, channels);
+      for (size_t c = 0; c < channels; c++) sum[c] += acc[c];
+    }
+  }
+  for (size_t c = 0; c < channels; c++) {
+    double total = 0;
+    for (int t = 0; t < threads; t++) total += partial[static_cast<size_t>(t) * channels + c];
+    db[c] = static_cast<float>(total);
+  }
+}
+
 // ---- N-API glue -------------------------------------------------------------------------------
 
 napi_value throwError(napi_env env, const char* message) {
@@ -487,6 +538,19 @@ napi_value Split(napi_env env, napi_callback_info info) {
   return guarded(env, [&] { runSplit(heap, p); });
 }
 
+napi_value ReluGradBias(napi_env env, napi_callback_info info) {
+  uint8_t* heap;
+  size_t bytes;
+  const uint32_t* p;
+  if (!readArgs(env, info, &heap, &bytes, &p, kReluGradParams)) return nullptr;
+  const size_t tensorBytes = static_cast<size_t>(p[gRows]) * p[gChannels] * sizeof(float);
+  for (int i : {gDy, gY, gDz}) {
+    if (p[i] + tensorBytes > bytes) return throwError(env, "reluGradBias: tensor outside the heap");
+  }
+  if (p[gDb] + static_cast<size_t>(p[gChannels]) * sizeof(float) > bytes) return throwError(env, "reluGradBias: bias gradient outside the heap");
+  return guarded(env, [&] { runReluGradBias(heap, p); });
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -534,6 +598,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"sum", nullptr, Sum, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"avgPoolGrad", nullptr, AvgPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"split", nullptr, Split, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reluGradBias", nullptr, ReluGradBias, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"stats", nullptr, Stats, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

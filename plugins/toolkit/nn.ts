@@ -4,6 +4,7 @@
  * plugin modules that use these stay cheap to load.
  */
 import type { Initializer, LayerInfo, ParamFactory, Tensor, Tf, Variable } from '../../compiler/api.js';
+import { RELU_GRAD_BIAS } from '../../runtime/backends/native-kernel-names.js';
 
 export type { LayerInfo };
 
@@ -81,12 +82,16 @@ function registerFusedConvGradient(tf: Tf): void {
       if (a.activation !== 'relu' && a.activation !== 'linear') {
         throw new Error(`FusedConv2D gradient: activation '${a.activation}' is not supported (relu or linear)`);
       }
-      const dz = a.activation === 'relu' ? tf.mul(dy as Tensor, tf.step(y)) : (dy as Tensor);
+      // Where the native kernels run, relu' and the bias gradient come from one kernel.
+      const oneKernel = a.activation === 'relu' && tf.getKernel(RELU_GRAD_BIAS, tf.getBackend()) !== undefined;
+      const [dz, db]: [Tensor, Tensor | undefined] = oneKernel
+        ? (tf.engine().runKernel(RELU_GRAD_BIAS, { dy: dy as Tensor, y }) as unknown as [Tensor, Tensor])
+        : [a.activation === 'relu' ? tf.mul(dy as Tensor, tf.step(y)) : (dy as Tensor), undefined];
       const common = { strides: a.strides, pad: a.pad, dataFormat: a.dataFormat, dimRoundingMode: a.dimRoundingMode };
       return {
         x: () => tf.engine().runKernel('Conv2DBackpropInput', { dy: dz, filter }, { ...common, inputShape: x.shape } as never) as Tensor,
         filter: () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: dz }, { ...common, filterShape: filter.shape } as never) as Tensor,
-        bias: () => tf.sum(dz, [0, 1, 2]),
+        bias: () => db ?? tf.sum(dz, [0, 1, 2]),
       };
     },
   });

@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { NativeAddon } from './native.js';
+import { RELU_GRAD_BIAS } from './native-kernel-names.js';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 type Attrs = Record<string, unknown>;
@@ -27,6 +28,7 @@ const CONV_PARAMS = 23;
 const MATMUL_PARAMS = 10;
 const SUM_PARAMS = 5;
 const POOL_PARAMS = 16;
+const RELU_GRAD_PARAMS = 6;
 const enum ConvKind {
   Forward = 0,
   BackwardData = 1,
@@ -275,6 +277,32 @@ function splitV(addon: NativeAddon) {
   };
 }
 
+/** RELU_GRAD_BIAS (native-kernel-names.ts): [dz, db] from dy and the ReLU's output y. */
+function reluGradBias(addon: NativeAddon) {
+  return (args: KernelArgs): tf.TensorInfo[] => {
+    const backend = args.backend as BackendWasm;
+    const { dy, y } = args.inputs as { dy: tf.TensorInfo; y: tf.TensorInfo };
+    if (!allFloat(dy, y) || !tf.util.arraysEqual(dy.shape, y.shape) || dy.shape.length === 0) {
+      throw new Error(`${RELU_GRAD_BIAS}: dy and y must be float32 tensors of one shape, got [${dy.shape}] and [${y.shape}]`);
+    }
+    const channels = dy.shape[dy.shape.length - 1]!;
+    const dz = backend.makeOutput([...dy.shape], 'float32');
+    const db = backend.makeOutput([channels], 'float32');
+    const heap = heapOf(backend);
+    const p = new Uint32Array(RELU_GRAD_PARAMS);
+    p.set([size(dy.shape) / Math.max(1, channels), channels, offsetOf(backend, heap, dy), offsetOf(backend, heap, y), offsetOf(backend, heap, dz), offsetOf(backend, heap, db)]);
+    try {
+      if (size(dy.shape) > 0) addon.reluGradBias(heap, p);
+      else new Float32Array(heap.buffer, offsetOf(backend, heap, db), channels).fill(0);
+    } catch (err) {
+      backend.disposeData(dz.dataId);
+      backend.disposeData(db.dataId);
+      throw err;
+    }
+    return [dz, db];
+  };
+}
+
 type NativeKernel = (args: KernelArgs, backend: BackendWasm) => tf.TensorInfo | tf.TensorInfo[] | null;
 const NATIVE_BUILDERS: Record<(typeof NATIVE_KERNELS)[number], (addon: NativeAddon) => NativeKernel> = {
   Conv2D: conv2d,
@@ -299,6 +327,9 @@ export function registerNativeKernels(addon: NativeAddon): void {
     tf.unregisterKernel(name, 'wasm');
     tf.registerKernel(makeKernel(name, current, NATIVE_BUILDERS[name](addon)));
   }
+  if (tf.getKernel(RELU_GRAD_BIAS, 'wasm') === undefined) {
+    tf.registerKernel({ kernelName: RELU_GRAD_BIAS, backendName: 'wasm', kernelFunc: reluGradBias(addon) as unknown as tf.KernelFunc });
+  }
 }
 
 /** Puts back the kernels registerNativeKernels replaced (tests compare both paths in one process). */
@@ -310,4 +341,5 @@ export function unregisterNativeKernels(): void {
     tf.unregisterKernel(name, 'wasm');
     tf.registerKernel(fallback);
   }
+  if (tf.getKernel(RELU_GRAD_BIAS, 'wasm') !== undefined) tf.unregisterKernel(RELU_GRAD_BIAS, 'wasm');
 }

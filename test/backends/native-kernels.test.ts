@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { loadNativeAddon, type NativeAddon } from '../../runtime/backends/native.js';
+import { RELU_GRAD_BIAS } from '../../runtime/backends/native-kernel-names.js';
 import { onBackend, relErr, seededValues } from './helpers.js';
 import { geometry, naiveFilterGrad, naiveForward, naiveInputGrad, type ConvGeometry } from './reference.js';
 
@@ -274,6 +275,23 @@ describe.runIf(load.ok)('native convolution kernels', () => {
         expect(Array.from(cpu[k]!), `part ${k} cpu, ${JSON.stringify(c)}`).toEqual(Array.from(loop[k]!));
       });
     }
+  });
+
+  it('ReLU + bias gradient in one kernel (dz = dy where y > 0, db = sum of dz) = loops', async () => {
+    // 3 x 7 x 5 = 105 rows: more than one 64-row block; y has exact zeros (no gradient there).
+    const shape = [3, 7, 5, 6];
+    const dy = seededValues(3 * 7 * 5 * 6, 14);
+    const y = seededValues(dy.length, 15).map((v, i) => (i % 7 === 0 ? 0 : Math.max(0, v)));
+    const before = nativeCalls(addon);
+    const [dz, db] = await onBackend('wasm', () =>
+      tf.tidy(() => (tf.engine().runKernel(RELU_GRAD_BIAS, { dy: tf.tensor4d(dy, shape as never), y: tf.tensor4d(y, shape as never) }) as unknown as tf.Tensor[]).map((t) => t.dataSync() as Float32Array)),
+    );
+    expect(nativeCalls(addon) - before).toBe(1);
+    const loopDz = dy.map((g, i) => (y[i]! > 0 ? g : 0));
+    const loopDb = new Float64Array(6);
+    loopDz.forEach((g, i) => (loopDb[i % 6] += g));
+    expect(Array.from(dz!)).toEqual(Array.from(loopDz));
+    expect(maxRelErr(db!, loopDb)).toBeLessThan(1e-6);
   });
 
   it('hands what it does not cover to the wasm kernel (prelu activation) and still computes it right', async () => {
