@@ -354,21 +354,25 @@ void runAvgPoolGrad(uint8_t* heap, const uint32_t* p) {
   cpuStream().wait();
 }
 
-// A split along one axis of a row-major tensor seen as [outer, axis, inner]: output k takes
-// sizes[k] consecutive entries of the axis. Layout: outer, inner, axis, n, x, then (size, out) x n.
+// A split along one axis of a row-major tensor seen as [outer, axis, inner]: part k takes
+// sizes[k] consecutive entries of the axis; or the reverse, a concat (join) of the parts into x.
+// Layout: outer, inner, axis, n, x, then (size, part) x n.
 enum SplitParam { sOuter, sInner, sAxis, sCount, sA, sParts };
 
-void runSplit(uint8_t* heap, const uint32_t* p) {
+void runSplit(uint8_t* heap, const uint32_t* p, bool join) {
   const size_t outer = p[sOuter], inner = p[sInner], axis = p[sAxis], n = p[sCount];
-  const float* x = reinterpret_cast<const float*>(heap + p[sA]);
+  float* x = reinterpret_cast<float*>(heap + p[sA]);
   std::vector<size_t> begin(n);
   for (size_t k = 0, at = 0; k < n; at += p[sParts + 2 * k], k++) begin[k] = at;
+  threadsFor(double(outer) * axis * inner);
 #pragma omp parallel for schedule(static)
   for (long long o = 0; o < static_cast<long long>(outer); o++) {
     for (size_t k = 0; k < n; k++) {
       const size_t size = p[sParts + 2 * k];
-      float* out = reinterpret_cast<float*>(heap + p[sParts + 2 * k + 1]);
-      std::memcpy(out + o * size * inner, x + (o * axis + begin[k]) * inner, size * inner * sizeof(float));
+      float* part = reinterpret_cast<float*>(heap + p[sParts + 2 * k + 1]) + o * size * inner;
+      float* inX = x + (o * axis + begin[k]) * inner;
+      if (join) std::memcpy(inX, part, size * inner * sizeof(float));
+      else std::memcpy(part, inX, size * inner * sizeof(float));
     }
   }
 }
@@ -520,7 +524,7 @@ napi_value AvgPoolGrad(napi_env env, napi_callback_info info) {
   return guarded(env, [&] { runAvgPoolGrad(heap, p); });
 }
 
-napi_value Split(napi_env env, napi_callback_info info) {
+napi_value SplitOrConcat(napi_env env, napi_callback_info info, bool join) {
   uint8_t* heap;
   size_t bytes, length;
   const uint32_t* p;
@@ -535,8 +539,11 @@ napi_value Split(napi_env env, napi_callback_info info) {
     total += p[sParts + 2 * k];
   }
   if (total != p[sAxis]) return throwError(env, "split: the sizes must add up to the axis");
-  return guarded(env, [&] { runSplit(heap, p); });
+  return guarded(env, [&] { runSplit(heap, p, join); });
 }
+
+napi_value Split(napi_env env, napi_callback_info info) { return SplitOrConcat(env, info, false); }
+napi_value Concat(napi_env env, napi_callback_info info) { return SplitOrConcat(env, info, true); }
 
 napi_value ReluGradBias(napi_env env, napi_callback_info info) {
   uint8_t* heap;
@@ -598,6 +605,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"sum", nullptr, Sum, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"avgPoolGrad", nullptr, AvgPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"split", nullptr, Split, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"concat", nullptr, Concat, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reluGradBias", nullptr, ReluGradBias, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"stats", nullptr, Stats, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -2,7 +2,7 @@
  * Native kernels on the wasm backend: Conv2D, FusedConv2D (bias + linear/relu/elu),
  * Conv2DBackpropInput, Conv2DBackpropFilter, BatchMatMul, Sum (the bias gradients) and
  * AvgPoolGrad (TensorFlow's windows: divided by their real pixels) run in oneDNN,
- * and SplitV (the gradient of the skip concats; wasm copies it element by element) in plain C++ (native/), reading and
+ * and SplitV and Concat (the skip concats and their gradient; wasm copies them element by element) in plain C++ (native/), reading and
  * writing the wasm backend's own heap, so tensors stay where they are and every other kernel keeps
  * running in wasm. Each kernel hands the cases it does not cover (NCHW, other dtypes, prelu,
  * broadcasts it cannot express) to the kernel it replaced.
@@ -16,7 +16,7 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.
 type Attrs = Record<string, unknown>;
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
 
-export const NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', 'Sum', 'AvgPoolGrad', 'SplitV'] as const;
+export const NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', 'Sum', 'AvgPoolGrad', 'SplitV', 'Concat'] as const;
 
 const MARK = Symbol.for('punet.nativeKernel');
 /** The kernel a native one replaced (runs the cases the native one does not cover). */
@@ -277,6 +277,25 @@ function splitV(addon: NativeAddon) {
   };
 }
 
+function concat(addon: NativeAddon) {
+  return (args: KernelArgs, backend: BackendWasm): tf.TensorInfo | null => {
+    const all = Object.values(args.inputs) as tf.TensorInfo[];
+    if (all.length === 0 || !allFloat(...all)) return null;
+    const axis = tf.util.parseAxisParam((args.attrs as Attrs).axis as number, all[0]!.shape)[0]!;
+    tf.backend_util.assertParamsConsistent(all.map((t) => t.shape), axis);
+    // Empty parts add nothing; a single part is a copy (the wasm kernel's cases).
+    const parts = all.filter((t) => size(t.shape) > 0);
+    if (parts.length < 2) return null;
+    const outShape = tf.backend_util.computeOutShape(parts.map((t) => t.shape), axis);
+    const out = backend.makeOutput(outShape, 'float32');
+    const heap = heapOf(backend);
+    const p = new Uint32Array(5 + 2 * parts.length);
+    p.set([size(outShape.slice(0, axis)), size(outShape.slice(axis + 1)), outShape[axis]!, parts.length, offsetOf(backend, heap, out)]);
+    parts.forEach((t, k) => p.set([t.shape[axis]!, offsetOf(backend, heap, t)], 5 + 2 * k));
+    return filled(backend, out, () => addon.concat(heap, p));
+  };
+}
+
 /** RELU_GRAD_BIAS (native-kernel-names.ts): [dz, db] from dy and the ReLU's output y. */
 function reluGradBias(addon: NativeAddon) {
   return (args: KernelArgs): tf.TensorInfo[] => {
@@ -313,6 +332,7 @@ const NATIVE_BUILDERS: Record<(typeof NATIVE_KERNELS)[number], (addon: NativeAdd
   Sum: sum,
   AvgPoolGrad: avgPoolGrad,
   SplitV: splitV,
+  Concat: concat,
 };
 
 /**

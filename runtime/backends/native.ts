@@ -47,6 +47,8 @@ export interface NativeAddon {
   avgPoolGrad(heap: Uint8Array, params: Uint32Array): void;
   /** Split along one axis: params laid out as SplitParam in native/dnnl_kernels.cc. */
   split(heap: Uint8Array, params: Uint32Array): void;
+  /** Concat along one axis (split's reverse): params laid out as SplitParam in native/dnnl_kernels.cc. */
+  concat(heap: Uint8Array, params: Uint32Array): void;
   /** ReLU + bias gradient (RELU_GRAD_BIAS): params laid out as ReluGradParam in native/dnnl_kernels.cc. */
   reluGradBias(heap: Uint8Array, params: Uint32Array): void;
   setThreads(threads: number): void;

@@ -277,6 +277,32 @@ describe.runIf(load.ok)('native convolution kernels', () => {
     }
   });
 
+  it('Concat along the channels (a skip connection), a middle axis, with an empty part = cpu = loops', async () => {
+    const cases = [
+      { shapes: [[3, 5, 7, 2], [3, 5, 7, 4]], axis: 3 },
+      { shapes: [[2, 1, 3], [2, 3, 3], [2, 0, 3], [2, 2, 3]], axis: 1 },
+    ];
+    for (const c of cases) {
+      const values = c.shapes.map((shape, k) => seededValues(shape.reduce((a, b) => a * b, 1), 20 + k));
+      const run = () => tf.tidy(() => tf.concat(values.map((v, k) => tf.tensor(v, c.shapes[k]!)), c.axis).dataSync() as Float32Array);
+      const before = nativeCalls(addon);
+      const native = await onBackend('wasm', run);
+      expect(nativeCalls(addon) - before, JSON.stringify(c)).toBe(1);
+      const cpu = await onBackend('cpu', run);
+      // The loop: for each outer index, each part's whole [size x inner] block in turn.
+      const outer = c.shapes[0]!.slice(0, c.axis).reduce((a, b) => a * b, 1);
+      const loop: number[] = [];
+      for (let o = 0; o < outer; o++) {
+        c.shapes.forEach((shape, k) => {
+          const block = shape.slice(c.axis).reduce((a, b) => a * b, 1);
+          loop.push(...values[k]!.subarray(o * block, (o + 1) * block));
+        });
+      }
+      expect(Array.from(native), JSON.stringify(c)).toEqual(loop);
+      expect(Array.from(cpu), JSON.stringify(c)).toEqual(loop);
+    }
+  });
+
   it('ReLU + bias gradient in one kernel (dz = dy where y > 0, db = sum of dz) = loops', async () => {
     // 3 x 7 x 5 = 105 rows: more than one 64-row block; y has exact zeros (no gradient there).
     const shape = [3, 7, 5, 6];
