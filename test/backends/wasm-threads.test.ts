@@ -124,6 +124,7 @@ const BACKEND_SOURCES = [
   'runtime/backends/native.ts',
   'runtime/backends/native-kernels.ts',
   'runtime/backends/frugal-gradients.ts',
+  'runtime/backends/native-kernel-names.ts',
   ...readdirSync(join(ROOT, 'runtime/backends/wasm-kernels')).filter((f) => f.endsWith('.ts')).map((f) => `runtime/backends/wasm-kernels/${f}`),
 ];
 
