@@ -4,7 +4,8 @@
  * program: `loadNativeAddon()` says either which addon runs or, in one line, why none does.
  *
  * Environment: PUNET_NATIVE=0 keeps every kernel in wasm; PUNET_THREADS (else PUNET_WASM_THREADS,
- * else every core) sets oneDNN's thread count.
+ * else every core) sets oneDNN's thread count; PUNET_WINOGRAD=0 keeps 3x3 convolutions on oneDNN's
+ * direct kernels (PUNET_WINOGRAD_MIN=N: Winograd only from N channels, default 32).
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
