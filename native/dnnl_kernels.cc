@@ -10,6 +10,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -377,6 +378,51 @@ void runSplit(uint8_t* heap, const uint32_t* p, bool join) {
   }
 }
 
+// The gradient of a bilinear resize (TensorFlow's, as tfjs computes it): each dy pixel adds its
+// value into the four input pixels it was interpolated from, with the same weights. Batches are
+// independent (no two write the same dx), so they run in parallel. Layout: NHWC sizes of dx and
+// dy, alignCorners, dy, dx.
+enum ResizeParam { zN, zH, zW, zC, zOH, zOW, zAlign, zDy, zDx, kResizeParams };
+
+void runResizeBilinearGrad(uint8_t* heap, const uint32_t* p) {
+  const size_t batch = p[zN], xh = p[zH], xw = p[zW], depth = p[zC], yh = p[zOH], yw = p[zOW];
+  const bool align = p[zAlign] != 0;
+  const float* dy = reinterpret_cast<const float*>(heap + p[zDy]);
+  float* dx = reinterpret_cast<float*>(heap + p[zDx]);
+  const double heightScale = double(align && yh > 1 ? xh - 1 : xh) / double(align && yh > 1 ? yh - 1 : yh);
+  const double widthScale = double(align && yw > 1 ? xw - 1 : xw) / double(align && yw > 1 ? yw - 1 : yw);
+  threadsFor(double(batch) * yh * yw * depth * 4);
+#pragma omp parallel for schedule(static)
+  for (long long b = 0; b < static_cast<long long>(batch); b++) {
+    float* out = dx + b * xh * xw * depth;
+    std::fill(out, out + xh * xw * depth, 0.f);
+    const float* in = dy + b * yh * yw * depth;
+    for (size_t r = 0; r < yh; r++) {
+      const double rowAt = r * heightScale;
+      const size_t top = static_cast<size_t>(rowAt), bottom = std::min<size_t>(static_cast<size_t>(std::ceil(rowAt)), xh - 1);
+      const double rowLerp = rowAt - top;
+      for (size_t c = 0; c < yw; c++, in += depth) {
+        const double colAt = c * widthScale;
+        const size_t left = static_cast<size_t>(colAt), right = std::min<size_t>(static_cast<size_t>(std::ceil(colAt)), xw - 1);
+        const double colLerp = colAt - left;
+        const float topLeft = float((1 - rowLerp) * (1 - colLerp)), topRight = float((1 - rowLerp) * colLerp);
+        const float bottomLeft = float(rowLerp * (1 - colLerp)), bottomRight = float(rowLerp * colLerp);
+        float* tl = out + (top * xw + left) * depth;
+        float* tr = out + (top * xw + right) * depth;
+        float* bl = out + (bottom * xw + left) * depth;
+        float* br = out + (bottom * xw + right) * depth;
+        for (size_t d = 0; d < depth; d++) {
+          const float g = in[d];
+          tl[d] += g * topLeft;
+          tr[d] += g * topRight;
+          bl[d] += g * bottomLeft;
+          br[d] += g * bottomRight;
+        }
+      }
+    }
+  }
+}
+
 // The backward pass of conv + bias + ReLU after the convolution, in one read of dy and y: the
 // pre-activation gradient dz = dy where y > 0, else 0, and the bias gradient db = dz summed over
 // every row (a row = one pixel's channels). Each thread sums its own rows in double; the partial
@@ -558,6 +604,18 @@ napi_value ReluGradBias(napi_env env, napi_callback_info info) {
   return guarded(env, [&] { runReluGradBias(heap, p); });
 }
 
+napi_value ResizeBilinearGrad(napi_env env, napi_callback_info info) {
+  uint8_t* heap;
+  size_t bytes;
+  const uint32_t* p;
+  if (!readArgs(env, info, &heap, &bytes, &p, kResizeParams)) return nullptr;
+  const size_t dxBytes = static_cast<size_t>(p[zN]) * p[zH] * p[zW] * p[zC] * sizeof(float);
+  const size_t dyBytes = static_cast<size_t>(p[zN]) * p[zOH] * p[zOW] * p[zC] * sizeof(float);
+  if (p[zDy] + dyBytes > bytes || p[zDx] + dxBytes > bytes) return throwError(env, "resizeBilinearGrad: tensor outside the heap");
+  if (p[zH] == 0 || p[zW] == 0) return throwError(env, "resizeBilinearGrad: empty image");
+  return guarded(env, [&] { runResizeBilinearGrad(heap, p); });
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -607,6 +665,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"split", nullptr, Split, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"concat", nullptr, Concat, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reluGradBias", nullptr, ReluGradBias, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"resizeBilinearGrad", nullptr, ResizeBilinearGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"stats", nullptr, Stats, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

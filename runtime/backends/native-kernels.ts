@@ -2,7 +2,8 @@
  * Native kernels on the wasm backend: Conv2D, FusedConv2D (bias + linear/relu/elu),
  * Conv2DBackpropInput, Conv2DBackpropFilter, BatchMatMul, Sum (the bias gradients) and
  * AvgPoolGrad (TensorFlow's windows: divided by their real pixels) run in oneDNN,
- * and SplitV and Concat (the skip concats and their gradient; wasm copies them element by element) in plain C++ (native/), reading and
+ * and SplitV, Concat (the skip concats and their gradient; wasm copies them element by element) and
+ * ResizeBilinearGrad (single-threaded in wasm) in plain C++ (native/), reading and
  * writing the wasm backend's own heap, so tensors stay where they are and every other kernel keeps
  * running in wasm. Each kernel hands the cases it does not cover (NCHW, other dtypes, prelu,
  * broadcasts it cannot express) to the kernel it replaced.
@@ -16,7 +17,7 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.
 type Attrs = Record<string, unknown>;
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
 
-export const NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', 'Sum', 'AvgPoolGrad', 'SplitV', 'Concat'] as const;
+export const NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', 'Sum', 'AvgPoolGrad', 'SplitV', 'Concat', 'ResizeBilinearGrad'] as const;
 
 const MARK = Symbol.for('punet.nativeKernel');
 /** The kernel a native one replaced (runs the cases the native one does not cover). */
@@ -29,6 +30,7 @@ const MATMUL_PARAMS = 10;
 const SUM_PARAMS = 5;
 const POOL_PARAMS = 16;
 const RELU_GRAD_PARAMS = 6;
+const RESIZE_PARAMS = 9;
 const enum ConvKind {
   Forward = 0,
   BackwardData = 1,
@@ -296,6 +298,22 @@ function concat(addon: NativeAddon) {
   };
 }
 
+function resizeBilinearGrad(addon: NativeAddon) {
+  return (args: KernelArgs, backend: BackendWasm): tf.TensorInfo | null => {
+    const { images, dy } = args.inputs as { images: tf.TensorInfo; dy: tf.TensorInfo };
+    const attrs = (args.attrs ?? {}) as Attrs;
+    // tfjs's own for half-pixel centres (its gradient ignores them) and anything not float NHWC.
+    if (!allFloat(images, dy) || images.shape.length !== 4 || dy.shape.length !== 4 || attrs.halfPixelCenters === true) return null;
+    if (size(images.shape) === 0 || size(dy.shape) === 0) return null;
+    const [n, h, w, c] = images.shape as [number, number, number, number];
+    const out = backend.makeOutput([n, h, w, c], 'float32');
+    const heap = heapOf(backend);
+    const p = new Uint32Array(RESIZE_PARAMS);
+    p.set([n, h, w, c, dy.shape[1]!, dy.shape[2]!, attrs.alignCorners === true ? 1 : 0, offsetOf(backend, heap, dy), offsetOf(backend, heap, out)]);
+    return filled(backend, out, () => addon.resizeBilinearGrad(heap, p));
+  };
+}
+
 /** RELU_GRAD_BIAS (native-kernel-names.ts): [dz, db] from dy and the ReLU's output y. */
 function reluGradBias(addon: NativeAddon) {
   return (args: KernelArgs): tf.TensorInfo[] => {
@@ -333,6 +351,7 @@ const NATIVE_BUILDERS: Record<(typeof NATIVE_KERNELS)[number], (addon: NativeAdd
   AvgPoolGrad: avgPoolGrad,
   SplitV: splitV,
   Concat: concat,
+  ResizeBilinearGrad: resizeBilinearGrad,
 };
 
 /**

@@ -50,6 +50,8 @@ export interface NativeAddon {
   split(heap: Uint8Array, params: Uint32Array): void;
   /** Concat along one axis (split's reverse): params laid out as SplitParam in native/dnnl_kernels.cc. */
   concat(heap: Uint8Array, params: Uint32Array): void;
+  /** Bilinear resize gradient: params laid out as ResizeParam in native/dnnl_kernels.cc. */
+  resizeBilinearGrad(heap: Uint8Array, params: Uint32Array): void;
   /** ReLU + bias gradient (RELU_GRAD_BIAS): params laid out as ReluGradParam in native/dnnl_kernels.cc. */
   reluGradBias(heap: Uint8Array, params: Uint32Array): void;
   setThreads(threads: number): void;

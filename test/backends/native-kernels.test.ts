@@ -303,6 +303,34 @@ describe.runIf(load.ok)('native convolution kernels', () => {
     }
   });
 
+  it('ResizeBilinearGrad (align corners, up and down, odd sizes) = cpu, and is the adjoint of the resize', async () => {
+    const cases = [
+      { shape: [3, 5, 7, 4], size: [10, 13] },
+      { shape: [2, 9, 6, 3], size: [4, 11] },
+    ];
+    for (const c of cases) {
+      const [n, h, w, ch] = c.shape as [number, number, number, number];
+      const x = seededValues(n * h * w * ch, 16);
+      const r = seededValues(n * c.size[0]! * c.size[1]! * ch, 17);
+      const rT = () => tf.tensor4d(r, [n, c.size[0]!, c.size[1]!, ch]);
+      const run = () =>
+        tf.tidy(() => {
+          const grad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeBilinear(t as tf.Tensor4D, c.size as [number, number], true), rT())));
+          return grad(tf.tensor4d(x, c.shape as never)).dataSync() as Float32Array;
+        });
+      const before = nativeCalls(addon);
+      const native = await onBackend('wasm', run);
+      // The resize is wasm's; the loss's Sum and the gradient are native.
+      expect(nativeCalls(addon) - before, JSON.stringify(c)).toBe(2);
+      const cpu = await onBackend('cpu', run);
+      expect(maxRelErr(native, cpu), JSON.stringify(c)).toBeLessThan(1e-5);
+      // The gradient of a linear map is its adjoint: <resize(x), r> = <x, grad>.
+      const forward = await onBackend('cpu', () => tf.tidy(() => tf.sum(tf.mul(tf.image.resizeBilinear(tf.tensor4d(x, c.shape as never), c.size as [number, number], true), rT())).dataSync()[0]!));
+      const adjoint = native.reduce((acc, g, i) => acc + g * x[i]!, 0);
+      expect(Math.abs(adjoint - forward) / Math.abs(forward), JSON.stringify(c)).toBeLessThan(1e-5);
+    }
+  });
+
   it('ReLU + bias gradient in one kernel (dz = dy where y > 0, db = sum of dz) = loops', async () => {
     // 3 x 7 x 5 = 105 rows: more than one 64-row block; y has exact zeros (no gradient there).
     const shape = [3, 7, 5, 6];
