@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { registerWasmTrainingKernels } from './wasm-kernels/index.js';
 import { loadNativeAddon } from './native.js';
 import { NATIVE_KERNELS, registerNativeKernels } from './native-kernels.js';
-import { configureWasmThreads, withCoreCountForInit } from './wasm-threads.js';
+import { configureWasmThreads, wasmThreadCount, withCoreCountForInit } from './wasm-threads.js';
 
 let pathsSet = false;
 let wasmThreads = 1;
@@ -36,8 +36,9 @@ export async function activateWasm(): Promise<{ threads: number; native: string 
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   if (!pathsSet) {
     wasm.setWasmPaths(wasmBinaryFolder());
-    // wasm-threads: use every core (threaded SIMD build); PUNET_WASM_THREADS=1 keeps one thread.
-    wasmThreads = configureWasmThreads(wasm, tf.env());
+    // wasm-threads: use every core (threaded SIMD build), or one where the native kernels run;
+    // PUNET_WASM_THREADS decides when set.
+    wasmThreads = configureWasmThreads(wasm, tf.env(), wasmThreadCount(process.env, loadNativeAddon().ok));
     pathsSet = true;
   }
   registerWasmTrainingKernels();

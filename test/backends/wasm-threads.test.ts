@@ -29,6 +29,9 @@ describe('thread count', () => {
     expect(wasmThreadCount({ [THREADS_ENV]: '1' })).toBe(1);
     expect(wasmThreadCount({})).toBe(Math.min(8, os.availableParallelism()));
     expect(wasmThreadCount({ [THREADS_ENV]: ' ' })).toBe(Math.min(8, os.availableParallelism()));
+    // With the native kernels the pool keeps one thread unless asked for more.
+    expect(wasmThreadCount({}, true)).toBe(1);
+    expect(wasmThreadCount({ [THREADS_ENV]: '3' }, true)).toBe(3);
   });
 
   it('rejects a value that is not a positive integer, naming the variable and the fix', () => {
