@@ -27,6 +27,31 @@ export interface KernelProfile {
   stepWallMs: number;
   stepCpuMs: number;
   kernels: KernelTime[];
+  memory: MemoryProbe;
+}
+
+/** Where the process's memory is after the measured steps (and its peak so far). */
+export interface MemoryProbe {
+  peakRssMB: number;
+  rssMB: number;
+  /** The wasm backend's linear memory (it grows and never shrinks), 0 on other backends. */
+  wasmHeapMB: number;
+  /** Bytes in live tensors, as tfjs counts them, now and at the peak of the measured steps. */
+  tensorMB: number;
+  peakTensorMB: number;
+}
+
+function probeMemory(): MemoryProbe {
+  const backend = tf.backend() as unknown as { wasm?: { wasmMemory?: { buffer: ArrayBufferLike }; HEAPU8?: Uint8Array } };
+  const heap = backend.wasm?.wasmMemory?.buffer ?? backend.wasm?.HEAPU8?.buffer;
+  const mb = (bytes: number) => bytes / 2 ** 20;
+  return {
+    peakRssMB: process.resourceUsage().maxRSS / 1024,
+    rssMB: mb(process.memoryUsage().rss),
+    wasmHeapMB: mb(heap?.byteLength ?? 0),
+    tensorMB: mb(tf.memory().numBytes),
+    peakTensorMB: mb(peakTensorBytes),
+  };
 }
 
 function cpuMsNow(): number {
@@ -39,6 +64,8 @@ function cpuMsNow(): number {
  * kernel that runs other kernels (e.g. a gradient built from products) is charged the whole time
  * and the kernels it calls are not counted again.
  */
+let peakTensorBytes = 0;
+
 function instrumentKernels(backend: string): Map<string, KernelTime> {
   const table = new Map<string, KernelTime>();
   let depth = 0;
@@ -61,6 +88,7 @@ function instrumentKernels(backend: string): Map<string, KernelTime> {
           row.calls++;
           row.wallMs += performance.now() - t;
           row.cpuMs += cpuMsNow() - c;
+          peakTensorBytes = Math.max(peakTensorBytes, tf.memory().numBytes);
         }
       },
     });
@@ -88,6 +116,7 @@ export async function profileTrainingStep(opts: { backend?: string; batch?: numb
   for (let s = 1; s <= steps; s++) await trainStep(model, training, handle, { images, masks, seed: 5 + s, step: s, state: {} });
   const stepWallMs = (performance.now() - t) / steps;
   const stepCpuMs = (cpuMsNow() - c) / steps;
+  const memory = probeMemory();
   handle.optimizer.dispose();
   tf.dispose([images, masks]);
   model.dispose();
@@ -95,7 +124,7 @@ export async function profileTrainingStep(opts: { backend?: string; batch?: numb
     .filter((k) => k.calls > 0)
     .map((k) => ({ ...k, calls: k.calls / steps, wallMs: k.wallMs / steps, cpuMs: k.cpuMs / steps }))
     .sort((a, b) => b.cpuMs - a.cpuMs);
-  return { backendReport: backend.report, steps, stepWallMs, stepCpuMs, kernels };
+  return { backendReport: backend.report, steps, stepWallMs, stepCpuMs, kernels, memory };
 }
 
 export function formatKernelProfile(p: KernelProfile, top = 15): string {
@@ -110,6 +139,7 @@ export function formatKernelProfile(p: KernelProfile, top = 15): string {
     ...p.kernels.slice(0, top).map((k) => line(k.kernel, String(k.calls), k.wallMs, k.cpuMs)),
     ...(p.kernels.length > top ? [line(`(${p.kernels.length - top} other kernels)`, String(rest.calls), rest.wall, rest.cpu)] : []),
     line('outside kernels', '', p.stepWallMs - inKernels.wall, p.stepCpuMs - inKernels.cpu),
+    `memory after the steps: peak RSS ${p.memory.peakRssMB.toFixed(0)} MB, RSS ${p.memory.rssMB.toFixed(0)} MB, wasm heap ${p.memory.wasmHeapMB.toFixed(0)} MB, live tensors ${p.memory.tensorMB.toFixed(0)} MB (peak ${p.memory.peakTensorMB.toFixed(0)} MB)`,
   ].join('\n');
 }
 

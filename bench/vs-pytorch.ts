@@ -73,7 +73,9 @@ function measure(system: System, threads: number, o: { spec?: string; specJson: 
     const args = [join(root, 'dist', 'bench', 'compiler.js'), '--backend', 'wasm', '--json', '--batch', String(o.batch), '--repeats', String(o.repeats)];
     if (o.spec) args.push('--spec', o.spec);
     if (o.size !== undefined) args.push('--size', String(o.size));
-    const env = { PUNET_WASM_THREADS: String(threads), PUNET_THREADS: String(threads), PUNET_NATIVE: system === 'native' ? '1' : '0' };
+    // Native: oneDNN's threads; the wasm pool keeps its default there (one thread, see wasm-threads.ts).
+    const env: NodeJS.ProcessEnv =
+      system === 'native' ? { PUNET_THREADS: String(threads), PUNET_WASM_THREADS: '', PUNET_NATIVE: '1' } : { PUNET_WASM_THREADS: String(threads), PUNET_NATIVE: '0' };
     const r = JSON.parse(runChild(process.execPath, args, env)) as CompilerBenchResult;
     if (system === 'native' && !r.backendReport.includes('native oneDNN')) throw new Error(`native run fell back to wasm: ${r.backendReport}`);
     out = { ...r, label: r.backendReport };

@@ -9,7 +9,10 @@
 #include <node_api.h>
 #include <omp.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -43,6 +46,21 @@ constexpr uint32_t kNone = 0xffffffffu;  // an absent operand (no bias)
 enum ConvKind { kForward = 0, kBackwardData = 1, kBackwardWeights = 2 };
 enum Activation { kLinear = 0, kRelu = 1, kElu = 2 };
 
+// A 64-byte aligned float buffer: some kernels (Winograd's backward-weights) store with aligned
+// vector instructions, which fault on std::vector's 16-byte alignment.
+struct AlignedBuffer {
+  std::unique_ptr<float, decltype(&std::free)> data{nullptr, &std::free};
+  size_t bytes = 0;
+  void* get(size_t need) {
+    if (need > bytes) {
+      data.reset(static_cast<float*>(std::aligned_alloc(64, (need + 63) / 64 * 64)));
+      if (!data) throw std::bad_alloc();
+      bytes = need;
+    }
+    return data.get();
+  }
+};
+
 // One cached convolution: the primitive plus the reorders between tfjs's HWIO filter and
 // oneDNN's chosen filter layout, and a buffer holding the filter in that layout.
 struct ConvEntry {
@@ -50,8 +68,34 @@ struct ConvEntry {
   memory::desc src, dst, userWeights, weights, bias;
   bool reorderWeights = false;
   dnnl::reorder weightsReorder;  // fwd/bwd-data: HWIO -> chosen; bwd-weights: chosen -> HWIO
-  std::vector<float> weightsBuffer;
+  AlignedBuffer weightsBuffer;
+  // Winograd kernels read and write activations blocked by 16 channels, not NHWC: then kernelSrc
+  // and kernelDst are those layouts and the activations pass through the shared scratch buffers.
+  bool winograd = false;
+  memory::desc kernelSrc, kernelDst;
+  dnnl::reorder srcReorder, dstReorder;  // into the kernel's layout for inputs, out of it for the output
 };
+
+// Winograd (F(4x4, 3x3)) does a 3x3 stride-1 convolution in about half the multiplies; oneDNN
+// 2.6 has it for AVX-512 in all three directions, on activations blocked by 16 channels (so each
+// call reorders two of them in and out of the scratch buffers below). On the LIDC step (1 thread)
+// it took the convolutions from 2.1 to 1.4 CPU s; from 32 channels on it pays for those reorders.
+// PUNET_WINOGRAD=0 turns it off, PUNET_WINOGRAD_MIN sets the channel threshold (both read once).
+memory::dim winogradMinChannels() {
+  static const memory::dim n = std::getenv("PUNET_WINOGRAD_MIN") ? std::atoi(std::getenv("PUNET_WINOGRAD_MIN")) : 32;
+  return n;
+}
+bool winogradAllowed() {
+  static const bool allowed = [] {
+    const char* v = std::getenv("PUNET_WINOGRAD");
+    return v == nullptr || std::string(v) != "0";
+  }();
+  return allowed;
+}
+
+// Two activation buffers in the Winograd kernels' layout, shared by every call (calls are
+// sequential) and grown to the largest activation seen.
+AlignedBuffer scratch[2];
 
 struct MatMulEntry {
   dnnl::primitive matmul;
@@ -80,7 +124,6 @@ ConvEntry& convEntry(const uint32_t* p) {
   entry->src = memory::desc({N, C, H, W}, dt::f32, tag::nhwc);
   entry->dst = memory::desc({N, O, p[kOH], p[kOW]}, dt::f32, tag::nhwc);
   entry->userWeights = memory::desc({O, C, p[kKH], p[kKW]}, dt::f32, tag::hwio);
-  const memory::desc anyWeights({O, C, p[kKH], p[kKW]}, dt::f32, tag::any);
   const bool hasBias = p[kKind] == kForward && p[kBias] != kNone;
   if (hasBias) entry->bias = memory::desc({O}, dt::f32, tag::a);
   auto& engine = cpuEngine();
@@ -91,33 +134,64 @@ ConvEntry& convEntry(const uint32_t* p) {
   dnnl::primitive_attr attr;
   attr.set_post_ops(ops);
 
-  // Backward primitives need the forward one as a hint.
-  const auto prop = p[kKind] == kForward ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward_training;
-  auto fwdDesc = hasBias ? dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, entry->src, anyWeights,
-                                                          entry->bias, entry->dst, strides, dilates, padL, padR)
-                         : dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, entry->src, anyWeights,
-                                                          entry->dst, strides, dilates, padL, padR);
-  dnnl::convolution_forward::primitive_desc fwd(fwdDesc, attr, engine);
-
-  if (p[kKind] == kForward) {
-    entry->weights = fwd.weights_desc();
-    entry->conv = dnnl::convolution_forward(fwd);
-  } else if (p[kKind] == kBackwardData) {
-    dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, entry->src, anyWeights, entry->dst,
-                                               strides, dilates, padL, padR);
-    dnnl::convolution_backward_data::primitive_desc pd(desc, engine, fwd);
-    entry->weights = pd.weights_desc();
-    entry->conv = dnnl::convolution_backward_data(pd);
-  } else {
-    dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, entry->src, anyWeights, entry->dst,
-                                                  strides, dilates, padL, padR);
-    dnnl::convolution_backward_weights::primitive_desc pd(desc, engine, fwd);
-    entry->weights = pd.diff_weights_desc();
-    entry->conv = dnnl::convolution_backward_weights(pd);
+  // Builds the primitive with `algo`, activations in `src` / `dst` layouts. Backward primitives
+  // need the forward one as a hint.
+  auto build = [&](dnnl::algorithm algo, const memory::desc& src, const memory::desc& dst, tag weightsTag) {
+    const memory::desc anyWeights({O, C, p[kKH], p[kKW]}, dt::f32, weightsTag);
+    // (Winograd's forward_inference kernel insists on Winograd-domain filters; forward_training
+    // computes the same thing.)
+    const bool inference = p[kKind] == kForward && algo != dnnl::algorithm::convolution_winograd;
+    const auto prop = inference ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward_training;
+    auto fwdDesc = hasBias ? dnnl::convolution_forward::desc(prop, algo, src, anyWeights, entry->bias, dst, strides, dilates, padL, padR)
+                           : dnnl::convolution_forward::desc(prop, algo, src, anyWeights, dst, strides, dilates, padL, padR);
+    dnnl::convolution_forward::primitive_desc fwd(fwdDesc, attr, engine);
+    if (p[kKind] == kForward) {
+      entry->weights = fwd.weights_desc();
+      entry->kernelSrc = fwd.src_desc();
+      entry->kernelDst = fwd.dst_desc();
+      entry->conv = dnnl::convolution_forward(fwd);
+    } else if (p[kKind] == kBackwardData) {
+      dnnl::convolution_backward_data::desc desc(algo, src, anyWeights, dst, strides, dilates, padL, padR);
+      dnnl::convolution_backward_data::primitive_desc pd(desc, engine, fwd);
+      entry->weights = pd.weights_desc();
+      entry->kernelSrc = pd.diff_src_desc();
+      entry->kernelDst = pd.diff_dst_desc();
+      entry->conv = dnnl::convolution_backward_data(pd);
+    } else {
+      dnnl::convolution_backward_weights::desc desc(algo, src, anyWeights, dst, strides, dilates, padL, padR);
+      dnnl::convolution_backward_weights::primitive_desc pd(desc, engine, fwd);
+      entry->weights = pd.diff_weights_desc();
+      entry->kernelSrc = pd.src_desc();
+      entry->kernelDst = pd.diff_dst_desc();
+      entry->conv = dnnl::convolution_backward_weights(pd);
+    }
+  };
+  const bool winogradShape = p[kKH] == 3 && p[kKW] == 3 && p[kSH] == 1 && p[kSW] == 1 && p[kDH] == 1 && p[kDW] == 1 &&
+                             std::min(C, O) >= winogradMinChannels();
+  entry->winograd = false;
+  if (winogradShape && winogradAllowed()) {
+    try {
+      // Filters blocked by 16 x 16, not oneDNN's own Winograd-domain layout: the kernel accepts
+      // both, and reordering a filter into the Winograd domain costs more than the kernel saves.
+      build(dnnl::algorithm::convolution_winograd, memory::desc({N, C, H, W}, dt::f32, tag::any),
+            memory::desc({N, O, p[kOH], p[kOW]}, dt::f32, tag::any), tag::OIhw16i16o);
+      entry->winograd = true;
+    } catch (const dnnl::error&) {
+      // Not available for this shape or post-op: the direct kernel below.
+    }
+  }
+  if (!entry->winograd) build(dnnl::algorithm::convolution_direct, entry->src, entry->dst, tag::any);
+  if (entry->winograd) {
+    auto between = [&](const memory::desc& from, const memory::desc& to) {
+      return dnnl::reorder(dnnl::reorder::primitive_desc(engine, from, engine, to));
+    };
+    // src is an input except in backward-data (diff_src); dst is an input except forward.
+    entry->srcReorder = p[kKind] == kBackwardData ? between(entry->kernelSrc, entry->src) : between(entry->src, entry->kernelSrc);
+    entry->dstReorder = p[kKind] == kForward ? between(entry->kernelDst, entry->dst) : between(entry->dst, entry->kernelDst);
   }
   entry->reorderWeights = entry->weights != entry->userWeights;
   if (entry->reorderWeights) {
-    entry->weightsBuffer.resize(entry->weights.get_size() / sizeof(float));
+    entry->weightsBuffer.get(entry->weights.get_size());
     entry->weightsReorder = p[kKind] == kBackwardWeights
                                 ? dnnl::reorder(dnnl::reorder::primitive_desc(engine, entry->weights, engine, entry->userWeights))
                                 : dnnl::reorder(dnnl::reorder::primitive_desc(engine, entry->userWeights, engine, entry->weights));
@@ -144,25 +218,46 @@ void runConv(uint8_t* heap, const uint32_t* p) {
   auto& engine = cpuEngine();
   auto& stream = cpuStream();
   auto at = [&](int index) { return static_cast<void*>(heap + p[index]); };
+  // An activation in the kernel's layout: the tensor itself, or (Winograd) a scratch buffer that
+  // is filled from it before the call (`in`) or copied into it after (`out`).
+  struct Pending {
+    dnnl::reorder* reorder;
+    memory staged, tensor;
+  };
+  std::vector<Pending> after;
+  int used = 0;
+  auto activation = [&](const memory::desc& user, const memory::desc& kernel, dnnl::reorder& reorder, void* data, bool in) {
+    memory tensor(user, engine, data);
+    if (!e.winograd) return tensor;
+    memory staged(kernel, engine, scratch[used++].get(kernel.get_size()));
+    if (in) reorder.execute(stream, tensor, staged);
+    else after.push_back({&reorder, staged, tensor});
+    return staged;
+  };
   if (p[kKind] == kBackwardWeights) {
-    memory src(e.src, engine, at(kA)), diffDst(e.dst, engine, at(kB)), userDiffW(e.userWeights, engine, at(kOut));
-    memory diffW = e.reorderWeights ? memory(e.weights, engine, e.weightsBuffer.data()) : userDiffW;
+    memory src = activation(e.src, e.kernelSrc, e.srcReorder, at(kA), true);
+    memory diffDst = activation(e.dst, e.kernelDst, e.dstReorder, at(kB), true);
+    memory userDiffW(e.userWeights, engine, at(kOut));
+    memory diffW = e.reorderWeights ? memory(e.weights, engine, e.weightsBuffer.data.get()) : userDiffW;
     e.conv.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_DIFF_WEIGHTS, diffW}});
     if (e.reorderWeights) e.weightsReorder.execute(stream, diffW, userDiffW);
   } else {
     memory userW(e.userWeights, engine, at(kB));
-    memory w = e.reorderWeights ? memory(e.weights, engine, e.weightsBuffer.data()) : userW;
+    memory w = e.reorderWeights ? memory(e.weights, engine, e.weightsBuffer.data.get()) : userW;
     if (e.reorderWeights) e.weightsReorder.execute(stream, userW, w);
     if (p[kKind] == kForward) {
-      memory src(e.src, engine, at(kA)), dst(e.dst, engine, at(kOut));
+      memory src = activation(e.src, e.kernelSrc, e.srcReorder, at(kA), true);
+      memory dst = activation(e.dst, e.kernelDst, e.dstReorder, at(kOut), false);
       std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst}};
       if (p[kBias] != kNone) args.insert({DNNL_ARG_BIAS, memory(e.bias, engine, at(kBias))});
       e.conv.execute(stream, args);
     } else {
-      memory diffDst(e.dst, engine, at(kA)), diffSrc(e.src, engine, at(kOut));
+      memory diffDst = activation(e.dst, e.kernelDst, e.dstReorder, at(kA), true);
+      memory diffSrc = activation(e.src, e.kernelSrc, e.srcReorder, at(kOut), false);
       e.conv.execute(stream, {{DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, diffSrc}});
     }
   }
+  for (auto& pending : after) pending.reorder->execute(stream, pending.staged, pending.tensor);
   stream.wait();
 }
 
@@ -260,22 +355,122 @@ void runAvgPoolGrad(uint8_t* heap, const uint32_t* p) {
   cpuStream().wait();
 }
 
-// A split along one axis of a row-major tensor seen as [outer, axis, inner]: output k takes
-// sizes[k] consecutive entries of the axis. Layout: outer, inner, axis, n, x, then (size, out) x n.
+// A split along one axis of a row-major tensor seen as [outer, axis, inner]: part k takes
+// sizes[k] consecutive entries of the axis; or the reverse, a concat (join) of the parts into x.
+// Layout: outer, inner, axis, n, x, then (size, part) x n.
 enum SplitParam { sOuter, sInner, sAxis, sCount, sA, sParts };
 
-void runSplit(uint8_t* heap, const uint32_t* p) {
+void runSplit(uint8_t* heap, const uint32_t* p, bool join) {
   const size_t outer = p[sOuter], inner = p[sInner], axis = p[sAxis], n = p[sCount];
-  const float* x = reinterpret_cast<const float*>(heap + p[sA]);
+  float* x = reinterpret_cast<float*>(heap + p[sA]);
   std::vector<size_t> begin(n);
   for (size_t k = 0, at = 0; k < n; at += p[sParts + 2 * k], k++) begin[k] = at;
+  threadsFor(double(outer) * axis * inner);
 #pragma omp parallel for schedule(static)
   for (long long o = 0; o < static_cast<long long>(outer); o++) {
     for (size_t k = 0; k < n; k++) {
       const size_t size = p[sParts + 2 * k];
-      float* out = reinterpret_cast<float*>(heap + p[sParts + 2 * k + 1]);
-      std::memcpy(out + o * size * inner, x + (o * axis + begin[k]) * inner, size * inner * sizeof(float));
+      float* part = reinterpret_cast<float*>(heap + p[sParts + 2 * k + 1]) + o * size * inner;
+      float* inX = x + (o * axis + begin[k]) * inner;
+      if (join) std::memcpy(inX, part, size * inner * sizeof(float));
+      else std::memcpy(part, inX, size * inner * sizeof(float));
     }
+  }
+}
+
+// The gradient of a bilinear resize (TensorFlow's, as tfjs computes it): each dy pixel adds its
+// value into the four input pixels it was interpolated from, with the same weights. Batches are
+// independent (no two write the same dx), so they run in parallel. Layout: NHWC sizes of dx and
+// dy, alignCorners, dy, dx.
+enum ResizeParam { zN, zH, zW, zC, zOH, zOW, zAlign, zDy, zDx, kResizeParams };
+
+void runResizeBilinearGrad(uint8_t* heap, const uint32_t* p) {
+  const size_t batch = p[zN], xh = p[zH], xw = p[zW], depth = p[zC], yh = p[zOH], yw = p[zOW];
+  const bool align = p[zAlign] != 0;
+  const float* dy = reinterpret_cast<const float*>(heap + p[zDy]);
+  float* dx = reinterpret_cast<float*>(heap + p[zDx]);
+  const double heightScale = double(align && yh > 1 ? xh - 1 : xh) / double(align && yh > 1 ? yh - 1 : yh);
+  const double widthScale = double(align && yw > 1 ? xw - 1 : xw) / double(align && yw > 1 ? yw - 1 : yw);
+  threadsFor(double(batch) * yh * yw * depth * 4);
+#pragma omp parallel for schedule(static)
+  for (long long b = 0; b < static_cast<long long>(batch); b++) {
+    float* out = dx + b * xh * xw * depth;
+    std::fill(out, out + xh * xw * depth, 0.f);
+    const float* in = dy + b * yh * yw * depth;
+    for (size_t r = 0; r < yh; r++) {
+      const double rowAt = r * heightScale;
+      const size_t top = static_cast<size_t>(rowAt), bottom = std::min<size_t>(static_cast<size_t>(std::ceil(rowAt)), xh - 1);
+      const double rowLerp = rowAt - top;
+      for (size_t c = 0; c < yw; c++, in += depth) {
+        const double colAt = c * widthScale;
+        const size_t left = static_cast<size_t>(colAt), right = std::min<size_t>(static_cast<size_t>(std::ceil(colAt)), xw - 1);
+        const double colLerp = colAt - left;
+        const float topLeft = float((1 - rowLerp) * (1 - colLerp)), topRight = float((1 - rowLerp) * colLerp);
+        const float bottomLeft = float(rowLerp * (1 - colLerp)), bottomRight = float(rowLerp * colLerp);
+        float* tl = out + (top * xw + left) * depth;
+        float* tr = out + (top * xw + right) * depth;
+        float* bl = out + (bottom * xw + left) * depth;
+        float* br = out + (bottom * xw + right) * depth;
+        for (size_t d = 0; d < depth; d++) {
+          const float g = in[d];
+          tl[d] += g * topLeft;
+          tr[d] += g * topRight;
+          bl[d] += g * bottomLeft;
+          br[d] += g * bottomRight;
+        }
+      }
+    }
+  }
+}
+
+// The backward pass of conv + bias + ReLU after the convolution, in one read of dy and y: the
+// pre-activation gradient dz = dy where y > 0, else 0, and the bias gradient db = dz summed over
+// every row (a row = one pixel's channels). Each thread sums its own rows in double; the partial
+// sums are added in thread order, so a run is reproducible for a given thread count.
+enum ReluGradParam { gRows, gChannels, gDy, gY, gDz, gDb, kReluGradParams };
+
+// dz = dy * step(y) over `rows` rows, each row's dz added into acc. Both operands are loaded
+// before the select, so the compiler can vectorise it (a conditional load it cannot).
+void reluGradRows(const float* __restrict dy, const float* __restrict y, float* __restrict dz, float* __restrict acc, size_t rows,
+                  size_t channels) {
+  for (size_t r = 0; r < rows; r++, dy += channels, y += channels, dz += channels) {
+    for (size_t c = 0; c < channels; c++) {
+      const float d = dy[c], v = y[c];
+      const float g = v > 0.f ? d : 0.f;
+      dz[c] = g;
+      acc[c] += g;
+    }
+  }
+}
+
+void runReluGradBias(uint8_t* heap, const uint32_t* p) {
+  const size_t rows = p[gRows], channels = p[gChannels];
+  const float* dy = reinterpret_cast<const float*>(heap + p[gDy]);
+  const float* y = reinterpret_cast<const float*>(heap + p[gY]);
+  float* dz = reinterpret_cast<float*>(heap + p[gDz]);
+  float* db = reinterpret_cast<float*>(heap + p[gDb]);
+  threadsFor(double(rows) * channels * 8);  // memory-bound: worth a second thread only when large
+  const int threads = omp_get_max_threads();
+  std::vector<double> partial(static_cast<size_t>(threads) * channels, 0.0);
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num(), n = omp_get_num_threads();
+    const size_t begin = rows * t / n, end = rows * (t + 1) / n;
+    double* sum = partial.data() + static_cast<size_t>(t) * channels;
+    // Float sums over blocks of 64 rows, added up in double.
+    std::vector<float> block(channels);
+    for (size_t r0 = begin; r0 < end; r0 += 64) {
+      std::fill(block.begin(), block.end(), 0.f);
+      float* acc = block.data();
+      const size_t offset = r0 * channels;
+      reluGradRows(dy + offset, y + offset, dz + offset, acc, std::min(end, r0 + 64) - r0, channels);
+      for (size_t c = 0; c < channels; c++) sum[c] += acc[c];
+    }
+  }
+  for (size_t c = 0; c < channels; c++) {
+    double total = 0;
+    for (int t = 0; t < threads; t++) total += partial[static_cast<size_t>(t) * channels + c];
+    db[c] = static_cast<float>(total);
   }
 }
 
@@ -375,7 +570,7 @@ napi_value AvgPoolGrad(napi_env env, napi_callback_info info) {
   return guarded(env, [&] { runAvgPoolGrad(heap, p); });
 }
 
-napi_value Split(napi_env env, napi_callback_info info) {
+napi_value SplitOrConcat(napi_env env, napi_callback_info info, bool join) {
   uint8_t* heap;
   size_t bytes, length;
   const uint32_t* p;
@@ -390,7 +585,35 @@ napi_value Split(napi_env env, napi_callback_info info) {
     total += p[sParts + 2 * k];
   }
   if (total != p[sAxis]) return throwError(env, "split: the sizes must add up to the axis");
-  return guarded(env, [&] { runSplit(heap, p); });
+  return guarded(env, [&] { runSplit(heap, p, join); });
+}
+
+napi_value Split(napi_env env, napi_callback_info info) { return SplitOrConcat(env, info, false); }
+napi_value Concat(napi_env env, napi_callback_info info) { return SplitOrConcat(env, info, true); }
+
+napi_value ReluGradBias(napi_env env, napi_callback_info info) {
+  uint8_t* heap;
+  size_t bytes;
+  const uint32_t* p;
+  if (!readArgs(env, info, &heap, &bytes, &p, kReluGradParams)) return nullptr;
+  const size_t tensorBytes = static_cast<size_t>(p[gRows]) * p[gChannels] * sizeof(float);
+  for (int i : {gDy, gY, gDz}) {
+    if (p[i] + tensorBytes > bytes) return throwError(env, "reluGradBias: tensor outside the heap");
+  }
+  if (p[gDb] + static_cast<size_t>(p[gChannels]) * sizeof(float) > bytes) return throwError(env, "reluGradBias: bias gradient outside the heap");
+  return guarded(env, [&] { runReluGradBias(heap, p); });
+}
+
+napi_value ResizeBilinearGrad(napi_env env, napi_callback_info info) {
+  uint8_t* heap;
+  size_t bytes;
+  const uint32_t* p;
+  if (!readArgs(env, info, &heap, &bytes, &p, kResizeParams)) return nullptr;
+  const size_t dxBytes = static_cast<size_t>(p[zN]) * p[zH] * p[zW] * p[zC] * sizeof(float);
+  const size_t dyBytes = static_cast<size_t>(p[zN]) * p[zOH] * p[zOW] * p[zC] * sizeof(float);
+  if (p[zDy] + dyBytes > bytes || p[zDx] + dxBytes > bytes) return throwError(env, "resizeBilinearGrad: tensor outside the heap");
+  if (p[zH] == 0 || p[zW] == 0) return throwError(env, "resizeBilinearGrad: empty image");
+  return guarded(env, [&] { runResizeBilinearGrad(heap, p); });
 }
 
 napi_value SetThreads(napi_env env, napi_callback_info info) {
@@ -406,8 +629,8 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
 
 napi_value Stats(napi_env env, napi_callback_info) {
   size_t bytes = 0;
-  for (auto& kv : convCache) bytes += kv.second->weightsBuffer.size() * sizeof(float);
-  bytes += ones.size() * sizeof(float);
+  for (auto& kv : convCache) bytes += kv.second->weightsBuffer.bytes;
+  bytes += ones.size() * sizeof(float) + scratch[0].bytes + scratch[1].bytes;
   napi_value out, value;
   napi_create_object(env, &out);
   auto set = [&](const char* name, double v) {
@@ -415,6 +638,9 @@ napi_value Stats(napi_env env, napi_callback_info) {
     napi_set_named_property(env, out, name, value);
   };
   set("convPrimitives", static_cast<double>(convCache.size()));
+  size_t winograd = 0;
+  for (auto& kv : convCache) winograd += kv.second->winograd ? 1 : 0;
+  set("winogradPrimitives", static_cast<double>(winograd));
   set("matmulPrimitives", static_cast<double>(matmulCache.size()));
   set("sumPrimitives", static_cast<double>(sumCache.size()));
   set("poolPrimitives", static_cast<double>(poolCache.size()));
@@ -437,6 +663,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"sum", nullptr, Sum, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"avgPoolGrad", nullptr, AvgPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"split", nullptr, Split, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"concat", nullptr, Concat, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reluGradBias", nullptr, ReluGradBias, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"resizeBilinearGrad", nullptr, ResizeBilinearGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"stats", nullptr, Stats, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

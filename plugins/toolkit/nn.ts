@@ -4,6 +4,7 @@
  * plugin modules that use these stay cheap to load.
  */
 import type { Initializer, LayerInfo, ParamFactory, Tensor, Tf, Variable } from '../../compiler/api.js';
+import { RELU_GRAD_BIAS } from '../../runtime/backends/native-kernel-names.js';
 
 export type { LayerInfo };
 
@@ -51,10 +52,6 @@ export function createConv(tf: Tf, params: ParamFactory, name: string, c: ConvCo
     inChannels: c.inChannels,
     outChannels: c.outChannels,
     apply(x, activation) {
-      if (activation === 'elu') {
-        // No ELU gradient for the fused kernel here: tfjs runs conv, bias and elu as separate ops.
-        return tf.fused.conv2d({ x: x as never, filter: kernel as never, bias, strides: 1, pad: 'same', activation });
-      }
       const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1, dimRoundingMode: undefined, activation };
       return tf.engine().runKernel('FusedConv2D', { x, filter: kernel, bias }, attrs as never) as Tensor;
     },
@@ -62,12 +59,12 @@ export function createConv(tf: Tf, params: ParamFactory, name: string, c: ConvCo
 }
 
 /**
- * Gradient of the FusedConv2D kernel (conv + bias + relu or linear), so the fused kernel runs
+ * Gradient of the FusedConv2D kernel (conv + bias + relu, elu or linear), so the fused kernel runs
  * under gradient recording too: tfjs's own fused op falls back to three separate ops (conv, add,
  * relu) there, each taped and each with its own backward ops. The backward ops are the ones those
- * three would run (relu: dy * step(y), y > 0 exactly where the pre-activation is; bias: a sum
- * over N, H, W; conv: the two backprop kernels), and tfjs calls each input's gradient only when
- * that input needs one (never the input image's).
+ * three would run (relu: dy * step(y), y > 0 exactly where the pre-activation is; elu: EluGrad,
+ * which needs only y; bias: a sum over N, H, W; conv: the two backprop kernels), and tfjs calls
+ * each input's gradient only when that input needs one (never the input image's).
  */
 function registerFusedConvGradient(tf: Tf): void {
   if (tf.getGradient('FusedConv2D')) return;
@@ -78,18 +75,33 @@ function registerFusedConvGradient(tf: Tf): void {
     gradFunc: (dy, saved, attrs) => {
       const [x, filter, y] = saved as [Tensor, Tensor, Tensor];
       const a = attrs as unknown as { strides: number; pad: string; dataFormat: string; dimRoundingMode?: string; activation: Activation };
-      if (a.activation !== 'relu' && a.activation !== 'linear') {
-        throw new Error(`FusedConv2D gradient: activation '${a.activation}' is not supported (relu or linear)`);
-      }
-      const dz = a.activation === 'relu' ? tf.mul(dy as Tensor, tf.step(y)) : (dy as Tensor);
+      // Where the native kernels run, relu' and the bias gradient come from one kernel.
+      const oneKernel = a.activation === 'relu' && tf.getKernel(RELU_GRAD_BIAS, tf.getBackend()) !== undefined;
+      const [dz, db]: [Tensor, Tensor | undefined] = oneKernel
+        ? (tf.engine().runKernel(RELU_GRAD_BIAS, { dy: dy as Tensor, y }) as unknown as [Tensor, Tensor])
+        : [preActivationGrad(tf, a.activation, dy as Tensor, y), undefined];
       const common = { strides: a.strides, pad: a.pad, dataFormat: a.dataFormat, dimRoundingMode: a.dimRoundingMode };
       return {
         x: () => tf.engine().runKernel('Conv2DBackpropInput', { dy: dz, filter }, { ...common, inputShape: x.shape } as never) as Tensor,
         filter: () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: dz }, { ...common, filterShape: filter.shape } as never) as Tensor,
-        bias: () => tf.sum(dz, [0, 1, 2]),
+        bias: () => db ?? tf.sum(dz, [0, 1, 2]),
       };
     },
   });
+}
+
+/** d(loss)/d(pre-activation) from d(loss)/d(y), y = activation(pre-activation), as tfjs's own gradients compute it. */
+function preActivationGrad(tf: Tf, activation: string, dy: Tensor, y: Tensor): Tensor {
+  switch (activation) {
+    case 'linear':
+      return dy;
+    case 'relu':
+      return tf.mul(dy, tf.step(y));
+    case 'elu':
+      return tf.engine().runKernel('EluGrad', { dy, y }) as Tensor;
+    default:
+      throw new Error(`FusedConv2D gradient: activation '${activation}' is not supported (relu, elu or linear)`);
+  }
 }
 
 export function convParams(c: { kernelSize: number; inChannels: number; outChannels: number }): number {

@@ -2,7 +2,8 @@
  * Native kernels on the wasm backend: Conv2D, FusedConv2D (bias + linear/relu/elu),
  * Conv2DBackpropInput, Conv2DBackpropFilter, BatchMatMul, Sum (the bias gradients) and
  * AvgPoolGrad (TensorFlow's windows: divided by their real pixels) run in oneDNN,
- * and SplitV (the gradient of the skip concats; wasm copies it element by element) in plain C++ (native/), reading and
+ * and SplitV, Concat (the skip concats and their gradient; wasm copies them element by element) and
+ * ResizeBilinearGrad (single-threaded in wasm) in plain C++ (native/), reading and
  * writing the wasm backend's own heap, so tensors stay where they are and every other kernel keeps
  * running in wasm. Each kernel hands the cases it does not cover (NCHW, other dtypes, prelu,
  * broadcasts it cannot express) to the kernel it replaced.
@@ -10,12 +11,13 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { NativeAddon } from './native.js';
+import { RELU_GRAD_BIAS } from './native-kernel-names.js';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 type Attrs = Record<string, unknown>;
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
 
-export const NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', 'Sum', 'AvgPoolGrad', 'SplitV'] as const;
+export const NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', 'Sum', 'AvgPoolGrad', 'SplitV', 'Concat', 'ResizeBilinearGrad'] as const;
 
 const MARK = Symbol.for('punet.nativeKernel');
 /** The kernel a native one replaced (runs the cases the native one does not cover). */
@@ -27,6 +29,8 @@ const CONV_PARAMS = 23;
 const MATMUL_PARAMS = 10;
 const SUM_PARAMS = 5;
 const POOL_PARAMS = 16;
+const RELU_GRAD_PARAMS = 6;
+const RESIZE_PARAMS = 9;
 const enum ConvKind {
   Forward = 0,
   BackwardData = 1,
@@ -275,6 +279,67 @@ function splitV(addon: NativeAddon) {
   };
 }
 
+function concat(addon: NativeAddon) {
+  return (args: KernelArgs, backend: BackendWasm): tf.TensorInfo | null => {
+    const all = Object.values(args.inputs) as tf.TensorInfo[];
+    if (all.length === 0 || !allFloat(...all)) return null;
+    const axis = tf.util.parseAxisParam((args.attrs as Attrs).axis as number, all[0]!.shape)[0]!;
+    tf.backend_util.assertParamsConsistent(all.map((t) => t.shape), axis);
+    // Empty parts add nothing; a single part is a copy (the wasm kernel's cases).
+    const parts = all.filter((t) => size(t.shape) > 0);
+    if (parts.length < 2) return null;
+    const outShape = tf.backend_util.computeOutShape(parts.map((t) => t.shape), axis);
+    const out = backend.makeOutput(outShape, 'float32');
+    const heap = heapOf(backend);
+    const p = new Uint32Array(5 + 2 * parts.length);
+    p.set([size(outShape.slice(0, axis)), size(outShape.slice(axis + 1)), outShape[axis]!, parts.length, offsetOf(backend, heap, out)]);
+    parts.forEach((t, k) => p.set([t.shape[axis]!, offsetOf(backend, heap, t)], 5 + 2 * k));
+    return filled(backend, out, () => addon.concat(heap, p));
+  };
+}
+
+function resizeBilinearGrad(addon: NativeAddon) {
+  return (args: KernelArgs, backend: BackendWasm): tf.TensorInfo | null => {
+    const { images, dy } = args.inputs as { images: tf.TensorInfo; dy: tf.TensorInfo };
+    const attrs = (args.attrs ?? {}) as Attrs;
+    // tfjs's own for half-pixel centres (its gradient ignores them) and anything not float NHWC.
+    if (!allFloat(images, dy) || images.shape.length !== 4 || dy.shape.length !== 4 || attrs.halfPixelCenters === true) return null;
+    if (size(images.shape) === 0 || size(dy.shape) === 0) return null;
+    const [n, h, w, c] = images.shape as [number, number, number, number];
+    const out = backend.makeOutput([n, h, w, c], 'float32');
+    const heap = heapOf(backend);
+    const p = new Uint32Array(RESIZE_PARAMS);
+    p.set([n, h, w, c, dy.shape[1]!, dy.shape[2]!, attrs.alignCorners === true ? 1 : 0, offsetOf(backend, heap, dy), offsetOf(backend, heap, out)]);
+    return filled(backend, out, () => addon.resizeBilinearGrad(heap, p));
+  };
+}
+
+/** RELU_GRAD_BIAS (native-kernel-names.ts): [dz, db] from dy and the ReLU's output y. */
+function reluGradBias(addon: NativeAddon) {
+  return (args: KernelArgs): tf.TensorInfo[] => {
+    const backend = args.backend as BackendWasm;
+    const { dy, y } = args.inputs as { dy: tf.TensorInfo; y: tf.TensorInfo };
+    if (!allFloat(dy, y) || !tf.util.arraysEqual(dy.shape, y.shape) || dy.shape.length === 0) {
+      throw new Error(`${RELU_GRAD_BIAS}: dy and y must be float32 tensors of one shape, got [${dy.shape}] and [${y.shape}]`);
+    }
+    const channels = dy.shape[dy.shape.length - 1]!;
+    const dz = backend.makeOutput([...dy.shape], 'float32');
+    const db = backend.makeOutput([channels], 'float32');
+    const heap = heapOf(backend);
+    const p = new Uint32Array(RELU_GRAD_PARAMS);
+    p.set([size(dy.shape) / Math.max(1, channels), channels, offsetOf(backend, heap, dy), offsetOf(backend, heap, y), offsetOf(backend, heap, dz), offsetOf(backend, heap, db)]);
+    try {
+      if (size(dy.shape) > 0) addon.reluGradBias(heap, p);
+      else new Float32Array(heap.buffer, offsetOf(backend, heap, db), channels).fill(0);
+    } catch (err) {
+      backend.disposeData(dz.dataId);
+      backend.disposeData(db.dataId);
+      throw err;
+    }
+    return [dz, db];
+  };
+}
+
 type NativeKernel = (args: KernelArgs, backend: BackendWasm) => tf.TensorInfo | tf.TensorInfo[] | null;
 const NATIVE_BUILDERS: Record<(typeof NATIVE_KERNELS)[number], (addon: NativeAddon) => NativeKernel> = {
   Conv2D: conv2d,
@@ -285,6 +350,8 @@ const NATIVE_BUILDERS: Record<(typeof NATIVE_KERNELS)[number], (addon: NativeAdd
   Sum: sum,
   AvgPoolGrad: avgPoolGrad,
   SplitV: splitV,
+  Concat: concat,
+  ResizeBilinearGrad: resizeBilinearGrad,
 };
 
 /**
@@ -299,6 +366,9 @@ export function registerNativeKernels(addon: NativeAddon): void {
     tf.unregisterKernel(name, 'wasm');
     tf.registerKernel(makeKernel(name, current, NATIVE_BUILDERS[name](addon)));
   }
+  if (tf.getKernel(RELU_GRAD_BIAS, 'wasm') === undefined) {
+    tf.registerKernel({ kernelName: RELU_GRAD_BIAS, backendName: 'wasm', kernelFunc: reluGradBias(addon) as unknown as tf.KernelFunc });
+  }
 }
 
 /** Puts back the kernels registerNativeKernels replaced (tests compare both paths in one process). */
@@ -310,4 +380,5 @@ export function unregisterNativeKernels(): void {
     tf.unregisterKernel(name, 'wasm');
     tf.registerKernel(fallback);
   }
+  if (tf.getKernel(RELU_GRAD_BIAS, 'wasm') !== undefined) tf.unregisterKernel(RELU_GRAD_BIAS, 'wasm');
 }

@@ -4,7 +4,8 @@
  * program: `loadNativeAddon()` says either which addon runs or, in one line, why none does.
  *
  * Environment: PUNET_NATIVE=0 keeps every kernel in wasm; PUNET_THREADS (else PUNET_WASM_THREADS,
- * else every core) sets oneDNN's thread count.
+ * else every core) sets oneDNN's thread count; PUNET_WINOGRAD=0 keeps 3x3 convolutions on oneDNN's
+ * direct kernels (PUNET_WINOGRAD_MIN=N: Winograd only from N channels, default 32).
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -23,6 +24,8 @@ function nativeFix(root: string | undefined): string {
 
 export interface NativeStats {
   convPrimitives: number;
+  /** Of those, the ones running Winograd kernels (3x3, stride 1, 32+ channels). */
+  winogradPrimitives: number;
   matmulPrimitives: number;
   sumPrimitives: number;
   poolPrimitives: number;
@@ -45,6 +48,12 @@ export interface NativeAddon {
   avgPoolGrad(heap: Uint8Array, params: Uint32Array): void;
   /** Split along one axis: params laid out as SplitParam in native/dnnl_kernels.cc. */
   split(heap: Uint8Array, params: Uint32Array): void;
+  /** Concat along one axis (split's reverse): params laid out as SplitParam in native/dnnl_kernels.cc. */
+  concat(heap: Uint8Array, params: Uint32Array): void;
+  /** Bilinear resize gradient: params laid out as ResizeParam in native/dnnl_kernels.cc. */
+  resizeBilinearGrad(heap: Uint8Array, params: Uint32Array): void;
+  /** ReLU + bias gradient (RELU_GRAD_BIAS): params laid out as ReluGradParam in native/dnnl_kernels.cc. */
+  reluGradBias(heap: Uint8Array, params: Uint32Array): void;
   setThreads(threads: number): void;
   stats(): NativeStats;
 }

@@ -3,6 +3,7 @@
  * next to the package's own JS through Node's resolver, then the training kernels are registered.
  */
 import * as tf from '@tensorflow/tfjs';
+import { installFrugalGradients } from './frugal-gradients.js';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
@@ -10,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { registerWasmTrainingKernels } from './wasm-kernels/index.js';
 import { loadNativeAddon } from './native.js';
 import { NATIVE_KERNELS, registerNativeKernels } from './native-kernels.js';
-import { configureWasmThreads, withCoreCountForInit } from './wasm-threads.js';
+import { configureWasmThreads, wasmThreadCount, withCoreCountForInit } from './wasm-threads.js';
 
 let pathsSet = false;
 let wasmThreads = 1;
@@ -35,11 +36,15 @@ export async function activateWasm(): Promise<{ threads: number; native: string 
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   if (!pathsSet) {
     wasm.setWasmPaths(wasmBinaryFolder());
-    // wasm-threads: use every core (threaded SIMD build); PUNET_WASM_THREADS=1 keeps one thread.
-    wasmThreads = configureWasmThreads(wasm, tf.env());
+    // wasm-threads: use every core (threaded SIMD build), or one where the native kernels run;
+    // PUNET_WASM_THREADS decides when set.
+    wasmThreads = configureWasmThreads(wasm, tf.env(), wasmThreadCount(process.env, loadNativeAddon().ok));
     pathsSet = true;
   }
   registerWasmTrainingKernels();
+  // The wasm heap never shrinks: its size is a training step's peak, which tfjs's own backward
+  // pass doubles (PUNET_TFJS_GRADIENTS=1 keeps it, for comparison).
+  if (process.env.PUNET_TFJS_GRADIENTS !== '1') installFrugalGradients();
   const native = activateNativeKernels();
   const ok = await withCoreCountForInit(wasmThreads, () => tf.setBackend('wasm')); // wasm-threads
   if (!ok || tf.getBackend() !== 'wasm') throw new Error('tf.setBackend("wasm") failed to initialise the wasm module');

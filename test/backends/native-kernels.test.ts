@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { loadNativeAddon, type NativeAddon } from '../../runtime/backends/native.js';
+import { RELU_GRAD_BIAS } from '../../runtime/backends/native-kernel-names.js';
 import { onBackend, relErr, seededValues } from './helpers.js';
 import { geometry, naiveFilterGrad, naiveForward, naiveInputGrad, type ConvGeometry } from './reference.js';
 
@@ -38,7 +39,11 @@ const CASES: Case[] = [
   { batch: 1, h: 9, w: 9, cin: 7, cout: 3, k: 3, stride: 2, pad: 'valid' },
   { batch: 3, h: 5, w: 7, cin: 3, cout: 7, k: 1, stride: 1, pad: 'same' },
   { batch: 1, h: 7, w: 6, cin: 7, cout: 7, k: 1, stride: 2, pad: 'valid' },
+  // 3x3 stride 1 from 32 channels: Winograd kernels (activations through blocked scratch buffers).
+  { batch: 2, h: 11, w: 9, cin: 32, cout: 48, k: 3, stride: 1, pad: 'same' },
+  { batch: 1, h: 10, w: 7, cin: 48, cout: 32, k: 3, stride: 1, pad: 'valid' },
 ];
+const winograd = (c: Case) => c.k === 3 && c.stride === 1 && Math.min(c.cin, c.cout) >= 32;
 
 const name = (c: Case) => `${c.batch}x${c.h}x${c.w}x${c.cin} -> ${c.cout}, ${c.k}x${c.k}, stride ${c.stride}, ${c.pad}`;
 
@@ -107,9 +112,12 @@ describe.runIf(load.ok)('native convolution kernels', () => {
       bias: seededValues(c.cout, 4),
     };
     const before = nativeCalls(addon);
+    const winogradBefore = addon.stats().winogradPrimitives;
     const native = await onBackend('wasm', () => kernels(c, d));
     // Four kernels, each natively (none handed to the wasm fallback).
     expect(nativeCalls(addon) - before, name(c)).toBe(4);
+    // Winograd for all four (forward, fused, backward data and filter) exactly where eligible.
+    expect(addon.stats().winogradPrimitives - winogradBefore, name(c)).toBe(winograd(c) ? 4 : 0);
     const cpu = await onBackend('cpu', () => kernels(c, d));
     const loop = loops(c, d);
     for (const k of ['y', 'dx', 'dw', 'fused'] as const) {
@@ -267,6 +275,77 @@ describe.runIf(load.ok)('native convolution kernels', () => {
         expect(Array.from(cpu[k]!), `part ${k} cpu, ${JSON.stringify(c)}`).toEqual(Array.from(loop[k]!));
       });
     }
+  });
+
+  it('Concat along the channels (a skip connection), a middle axis, with an empty part = cpu = loops', async () => {
+    const cases = [
+      { shapes: [[3, 5, 7, 2], [3, 5, 7, 4]], axis: 3 },
+      { shapes: [[2, 1, 3], [2, 3, 3], [2, 0, 3], [2, 2, 3]], axis: 1 },
+    ];
+    for (const c of cases) {
+      const values = c.shapes.map((shape, k) => seededValues(shape.reduce((a, b) => a * b, 1), 20 + k));
+      const run = () => tf.tidy(() => tf.concat(values.map((v, k) => tf.tensor(v, c.shapes[k]!)), c.axis).dataSync() as Float32Array);
+      const before = nativeCalls(addon);
+      const native = await onBackend('wasm', run);
+      expect(nativeCalls(addon) - before, JSON.stringify(c)).toBe(1);
+      const cpu = await onBackend('cpu', run);
+      // The loop: for each outer index, each part's whole [size x inner] block in turn.
+      const outer = c.shapes[0]!.slice(0, c.axis).reduce((a, b) => a * b, 1);
+      const loop: number[] = [];
+      for (let o = 0; o < outer; o++) {
+        c.shapes.forEach((shape, k) => {
+          const block = shape.slice(c.axis).reduce((a, b) => a * b, 1);
+          loop.push(...values[k]!.subarray(o * block, (o + 1) * block));
+        });
+      }
+      expect(Array.from(native), JSON.stringify(c)).toEqual(loop);
+      expect(Array.from(cpu), JSON.stringify(c)).toEqual(loop);
+    }
+  });
+
+  it('ResizeBilinearGrad (align corners, up and down, odd sizes) = cpu, and is the adjoint of the resize', async () => {
+    const cases = [
+      { shape: [3, 5, 7, 4], size: [10, 13] },
+      { shape: [2, 9, 6, 3], size: [4, 11] },
+    ];
+    for (const c of cases) {
+      const [n, h, w, ch] = c.shape as [number, number, number, number];
+      const x = seededValues(n * h * w * ch, 16);
+      const r = seededValues(n * c.size[0]! * c.size[1]! * ch, 17);
+      const rT = () => tf.tensor4d(r, [n, c.size[0]!, c.size[1]!, ch]);
+      const run = () =>
+        tf.tidy(() => {
+          const grad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeBilinear(t as tf.Tensor4D, c.size as [number, number], true), rT())));
+          return grad(tf.tensor4d(x, c.shape as never)).dataSync() as Float32Array;
+        });
+      const before = nativeCalls(addon);
+      const native = await onBackend('wasm', run);
+      // The resize is wasm's; the loss's Sum and the gradient are native.
+      expect(nativeCalls(addon) - before, JSON.stringify(c)).toBe(2);
+      const cpu = await onBackend('cpu', run);
+      expect(maxRelErr(native, cpu), JSON.stringify(c)).toBeLessThan(1e-5);
+      // The gradient of a linear map is its adjoint: <resize(x), r> = <x, grad>.
+      const forward = await onBackend('cpu', () => tf.tidy(() => tf.sum(tf.mul(tf.image.resizeBilinear(tf.tensor4d(x, c.shape as never), c.size as [number, number], true), rT())).dataSync()[0]!));
+      const adjoint = native.reduce((acc, g, i) => acc + g * x[i]!, 0);
+      expect(Math.abs(adjoint - forward) / Math.abs(forward), JSON.stringify(c)).toBeLessThan(1e-5);
+    }
+  });
+
+  it('ReLU + bias gradient in one kernel (dz = dy where y > 0, db = sum of dz) = loops', async () => {
+    // 3 x 7 x 5 = 105 rows: more than one 64-row block; y has exact zeros (no gradient there).
+    const shape = [3, 7, 5, 6];
+    const dy = seededValues(3 * 7 * 5 * 6, 14);
+    const y = seededValues(dy.length, 15).map((v, i) => (i % 7 === 0 ? 0 : Math.max(0, v)));
+    const before = nativeCalls(addon);
+    const [dz, db] = await onBackend('wasm', () =>
+      tf.tidy(() => (tf.engine().runKernel(RELU_GRAD_BIAS, { dy: tf.tensor4d(dy, shape as never), y: tf.tensor4d(y, shape as never) }) as unknown as tf.Tensor[]).map((t) => t.dataSync() as Float32Array)),
+    );
+    expect(nativeCalls(addon) - before).toBe(1);
+    const loopDz = dy.map((g, i) => (y[i]! > 0 ? g : 0));
+    const loopDb = new Float64Array(6);
+    loopDz.forEach((g, i) => (loopDb[i % 6] += g));
+    expect(Array.from(dz!)).toEqual(Array.from(loopDz));
+    expect(maxRelErr(db!, loopDb)).toBeLessThan(1e-6);
   });
 
   it('hands what it does not cover to the wasm kernel (prelu activation) and still computes it right', async () => {

@@ -29,6 +29,9 @@ describe('thread count', () => {
     expect(wasmThreadCount({ [THREADS_ENV]: '1' })).toBe(1);
     expect(wasmThreadCount({})).toBe(Math.min(8, os.availableParallelism()));
     expect(wasmThreadCount({ [THREADS_ENV]: ' ' })).toBe(Math.min(8, os.availableParallelism()));
+    // With the native kernels the pool keeps one thread unless asked for more.
+    expect(wasmThreadCount({}, true)).toBe(1);
+    expect(wasmThreadCount({ [THREADS_ENV]: '3' }, true)).toBe(3);
   });
 
   it('rejects a value that is not a positive integer, naming the variable and the fix', () => {
@@ -123,6 +126,8 @@ const BACKEND_SOURCES = [
   'runtime/backends/avg-pool-grad.ts',
   'runtime/backends/native.ts',
   'runtime/backends/native-kernels.ts',
+  'runtime/backends/frugal-gradients.ts',
+  'runtime/backends/native-kernel-names.ts',
   ...readdirSync(join(ROOT, 'runtime/backends/wasm-kernels')).filter((f) => f.endsWith('.ts')).map((f) => `runtime/backends/wasm-kernels/${f}`),
 ];
 

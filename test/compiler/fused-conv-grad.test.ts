@@ -1,5 +1,5 @@
 /**
- * The fused conv (conv + bias + relu/linear as one FusedConv2D kernel, with the gradient
+ * The fused conv (conv + bias + relu/elu/linear as one FusedConv2D kernel, with the gradient
  * compiler/nn.ts registers for it) against the same layer written with tfjs's separate ops and
  * their own gradients: the same outputs and gradients for x, the kernel and the bias, on odd
  * shapes, on the cpu and the wasm backend; and the input's gradient is not computed when the
@@ -16,6 +16,7 @@ const cases: Case[] = [
   { n: 1, h: 5, w: 7, cin: 1, cout: 3, k: 3, activation: 'relu' },
   { n: 3, h: 6, w: 5, cin: 7, cout: 2, k: 1, activation: 'relu' },
   { n: 2, h: 4, w: 3, cin: 3, cout: 7, k: 3, activation: 'linear' },
+  { n: 2, h: 5, w: 4, cin: 3, cout: 5, k: 3, activation: 'elu' },
 ];
 
 function maxRelDiff(a: Float32Array, b: Float32Array): number {
@@ -46,7 +47,7 @@ function run(c: Case, fused: boolean) {
       const layer = (xx: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor) => {
         if (fused) return conv.apply(xx, c.activation);
         const z = tf.add(tf.conv2d(xx as tf.Tensor4D, kernel as tf.Tensor4D, 1, 'same'), bias);
-        return c.activation === 'relu' ? tf.relu(z) : z;
+        return c.activation === 'relu' ? tf.relu(z) : c.activation === 'elu' ? tf.elu(z) : z;
       };
       const out = layer(x, conv.kernel, conv.bias);
       const [dx, dk, db] = tf.grads((xx, k, b) => tf.sum(tf.mul(layer(xx!, k!, b!), r)))([x, conv.kernel, conv.bias]);
@@ -63,7 +64,7 @@ afterAll(async () => {
 
 describe('fused conv2d gradient', () => {
   for (const backend of ['cpu', 'wasm']) {
-    it(`equals conv + add + relu on ${backend}`, async () => {
+    it(`equals conv + add + relu/elu on ${backend}`, async () => {
       if (backend === 'wasm') await activateWasm();
       else await tf.setBackend('cpu');
       for (const c of cases) {
