@@ -3,6 +3,7 @@
  * Built-in plugins are registered through the same `register` call third parties use; the only
  * difference is `builtin: true`, which lets their ids go without the `plugin-name/` namespace.
  */
+import semver from 'semver';
 import { EXTENSION_POINTS, PLUGIN_API_VERSION } from './api.js';
 import type { Contributions, ExtensionPoint, PunetPlugin } from './api.js';
 
@@ -25,16 +26,33 @@ export class PluginError extends Error {
   }
 }
 
+/** What the registry knows of a registered plugin besides its contributions. */
+export interface PluginInfo {
+  name: string;
+  version: string;
+  builtin: boolean;
+  /** The module file it was loaded from (plugins registered by the loader). */
+  file?: string;
+}
+
+export interface RegisterOptions {
+  /** Bare ids (no `plugin-name/` prefix); errors inside it are punet's bugs. */
+  builtin?: boolean;
+  /** The module file the plugin came from, named in errors about it. */
+  file?: string;
+}
+
 export class Registry {
   private readonly entries = new Map<ExtensionPoint, Map<string, Registered<ExtensionPoint>>>();
   private readonly plugins = new Map<string, PunetPlugin>();
+  private readonly infos = new Map<string, PluginInfo>();
 
   constructor() {
     for (const point of EXTENSION_POINTS) this.entries.set(point, new Map());
   }
 
   /** Adds every contribution of `plugin`. Throws PluginError on a malformed plugin or a duplicate id. */
-  register(plugin: PunetPlugin, opts: { builtin?: boolean } = {}): void {
+  register(plugin: PunetPlugin, opts: RegisterOptions = {}): void {
     checkPluginShape(plugin);
     if (this.plugins.has(plugin.name)) throw new PluginError(plugin.name, 'is already registered');
     for (const point of EXTENSION_POINTS) {
@@ -53,6 +71,7 @@ export class Registry {
       }
     }
     this.plugins.set(plugin.name, plugin);
+    this.infos.set(plugin.name, { name: plugin.name, version: plugin.version, builtin: !!opts.builtin, ...(opts.file ? { file: opts.file } : {}) });
   }
 
   get<P extends ExtensionPoint>(point: P, id: string): Registered<P> | undefined {
@@ -76,6 +95,16 @@ export class Registry {
   plugin(name: string): PunetPlugin | undefined {
     return this.plugins.get(name);
   }
+
+  pluginInfo(name: string): PluginInfo | undefined {
+    return this.infos.get(name);
+  }
+
+  /** The name of the plugin registered from `file`, if any (the same module named twice loads once). */
+  pluginFile(file: string): string | undefined {
+    for (const info of this.infos.values()) if (info.file === file) return info.name;
+    return undefined;
+  }
 }
 
 function checkPluginShape(plugin: PunetPlugin): void {
@@ -86,7 +115,10 @@ function checkPluginShape(plugin: PunetPlugin): void {
   if (typeof plugin.punetApi !== 'string') {
     throw new PluginError(name, `has no 'punetApi' range (this punet implements plugin API ${PLUGIN_API_VERSION})`);
   }
-  if (!satisfiesCaret(PLUGIN_API_VERSION, plugin.punetApi)) {
+  if (semver.validRange(plugin.punetApi) === null) {
+    throw new PluginError(name, `'punetApi' is '${plugin.punetApi}', not a semver range; write e.g. '^${PLUGIN_API_VERSION}'`);
+  }
+  if (!semver.satisfies(PLUGIN_API_VERSION, plugin.punetApi)) {
     throw new PluginError(
       name,
       `supports plugin API '${plugin.punetApi}', but this punet implements ${PLUGIN_API_VERSION}`,
@@ -98,41 +130,4 @@ function checkPluginShape(plugin: PunetPlugin): void {
       throw new PluginError(name, `unknown extension point '${key}' (known: ${EXTENSION_POINTS.join(', ')})`);
     }
   }
-}
-
-/**
- * Minimal semver range check for the forms plugins use: "1.0.0", "^1.0.0", "~1.0.0", ">=1.0.0",
- * "1.x", "*", and "a || b". Enough for an API version; not a general semver implementation.
- */
-export function satisfiesCaret(version: string, range: string): boolean {
-  const v = parse(version);
-  if (!v) return false;
-  return range.split('||').some((part) => {
-    const r = part.trim();
-    if (r === '*' || r === '') return true;
-    const op = /^(\^|~|>=)?\s*(.*)$/.exec(r)!;
-    const want = parse(op[2]!.replace(/\.x$/, '.0').replace(/\.x\./, '.0.'));
-    if (!want) return false;
-    const cmp = compare(v, want);
-    switch (op[1]) {
-      case '^':
-        return cmp >= 0 && (want[0] > 0 ? v[0] === want[0] : v[0] === 0 && v[1] === want[1]);
-      case '~':
-        return cmp >= 0 && v[0] === want[0] && v[1] === want[1];
-      case '>=':
-        return cmp >= 0;
-      default:
-        return /\.x/.test(op[2]!) ? v[0] === want[0] : cmp === 0;
-    }
-  });
-}
-
-function parse(s: string): [number, number, number] | undefined {
-  const m = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?$/.exec(s.trim());
-  return m ? [Number(m[1]), Number(m[2] ?? 0), Number(m[3] ?? 0)] : undefined;
-}
-
-function compare(a: number[], b: number[]): number {
-  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return 0;
 }

@@ -4,7 +4,7 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { intFlag, parseCommandArgs } from '../args.js';
+import { intFlag, parseCommandArgs, PLUGIN_FLAG, pluginFlags, pluginHelp } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
 import { listCheckpoints } from '../../run/checkpoint.js';
 import { newRunDir, readJson, runPath, writeJsonAtomic } from '../../run/folder.js';
@@ -53,6 +53,7 @@ options:
   --resume         continue the run in --out from its last good checkpoint
   --set PATH=VALUE override one value of the spec (repeatable), e.g. --set train.optimizer.lr=1e-3;
                    checked like the spec, recorded in spec.json
+${pluginHelp(19)}
   -h, --help       this help
 `;
 
@@ -65,6 +66,7 @@ export async function run(argv: string[]): Promise<number> {
     backend: { type: 'string' },
     resume: { type: 'boolean' },
     set: { type: 'string', multiple: true },
+    ...PLUGIN_FLAG,
   }, HELP);
   if (!args) return EXIT.ok;
   const { values, positionals } = args;
@@ -78,7 +80,7 @@ export async function run(argv: string[]): Promise<number> {
   const out = (s: string) => process.stdout.write(s);
   const err = (s: string) => process.stderr.write(s);
   const sets = values.set ?? [];
-  const loaded = await loadSpecOrFail(positionals[0]!, err, sets);
+  const loaded = await loadSpecOrFail(positionals[0]!, err, sets, pluginFlags(values));
   const spec = applyOverrides(loaded.spec, loaded.registry, { data: values.data, steps, seed, backend: values.backend });
   const registry = loaded.registry;
 
@@ -119,7 +121,7 @@ export async function run(argv: string[]): Promise<number> {
     punetVersion: PUNET_VERSION,
     started: new Date().toISOString(),
     command: ['compile-and-train', ...argv],
-    plugins: pluginRecords(registry),
+    plugins: pluginRecords(registry, PUNET_VERSION),
     ...startProvenance(dirname(loaded.file), backendLine),
   };
   if (!values.resume || !existsSync(runPath(runDir, 'run'))) writeJsonAtomic(runPath(runDir, 'run'), info);
