@@ -35,9 +35,12 @@ export { compileTraining, trainStep, NonFiniteLossError } from './compiler/train
 export type { CompiledTraining, StepResult, StepModel } from './compiler/training.js';
 export { specHash } from './compiler/provenance.js';
 
-// Backends and data.
+// Backends and data. selectBackend registers the cpu kernel fixes; a caller that sets the cpu
+// backend itself gets them from this import.
 export { selectBackend } from './runtime/backends/select.js';
-export type { Dataset, DataItem, Mode } from './runtime/data/types.js';
+import { registerCpuKernelFixes } from './runtime/backends/cpu-fixes.js';
+registerCpuKernelFixes();
+export type { Dataset, DataItem, Mode } from './compiler/dataset.js';
 export { syntheticDataset } from './runtime/data/synthetic.js';
 export { readDataset, writeDataset } from './runtime/data/store.js';
 export { readPng, writePng } from './runtime/data/png.js';
@@ -48,5 +51,5 @@ export type { LoadRunOptions, PunetModel, ImagesInput } from './runtime/api/mode
 export { readImage } from './runtime/api/image.js';
 export type { ReadImageOptions, ModelImage } from './runtime/api/image.js';
 export type { ImageSamples } from './runtime/sample/sampler.js';
-export { UserError } from './runtime/cli/errors.js';
+export { UserError, EXIT } from './compiler/errors.js';
 export { DataError } from './runtime/data/errors.js';

@@ -11,7 +11,6 @@ import { BlockOptionError, CompileError, joinPath } from './errors.js';
 import { resolveEntry } from './options.js';
 import { SeededParamFactory, type VariableRecord } from './params.js';
 import { specHash } from './provenance.js';
-import { registerCpuKernelFixes } from '../runtime/backends/cpu-fixes.js';
 import { PluginContributionError } from './plugin-loader.js';
 
 export interface CompiledBlock {
@@ -57,7 +56,6 @@ export interface CompileModelOptions {
 
 export function compileModel(spec: ResolvedSpec, registry: Registry, opts: CompileModelOptions = {}): CompiledModel {
   const tfns = opts.tf ?? tf;
-  registerCpuKernelFixes();
   const seed = opts.seed ?? spec.train?.seed ?? 0;
   checkInput(spec);
   const arch = resolveEntry(registry, 'architectures', spec.architecture, 'architecture');
