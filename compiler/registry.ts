@@ -6,6 +6,7 @@
 import semver from 'semver';
 import { EXTENSION_POINTS, PLUGIN_API_VERSION } from './api.js';
 import type { Contributions, ExtensionPoint, PunetPlugin } from './api.js';
+import { contributionProblem, describeValue } from './contribution-rules.js';
 
 export interface Registered<P extends ExtensionPoint> {
   id: string;
@@ -16,12 +17,14 @@ export interface Registered<P extends ExtensionPoint> {
   contribution: Contributions[P];
 }
 
+/** A malformed plugin, named with its module file when it came from one. */
 export class PluginError extends Error {
   constructor(
     readonly plugin: string,
     message: string,
+    readonly file?: string,
   ) {
-    super(`plugin '${plugin}': ${message}`);
+    super(`plugin '${plugin}'${file ? ` (${file})` : ''}: ${message}`);
     this.name = 'PluginError';
   }
 }
@@ -53,8 +56,9 @@ export class Registry {
 
   /** Adds every contribution of `plugin`. Throws PluginError on a malformed plugin or a duplicate id. */
   register(plugin: PunetPlugin, opts: RegisterOptions = {}): void {
-    checkPluginShape(plugin);
-    if (this.plugins.has(plugin.name)) throw new PluginError(plugin.name, 'is already registered');
+    checkPluginShape(plugin, opts.file);
+    if (this.plugins.has(plugin.name)) throw new PluginError(plugin.name, 'is already registered', opts.file);
+    checkContributions(plugin, opts.file);
     for (const point of EXTENSION_POINTS) {
       const contributions = plugin[point] as Record<string, Contributions[typeof point]> | undefined;
       for (const [key, contribution] of Object.entries(contributions ?? {})) {
@@ -65,6 +69,7 @@ export class Registry {
           throw new PluginError(
             plugin.name,
             `${point} id '${id}' is already registered by plugin '${existing.plugin.name}'`,
+            opts.file,
           );
         }
         table.set(id, { id, point, plugin: { name: plugin.name, version: plugin.version }, builtin: !!opts.builtin, contribution });
@@ -107,27 +112,40 @@ export class Registry {
   }
 }
 
-function checkPluginShape(plugin: PunetPlugin): void {
+/** Every contribution has the members its extension point needs (compiler/contribution-rules.ts). */
+function checkContributions(plugin: PunetPlugin, file: string | undefined): void {
+  for (const point of EXTENSION_POINTS) {
+    const table = plugin[point] as unknown;
+    if (table === undefined) continue;
+    if (typeof table !== 'object' || table === null || Array.isArray(table)) {
+      throw new PluginError(plugin.name, `'${point}' must be an object of contributions by id, got ${describeValue(table)}`, file);
+    }
+    for (const [id, contribution] of Object.entries(table)) {
+      if (!/^[a-z0-9][a-z0-9._-]*$/i.test(id)) throw new PluginError(plugin.name, `${point} id '${id}': ids are letters, digits, . _ or -`, file);
+      const problem = contributionProblem(point, contribution);
+      if (problem) throw new PluginError(plugin.name, `${point} '${id}' ${problem}`, file);
+    }
+  }
+}
+
+function checkPluginShape(plugin: PunetPlugin, file: string | undefined): void {
   const name = typeof plugin?.name === 'string' && plugin.name ? plugin.name : '<unnamed>';
-  if (name === '<unnamed>') throw new PluginError(name, "has no 'name' (a non-empty string)");
-  if (!/^[a-z0-9@][a-z0-9._/-]*$/i.test(name)) throw new PluginError(name, 'name must be letters, digits, . _ / - or @');
-  if (typeof plugin.version !== 'string') throw new PluginError(name, "has no 'version' string");
+  if (name === '<unnamed>') throw new PluginError(name, "has no 'name' (a non-empty string)", file);
+  if (!/^[a-z0-9@][a-z0-9._/-]*$/i.test(name)) throw new PluginError(name, 'name must be letters, digits, . _ / - or @', file);
+  if (typeof plugin.version !== 'string') throw new PluginError(name, "has no 'version' string", file);
   if (typeof plugin.punetApi !== 'string') {
-    throw new PluginError(name, `has no 'punetApi' range (this punet implements plugin API ${PLUGIN_API_VERSION})`);
+    throw new PluginError(name, `has no 'punetApi' range (this punet implements plugin API ${PLUGIN_API_VERSION})`, file);
   }
   if (semver.validRange(plugin.punetApi) === null) {
-    throw new PluginError(name, `'punetApi' is '${plugin.punetApi}', not a semver range; write e.g. '^${PLUGIN_API_VERSION}'`);
+    throw new PluginError(name, `'punetApi' is '${plugin.punetApi}', not a semver range; write e.g. '^${PLUGIN_API_VERSION}'`, file);
   }
   if (!semver.satisfies(PLUGIN_API_VERSION, plugin.punetApi)) {
-    throw new PluginError(
-      name,
-      `supports plugin API '${plugin.punetApi}', but this punet implements ${PLUGIN_API_VERSION}`,
-    );
+    throw new PluginError(name, `supports plugin API '${plugin.punetApi}', but this punet implements ${PLUGIN_API_VERSION}`, file);
   }
   const known = new Set<string>([...EXTENSION_POINTS, 'name', 'version', 'punetApi', 'description']);
   for (const key of Object.keys(plugin)) {
     if (!known.has(key)) {
-      throw new PluginError(name, `unknown extension point '${key}' (known: ${EXTENSION_POINTS.join(', ')})`);
+      throw new PluginError(name, `unknown extension point '${key}' (known: ${EXTENSION_POINTS.join(', ')})`, file);
     }
   }
 }
