@@ -210,15 +210,32 @@ export function fileSha256(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
 
-/** Records of every plugin in `registry`, in registration order. */
-export function pluginRecords(registry: Registry, punetVersion: string): PluginRecord[] {
+/** Name and version of every plugin in `registry`, in registration order (built-ins: punet's version). */
+export function pluginVersions(registry: Registry, punetVersion: string): Array<{ name: string; version: string }> {
   return registry.pluginNames().map((name) => {
     const info = registry.pluginInfo(name)!;
-    if (info.builtin) return { name, version: punetVersion, builtin: true };
-    const record: PluginRecord = { name, version: info.version };
-    if (info.file) Object.assign(record, { file: info.file, sha256: fileSha256(info.file) });
-    return record;
+    return { name, version: info.builtin ? punetVersion : info.version };
   });
+}
+
+/** Records of every plugin in `registry`, in registration order. */
+export function pluginRecords(registry: Registry, punetVersion: string): PluginRecord[] {
+  return pluginVersions(registry, punetVersion).map(({ name, version }) => {
+    const info = registry.pluginInfo(name)!;
+    if (info.builtin) return { name, version, builtin: true };
+    return info.file ? { name, version, file: info.file, sha256: fileSha256(info.file) } : { name, version };
+  });
+}
+
+/**
+ * Plugins whose version now differs from the one a run recorded (run.json `plugins`): one line
+ * each, for commands that reopen a run to warn with. Plugins the run did not record are skipped.
+ */
+export function pluginVersionChanges(recorded: ReadonlyArray<{ name: string; version: string }>, registry: Registry, punetVersion: string): string[] {
+  const now = new Map(pluginVersions(registry, punetVersion).map((p) => [p.name, p.version]));
+  return recorded
+    .filter((r) => now.has(r.name) && now.get(r.name) !== r.version)
+    .map((r) => `plugin '${r.name}' is version ${now.get(r.name)} now; the run was trained with ${r.version}, so results may differ from training time`);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { compileModel, type CompiledModel } from '../../compiler/compile.js';
 import { CompileError } from '../../compiler/errors.js';
-import { createPluginRegistry, fileSha256, resolveSpecifier, type PluginRecord, type PluginRequest } from '../../compiler/plugin-loader.js';
+import { createPluginRegistry, fileSha256, pluginVersionChanges, resolveSpecifier, type PluginRecord, type PluginRequest } from '../../compiler/plugin-loader.js';
 import type { Registry } from '../../compiler/registry.js';
 import { formatDiagnostics } from '../../spec/index.js';
 import { commandRegistry, readSpec } from '../../spec/frontend-cli.js';
@@ -23,6 +23,7 @@ import { restoreWeights } from '../train/snapshot.js';
 import { readLatestCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
 import { checkSameSpec } from './resume.js';
 import { readJson, runPath } from './folder.js';
+import { PUNET_VERSION } from './version.js';
 
 export interface LoadedSpec {
   spec: ResolvedSpec;
@@ -192,6 +193,7 @@ export async function openRun(runDir: string, which: 'best' | 'last', warn: (s: 
     throw new UserError(`cannot load the run's plugins: ${(e as Error).message}`);
   }
   checkRecordedPluginsLoaded(info, registry, runDir);
+  for (const change of pluginVersionChanges(info.plugins ?? [], registry, PUNET_VERSION)) warn(change);
   let checkpoint = which === 'best' ? readLatestCheckpoint(runPath(dir, 'best'), warn) : undefined;
   let used: 'best' | 'last' = which;
   if (!checkpoint) {

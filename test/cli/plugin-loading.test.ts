@@ -6,13 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDist, ROOT, STACK_LINE, tempDir } from './helpers.js';
 
 let bin: string;
 let dir: string;
-const DICE = join(ROOT, 'examples/plugins/dice-distance/index.js');
+/** A copy of the example dice-distance plugin, so the test can change its version. */
+let DICE: string;
 
 function punet(args: string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, PUNET_WASM_THREADS: '1' }, timeout: 120_000 });
@@ -22,6 +23,9 @@ function punet(args: string[]): { code: number; stdout: string; stderr: string }
 beforeAll(() => {
   bin = ensureDist();
   dir = tempDir('punet-loader-');
+  DICE = join(dir, 'dice/index.js');
+  mkdirSync(join(dir, 'dice'));
+  copyFileSync(join(ROOT, 'examples/plugins/dice-distance/index.js'), DICE);
   // Another folder than examples/: the `use "./plugins/dice-distance/index.js"` line inside
   // variant-dice.punet must resolve from examples/, not from here.
   writeFileSync(join(dir, 'elsewhere.punet'), `extends "${join(ROOT, 'examples/variant-dice.punet')}"\nmodel "elsewhere" { }\n`);
@@ -71,12 +75,23 @@ describe('--plugin', () => {
     expect(punet(['inspect', 'no-use.punet', '--plugin', DICE]).code).toBe(0);
   });
 
-  it('a run trained with --plugin records it and needs it again on eval (a one-line error without)', () => {
+  it('a run trained with --plugin records every plugin and version, needs it again on eval, and warns when its version changed', () => {
     const train = punet(['compile-and-train', 'no-use.punet', '--out', 'run', '--plugin', DICE]);
     expect(train.stderr).not.toMatch(STACK_LINE);
     expect(train.code).toBe(0);
+    const punetVersion = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
     const info = JSON.parse(readFileSync(join(dir, 'run/run.json'), 'utf8'));
     expect(info.plugins).toContainEqual(expect.objectContaining({ name: 'dice-distance', version: '1.0.0', file: DICE }));
+    // Built-ins too, with punet's version (they ship with it).
+    expect(info.plugins).toContainEqual({ name: 'punet-prob-unet', version: punetVersion, builtin: true });
+    // And every checkpoint's metadata.
+    const store = join(dir, 'run/checkpoints');
+    const stores = readdirSync(store, { withFileTypes: true }).filter((e) => e.isDirectory() && e.name.startsWith('step-')).map((e) => join(store, e.name));
+    expect(stores.length).toBeGreaterThan(0);
+    for (const store of stores) {
+      const meta = JSON.parse(readFileSync(join(store, 'checkpoint.json'), 'utf8'));
+      expect(meta.provenance.plugins).toEqual(info.plugins.map((p: { name: string; version: string }) => ({ name: p.name, version: p.version })));
+    }
 
     const missing = punet(['eval', 'run', '--samples', '1', '--no-baseline']);
     expect(missing.code).toBe(1);
@@ -90,5 +105,16 @@ describe('--plugin', () => {
     expect(written, again.stdout).toBeDefined();
     // GED under the plugin's distance: a finite mean over the test images.
     expect(Number.isFinite(JSON.parse(readFileSync(written!, 'utf8')).results['1'].ged.mean)).toBe(true);
+    expect(again.stderr).not.toContain('is version');
+
+    // The plugin moves on to another version: eval and sample say so (and still run).
+    writeFileSync(DICE, readFileSync(DICE, 'utf8').replace("version: '1.0.0'", "version: '1.1.0'"));
+    const warning = "plugin 'dice-distance' is version 1.1.0 now; the run was trained with 1.0.0";
+    const evalNew = punet(['eval', 'run', '--samples', '1', '--no-baseline', '--name', 'v110', '--plugin', DICE]);
+    expect(evalNew.code).toBe(0);
+    expect(evalNew.stderr).toContain(`warning: ${warning}`);
+    const sample = punet(['sample', 'run', '--limit', '1', '-n', '2', '--plugin', DICE]);
+    expect(sample.code).toBe(0);
+    expect(sample.stderr).toContain(`warning: ${warning}`);
   });
 });
