@@ -30,9 +30,9 @@ export type { ResolvedSpec, KindSpec, BlockRole, EvalSpec, TrainSpec, LossSpec, 
 
 // The compiler and one training step (what a plugin's own tests drive).
 export { compileModel } from './compiler/compile.js';
-export type { CompiledModel, CompileModelOptions } from './compiler/compile.js';
+export type { CompiledModel, CompileModelOptions, ModelVariable } from './compiler/compile.js';
 export { compileTraining, trainStep, NonFiniteLossError } from './compiler/training.js';
-export type { CompiledTraining, StepResult, StepModel } from './compiler/training.js';
+export type { CompiledTraining, StepResult, TrainedModel } from './compiler/training.js';
 export { specHash } from './compiler/provenance.js';
 
 // Backends and data. selectBackend registers the cpu kernel fixes; a caller that sets the cpu

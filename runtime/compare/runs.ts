@@ -141,7 +141,7 @@ export async function recomputePerImage(run: RunRecord, note: (s: string) => voi
   try {
     const dataset = await loadData(opened.spec, opened.registry, specDirOf(opened.info, run.dir));
     // The evaluation itself (same seed, noise stream and sample prefixes), not a copy of it.
-    const report = await evaluateSplit(opened.model.segmenter, dataset, opened.spec, opened.registry, {
+    const report = await evaluateSplit(opened.compiled.segmenter, dataset, opened.spec, opened.registry, {
       split: run.eval.split as SplitName,
       sampleCounts: run.eval.sampleCounts,
       seed: opened.spec.train.seed,

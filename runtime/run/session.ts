@@ -18,7 +18,6 @@ import { isDatasetDir } from '../data/store.js';
 import type { Dataset } from '../data/types.js';
 import { normalizeDataset } from '../data/normalize.js';
 import { resolve as resolveContribution, withDefaults } from '../train/contributions.js';
-import { trainableModel, type TrainableModel } from '../train/model.js';
 import { restoreWeights } from '../train/snapshot.js';
 import { readLatestCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
 import { checkSameSpec } from './resume.js';
@@ -129,10 +128,6 @@ export function compileOrFail(spec: ResolvedSpec, registry: Registry): CompiledM
   return wrapCompile(() => compileModel(spec, registry, { seed: spec.train.seed }));
 }
 
-export function asTrainable(compiled: CompiledModel): TrainableModel {
-  return trainableModel(compiled.segmenter, compiled.variables, (n) => compiled.regularized.has(n));
-}
-
 /** How a run was started (run.json). */
 export interface RunInfo {
   specFile: string;
@@ -162,7 +157,6 @@ export interface OpenedRun {
   registry: Registry;
   info: RunInfo;
   compiled: CompiledModel;
-  model: TrainableModel;
   checkpoint: LoadedCheckpoint;
   which: 'best' | 'last';
 }
@@ -204,14 +198,13 @@ export async function openRun(runDir: string, which: 'best' | 'last', warn: (s: 
   // spec.json must describe what the checkpoint holds: otherwise eval would score another model.
   checkSameSpec(checkpoint.checkpoint.spec as ResolvedSpec, spec, checkpoint.dir);
   const compiled = compileOrFail(spec, registry);
-  const model = asTrainable(compiled);
   try {
-    restoreWeights(model, checkpoint.checkpoint.weights);
+    restoreWeights(compiled, checkpoint.checkpoint.weights);
   } catch (e) {
     compiled.dispose();
     throw new UserError(`${checkpoint.dir}: ${(e as Error).message}`);
   }
-  return { runDir: dir, spec, registry, info, compiled, model, checkpoint, which: used };
+  return { runDir: dir, spec, registry, info, compiled, checkpoint, which: used };
 }
 
 /** A run's spec.json, refused with a one-line message when damaged (it is what the run trained). */

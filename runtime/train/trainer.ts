@@ -14,17 +14,17 @@ import { MetricsLog, runPath } from '../run/folder.js';
 import { PUNET_VERSION } from '../run/version.js';
 import { checkSameSpec, ResumeError } from '../run/resume.js';
 import { BatchSampler } from './batches.js';
-import type { TrainableModel } from './model.js';
+import type { CompiledModel } from '../../compiler/compile.js';
 import { Progress, type ProgressSink } from './progress.js';
 import { STREAM, tfSeed } from './rng.js';
 import { captureOptimizer, captureWeights, restoreOptimizer, restoreWeights } from './snapshot.js';
-import { NonFiniteLossError, trainStep } from './step.js';
+import { NonFiniteLossError, trainHostBatch } from './step.js';
 import { collapseWarning, validate, validationLine, validationRecord } from './validation.js';
 
 export interface TrainOptions {
   spec: ResolvedSpec;
   registry: Registry;
-  model: TrainableModel;
+  model: CompiledModel;
   dataset: Dataset;
   runDir: string;
   /** Provenance hash of `spec` (compiler/provenance.ts). */
@@ -144,7 +144,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     let values: Record<string, number>;
     leaks.before();
     try {
-      values = await trainStep({
+      values = await trainHostBatch({
         model,
         training,
         handle,

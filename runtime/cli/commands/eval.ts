@@ -75,7 +75,7 @@ export async function run(argv: string[]): Promise<number> {
     const name = values.name ?? resultName([split, opened.which, `n${sampleCounts.join('_')}`, values['prior-mean'] && 'prior-mean', seed !== undefined && `seed${seed}`]);
     const dataset = await loadData(opened.spec, opened.registry, opened.info.specDir || opened.runDir);
     if (!dataset.splits[split].length) throw new UserError(`the run's data has no ${split} images`);
-    const written = await evaluateAndWrite(opened.model.segmenter, dataset, opened.spec, opened.registry, {
+    const written = await evaluateAndWrite(opened.compiled.segmenter, dataset, opened.spec, opened.registry, {
       split,
       sampleCounts,
       runDir: opened.runDir,

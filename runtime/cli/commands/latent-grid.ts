@@ -119,7 +119,7 @@ export async function run(argv: string[]): Promise<number> {
 
     let result;
     try {
-      result = await latentGridForImage(opened.model.segmenter, image, { imageId: id, height, width, channels, classes: spec.input.classes, grid, range, dims, scale, masks });
+      result = await latentGridForImage(opened.compiled.segmenter, image, { imageId: id, height, width, channels, classes: spec.input.classes, grid, range, dims, scale, masks });
     } catch (e) {
       if (e instanceof LatentGridError) throw new UserError(`latent-grid: ${e.message}`);
       throw e;

@@ -80,7 +80,7 @@ export async function run(argv: string[]): Promise<number> {
               const dataset = await loadData(opened.spec, opened.registry, opened.info.specDir || opened.runDir);
               const split = dataset.splits.test.length ? 'test' : dataset.splits.val.length ? 'val' : 'train';
               const items = dataset.splits[split].slice(0, limit);
-              const figure = await renderSampleGrid(opened.model.segmenter, dataset, {
+              const figure = await renderSampleGrid(opened.compiled.segmenter, dataset, {
                 items,
                 n,
                 seed: opened.spec.train.seed,

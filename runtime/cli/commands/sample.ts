@@ -99,7 +99,7 @@ export async function run(argv: string[]): Promise<number> {
     const t0 = performance.now();
     let written: Awaited<ReturnType<typeof sampleSplitToFolder>> | undefined;
     await replaceFolder(outDir, async (tmp) => {
-      written = await sampleSplitToFolder(opened.model.segmenter, dataset, spec, { split: chosenSplit, n, limit, outDir: tmp, seed });
+      written = await sampleSplitToFolder(opened.compiled.segmenter, dataset, spec, { split: chosenSplit, n, limit, outDir: tmp, seed });
       writeJsonAtomic(join(tmp, 'samples.json'), {
         run: opened.runDir,
         checkpoint: { which: opened.which, step: opened.checkpoint.checkpoint.meta.step },
