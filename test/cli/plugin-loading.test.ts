@@ -75,6 +75,15 @@ describe('--plugin', () => {
     expect(punet(['inspect', 'no-use.punet', '--plugin', DICE]).code).toBe(0);
   });
 
+  it('sweep checks every task with the --plugin modules and records their files for its tasks', () => {
+    const without = punet(['sweep', 'no-use.punet', '--out', 'sweep-a', '--engine', 'none']);
+    expect(without.code).toBe(1);
+    const made = punet(['sweep', 'no-use.punet', '--out', 'sweep-b', '--engine', 'none', '--seeds', '2', '--plugin', DICE]);
+    expect(made.stderr).not.toMatch(STACK_LINE);
+    expect(made.code).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'sweep-b/manifest.json'), 'utf8')).plugins).toEqual([DICE]);
+  });
+
   it('a run trained with --plugin records every plugin and version, needs it again on eval, and warns when its version changed', () => {
     const train = punet(['compile-and-train', 'no-use.punet', '--out', 'run', '--plugin', DICE]);
     expect(train.stderr).not.toMatch(STACK_LINE);
