@@ -87,11 +87,6 @@ export async function createPluginRegistry(opts: PluginRegistryOptions = {}): Pr
 /** Where each loaded plugin (by name) came from, so errors thrown inside it can quote its own file:line. */
 const pluginFiles = new Map<string, string>();
 
-/** The module file a plugin was loaded from, if it came through the loader. */
-export function pluginSourceFile(name: string): string | undefined {
-  return pluginFiles.get(name);
-}
-
 /** Loads one plugin module and returns its plugin object (not yet registered). */
 export async function loadPlugin(specifier: string, opts: LoadOptions): Promise<PunetPlugin> {
   const { plugin, file } = await importPlugin(specifier, resolveSpecifier(specifier, opts), opts.at);
