@@ -150,7 +150,7 @@ export async function loadPlugins(
       );
     }
     try {
-      registry.register(plugin, { file });
+      registry.register(plugin, { file, ...(isPath(specifier) ? {} : { package: specifier }) });
     } catch (err) {
       if (err instanceof PluginError) throw new PluginLoadError(specifier, err.message, at);
       throw err;
@@ -199,6 +199,8 @@ export interface PluginRecord {
   builtin?: true;
   file?: string;
   sha256?: string;
+  /** The package name a `use` line or `--plugin` named it by (not for paths): reopening the run loads `file` for it. */
+  package?: string;
 }
 
 export function fileSha256(file: string): string {
@@ -218,7 +220,8 @@ export function pluginRecords(registry: Registry, punetVersion: string): PluginR
   return pluginVersions(registry, punetVersion).map(({ name, version }) => {
     const info = registry.pluginInfo(name)!;
     if (info.builtin) return { name, version, builtin: true };
-    return info.file ? { name, version, file: info.file, sha256: fileSha256(info.file) } : { name, version };
+    if (!info.file) return { name, version };
+    return { name, version, file: info.file, sha256: fileSha256(info.file), ...(info.package ? { package: info.package } : {}) };
   });
 }
 
@@ -236,12 +239,15 @@ export function pluginVersionChanges(recorded: ReadonlyArray<{ name: string; ver
 // ---------------------------------------------------------------------------------------------
 // Resolution
 
+/** Whether a specifier names a file (`./x.js`, `../x.js`, `/abs/x.js`, `file:...`) rather than a package. */
+export function isPath(specifier: string): boolean {
+  return specifier.startsWith('file:') || specifier.startsWith('./') || specifier.startsWith('../') || specifier === '.' || specifier === '..' || isAbsolute(specifier);
+}
+
 /** The absolute file a specifier names; throws PluginLoadError when there is none. */
 export function resolveSpecifier(specifier: string, opts: LoadOptions): string {
   if (specifier.startsWith('file:')) return checkFile(specifier, fileURLToPath(specifier), opts);
-  if (specifier.startsWith('./') || specifier.startsWith('../') || specifier === '.' || specifier === '..' || isAbsolute(specifier)) {
-    return checkFile(specifier, resolve(opts.fromDir, specifier), opts);
-  }
+  if (isPath(specifier)) return checkFile(specifier, resolve(opts.fromDir, specifier), opts);
   return checkFile(specifier, resolvePackage(specifier, opts), opts);
 }
 

@@ -36,6 +36,8 @@ export interface PluginInfo {
   builtin: boolean;
   /** The module file it was loaded from (plugins registered by the loader). */
   file?: string;
+  /** The npm package name it was requested by, when it was (not a path). */
+  package?: string;
 }
 
 export interface RegisterOptions {
@@ -43,6 +45,8 @@ export interface RegisterOptions {
   builtin?: boolean;
   /** The module file the plugin came from, named in errors about it. */
   file?: string;
+  /** The npm package name it was requested by, when it was (not a path). */
+  package?: string;
 }
 
 export class Registry {
@@ -76,7 +80,7 @@ export class Registry {
       }
     }
     this.plugins.set(plugin.name, plugin);
-    this.infos.set(plugin.name, { name: plugin.name, version: plugin.version, builtin: !!opts.builtin, ...(opts.file ? { file: opts.file } : {}) });
+    this.infos.set(plugin.name, { name: plugin.name, version: plugin.version, builtin: !!opts.builtin, ...(opts.file ? { file: opts.file } : {}), ...(opts.package ? { package: opts.package } : {}) });
   }
 
   get<P extends ExtensionPoint>(point: P, id: string): Registered<P> | undefined {

@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { compileModel, type CompiledModel } from '../../compiler/compile.js';
 import { CompileError } from '../../compiler/errors.js';
-import { createPluginRegistry, fileSha256, pluginVersionChanges, resolveSpecifier, type PluginRecord, type PluginRequest } from '../../compiler/plugin-loader.js';
+import { createPluginRegistry, fileSha256, isPath, pluginVersionChanges, resolveSpecifier, type PluginRecord, type PluginRequest } from '../../compiler/plugin-loader.js';
 import type { Registry } from '../../compiler/registry.js';
 import { formatDiagnostics } from '../../spec/index.js';
 import { commandRegistry, readSpec } from '../../spec/frontend-cli.js';
@@ -217,10 +217,16 @@ export function readRunSpec(path: string): ResolvedSpec {
 
 /**
  * The `use` lines of a run's spec.json as loader requests. Relative `use` lines are stored as
- * absolute paths; package names resolve from the spec's folder as at training time.
+ * absolute paths. A package name loads the file run.json recorded for it (it was resolved from
+ * the folder of the spec that wrote it, which may not be the top spec's); runs without that
+ * record resolve it from the spec's folder.
  */
 function runPluginRequests(uses: readonly string[], info: RunInfo, runDir: string): PluginRequest[] {
-  return uses.map((specifier) => ({ specifier, fromDir: info.specDir || runDir }));
+  const fromDir = info.specDir || runDir;
+  return uses.map((specifier) => {
+    const recorded = isPath(specifier) ? undefined : info.plugins?.find((r) => r.package === specifier && r.file && existsSync(r.file));
+    return { specifier: recorded?.file ?? specifier, fromDir };
+  });
 }
 
 /**

@@ -55,6 +55,32 @@ describe('use lines resolve from the file that wrote them, on every command', ()
   });
 });
 
+describe('a package named by a `use` line in an extended spec in another folder', () => {
+  it('resolves from that spec\'s node_modules in check, compile-and-train and eval of the run', () => {
+    // lib/ holds the package and the spec that uses it; top/ (no node_modules) extends it.
+    const pkg = join(dir, 'lib/node_modules/punet-dice-pkg');
+    mkdirSync(join(pkg, 'esm'), { recursive: true });
+    writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'punet-dice-pkg', type: 'module', exports: { '.': { import: './esm/index.js' } } }));
+    copyFileSync(join(ROOT, 'examples/plugins/dice-distance/index.js'), join(pkg, 'esm/index.js'));
+    writeFileSync(
+      join(dir, 'lib/base.punet'),
+      `use "punet-dice-pkg"\nextends "${join(ROOT, 'examples/prob-unet-tiny.punet')}"\nmodel "pkg-base" {\n  eval { distance dice-distance/dice { foreground: any } }\n  train { steps: 2 }\n}\n`,
+    );
+    mkdirSync(join(dir, 'top'));
+    writeFileSync(join(dir, 'top/top.punet'), 'extends "../lib/base.punet"\nmodel "pkg-top" { }\n');
+    expect(punet(['check', 'top/top.punet']).code).toBe(0);
+    const train = punet(['compile-and-train', 'top/top.punet', '--out', 'pkg-run']);
+    expect(train.stderr).not.toMatch(STACK_LINE);
+    expect(train.code).toBe(0);
+    const info = JSON.parse(readFileSync(join(dir, 'pkg-run/run.json'), 'utf8'));
+    expect(info.plugins).toContainEqual(expect.objectContaining({ name: 'dice-distance', package: 'punet-dice-pkg', file: join(pkg, 'esm/index.js') }));
+    // Reopening the run loads the recorded file, not a lookup from top/ (which has no node_modules).
+    const evaluated = punet(['eval', 'pkg-run', '--samples', '1', '--no-baseline']);
+    expect(evaluated.stderr).not.toMatch(STACK_LINE);
+    expect(evaluated.code).toBe(0);
+  });
+});
+
 describe('--plugin', () => {
   const COMMANDS = ['compile-and-train', 'check', 'print', 'inspect', 'eval', 'sample', 'latent-grid', 'report', 'export', 'compare', 'sweep', 'plugins', 'schema'];
 
