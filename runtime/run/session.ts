@@ -184,7 +184,7 @@ export async function openRun(runDir: string, which: 'best' | 'last', warn: (s: 
   try {
     registry = await createPluginRegistry({ cliPlugins: opts.cliPlugins, use });
   } catch (e) {
-    throw new UserError(`cannot load the run's plugins: ${(e as Error).message}`);
+    throw new UserError(`cannot load the plugins of ${runDir}: ${(e as Error).message}`);
   }
   checkRecordedPluginsLoaded(info, registry, runDir);
   for (const change of pluginVersionChanges(info.plugins ?? [], registry, PUNET_VERSION)) warn(change);
