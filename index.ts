@@ -32,14 +32,17 @@ export type { ResolvedSpec, KindSpec, BlockRole, EvalSpec, TrainSpec, LossSpec, 
 
 // The compiler and one training step (what a plugin's own tests drive).
 export { compileModel } from './compiler/compile.js';
-export type { CompiledModel, CompileModelOptions } from './compiler/compile.js';
+export type { CompiledModel, CompileModelOptions, ModelVariable } from './compiler/compile.js';
 export { compileTraining, trainStep, NonFiniteLossError } from './compiler/training.js';
-export type { CompiledTraining, StepResult, StepModel } from './compiler/training.js';
+export type { CompiledTraining, StepResult, TrainedModel } from './compiler/training.js';
 export { specHash } from './compiler/provenance.js';
 
-// Backends and data.
+// Backends and data. selectBackend registers the cpu kernel fixes; a caller that sets the cpu
+// backend itself gets them from this import.
 export { selectBackend } from './runtime/backends/select.js';
-export type { Dataset, DataItem, Mode } from './runtime/data/types.js';
+import { registerCpuKernelFixes } from './runtime/backends/cpu-fixes.js';
+registerCpuKernelFixes();
+export type { Dataset, DataItem, Mode } from './compiler/dataset.js';
 export { syntheticDataset } from './runtime/data/synthetic.js';
 export { readDataset, writeDataset } from './runtime/data/store.js';
 export { readPng, writePng } from './runtime/data/png.js';
@@ -50,5 +53,5 @@ export type { LoadRunOptions, PunetModel, ImagesInput } from './runtime/api/mode
 export { readImage } from './runtime/api/image.js';
 export type { ReadImageOptions, ModelImage } from './runtime/api/image.js';
 export type { ImageSamples } from './runtime/sample/sampler.js';
-export { UserError } from './runtime/cli/errors.js';
+export { UserError, EXIT } from './compiler/errors.js';
 export { DataError } from './runtime/data/errors.js';

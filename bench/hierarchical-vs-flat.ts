@@ -21,7 +21,7 @@ import * as tf from '@tensorflow/tfjs';
 import { specHash } from '../compiler/provenance.js';
 import { readLatestCheckpoint } from '../runtime/run/checkpoint.js';
 import { runPath, writeJsonAtomic } from '../runtime/run/folder.js';
-import { applyOverrides, asTrainable, compileOrFail, describeData, loadData, loadSpecOrFail, useBackend } from '../runtime/run/session.js';
+import { applyOverrides, compileOrFail, describeData, loadData, loadSpecOrFail, useBackend } from '../runtime/run/session.js';
 import { evaluateSplit } from '../runtime/sample/evaluate.js';
 import { jsonSafe } from '../runtime/sample/report.js';
 import { restoreWeights } from '../runtime/train/snapshot.js';
@@ -104,7 +104,7 @@ export async function benchHierarchicalVsFlat(o: BenchOptions = {}): Promise<Hie
       command: ['bench/hierarchical-vs-flat'],
     });
     const compiled = compileOrFail(spec, loaded.registry);
-    const model = asTrainable(compiled);
+    const model = compiled;
     log(`training ${spec.model} (${spec.architecture.kind}, ${compiled.parameterCount} parameters) for ${spec.train.steps} steps, seed ${spec.train.seed}`);
     try {
       const timer = stepTimer(log);

@@ -39,11 +39,11 @@ export function trainDeterministic(
 ): DeterministicModel {
   const compiled = compileOrFail(spec, registry);
   const seg = compiled.segmenter;
-  const kept = [...compiled.variables].filter(([name]) => KEPT_BLOCKS.some((p) => name.startsWith(p)));
+  // The model's variables are in canonical (name) order already.
+  const kept = compiled.variables.filter((v) => KEPT_BLOCKS.some((p) => v.name.startsWith(p)));
   if (!kept.length) throw new Error(`the spec's model has no ${KEPT_BLOCKS.join(' / ')} parameters to train a deterministic U-Net from`);
-  kept.sort(([a], [b]) => (a < b ? -1 : 1));
-  const variables = kept.map(([, v]) => v);
-  const regularized = kept.filter(([name]) => compiled.regularized.has(name)).map(([, v]) => v);
+  const variables = kept.map((v) => v.variable);
+  const regularized = kept.filter((v) => v.regularize).map((v) => v.variable);
 
   const t = spec.train;
   const rec = resolve(registry, 'losses', spec.loss.reconstruction, 'loss.reconstruction');
@@ -84,6 +84,6 @@ export function trainDeterministic(
     ...seg,
     sample: (prepared, n) => tf.tidy(() => seg.decode(prepared, zeroLatents(prepared, n))),
   };
-  const parameters = kept.reduce((sum, [, v]) => sum + v.size, 0);
+  const parameters = kept.reduce((sum, v) => sum + v.variable.size, 0);
   return { segmenter, parameters, lastLoss, dispose: () => compiled.dispose() };
 }

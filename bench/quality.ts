@@ -29,7 +29,6 @@ import type { Dataset, DataItem } from '../runtime/data/types.js';
 import { newRunDir, readJson, runPath, writeJsonAtomic } from '../runtime/run/folder.js';
 import {
   applyOverrides,
-  asTrainable,
   compileOrFail,
   describeData,
   loadData,
@@ -164,7 +163,7 @@ export async function benchQuality(o: QualityOptions = {}): Promise<QualityResul
     const cpu0 = process.cpuUsage();
     const wall0 = performance.now();
     const sink = { write: (s: string) => (log(s.trimEnd()), true) };
-    await train({ spec, registry: loaded.registry, model: asTrainable(compiled), dataset, runDir, specHash: specHash(spec), out: sink });
+    await train({ spec, registry: loaded.registry, model: compiled, dataset, runDir, specHash: specHash(spec), out: sink });
     const cpu = cpuSeconds(cpu0);
     trainInfo = { steps: spec.train.steps, cpuSeconds: cpu, wallSeconds: (performance.now() - wall0) / 1000, secondsPerStepCpu: cpu / spec.train.steps };
     compiled.dispose();
@@ -183,8 +182,8 @@ export async function benchQuality(o: QualityOptions = {}): Promise<QualityResul
   log(`evaluating ${opened.which} checkpoint (step ${step}) on ${items.length} test images, ${n} samples each`);
 
   const rows: RowResult[] = [];
-  rows.push(scoreRow('prob. U-Net (prior samples)', setup, items, await modelSamples(opened.model.segmenter, dataset, spec, n), width));
-  rows.push(scoreRow('prob. U-Net, prior mean (all equal)', setup, items, await modelSamples(opened.model.segmenter, dataset, spec, n, ['mean']), width));
+  rows.push(scoreRow('prob. U-Net (prior samples)', setup, items, await modelSamples(opened.compiled.segmenter, dataset, spec, n), width));
+  rows.push(scoreRow('prob. U-Net, prior mean (all equal)', setup, items, await modelSamples(opened.compiled.segmenter, dataset, spec, n, ['mean']), width));
 
   let baselineTrain: QualityResult['baselineTrain'];
   if (o.baselineTraining !== false) {

@@ -16,12 +16,12 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { loadData, loadSpecOrFail, asTrainable, compileOrFail } from '../runtime/run/session.js';
+import { loadData, loadSpecOrFail, compileOrFail } from '../runtime/run/session.js';
 import { selectBackend, type BackendRequest } from '../runtime/backends/select.js';
 import { compileTraining } from '../compiler/training.js';
 import { BatchSampler } from '../runtime/train/batches.js';
 import { STREAM, tfSeed } from '../runtime/train/rng.js';
-import { trainStep } from '../runtime/train/step.js';
+import { trainHostBatch } from '../runtime/train/step.js';
 
 type Phase = 'forward+backward' | 'optimizer';
 
@@ -90,7 +90,7 @@ export async function profileTinyStep(opts: { spec: string; backend: string; ste
   const loaded = await loadSpecOrFail(opts.spec, (s) => process.stderr.write(s));
   const spec = loaded.spec;
   const dataset = await loadData(spec, loaded.registry, dirname(resolve(opts.spec)));
-  const model = asTrainable(compileOrFail(spec, loaded.registry));
+  const model = compileOrFail(spec, loaded.registry);
   const training = compileTraining(spec, loaded.registry);
   const handle = training.createOptimizer();
   const sampler = new BatchSampler(dataset, dataset.splits.train, spec.train.batch_size, spec.train.seed);
@@ -112,7 +112,7 @@ export async function profileTinyStep(opts: { spec: string; backend: string; ste
   };
   const losses: number[] = [];
   const runStep = async (step: number) => {
-    const values = await trainStep({
+    const values = await trainHostBatch({
       model,
       training,
       handle,

@@ -9,7 +9,7 @@
 import type * as tfNs from '@tensorflow/tfjs';
 import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
 import type { BlockRole, InputSpec, KindSpec, ResolvedSpec } from '../spec/types.js';
-import type { Dataset } from '../runtime/data/types.js';
+import type { Dataset } from './dataset.js';
 
 export type Tf = typeof tfNs;
 export type Tensor = tfNs.Tensor;

@@ -11,7 +11,6 @@ import { BlockOptionError, CompileError, joinPath } from './errors.js';
 import { resolveEntry } from './options.js';
 import { SeededParamFactory, type VariableRecord } from './params.js';
 import { specHash } from './provenance.js';
-import { registerCpuKernelFixes } from '../runtime/backends/cpu-fixes.js';
 import { PluginContributionError } from './plugin-loader.js';
 
 export interface CompiledBlock {
@@ -27,6 +26,16 @@ export interface CompiledBlock {
   layers?: LayerInfo[];
 }
 
+/** One trainable variable of a compiled model. */
+export interface ModelVariable {
+  /** The parameter path (`prior/level2/conv1/kernel`): the key in checkpoints. */
+  name: string;
+  variable: Variable;
+  /** Whether weight regularisation applies (conv kernels, not biases). */
+  regularize: boolean;
+}
+
+/** The one shape of a model: what compile builds, training steps, checkpoints save and commands sample. */
 export interface CompiledModel {
   spec: ResolvedSpec;
   /** sha256 of the canonical JSON of `spec` (store it with checkpoints). */
@@ -37,13 +46,14 @@ export interface CompiledModel {
   blocks: Partial<Record<BlockRole, Block>>;
   /** Per block, in build order. */
   summary: CompiledBlock[];
-  /** Every variable by path name (`unet/encoder/level0/conv1/kernel`). */
-  variables: Map<string, Variable>;
-  /** Names of the variables marked for weight decay (conv kernels). */
-  regularized: Set<string>;
+  /**
+   * Every variable, sorted by name (code-unit order): the canonical order of weights in
+   * checkpoints and of the optimizer's slots, independent of the order blocks were built in.
+   */
+  variables: readonly ModelVariable[];
+  /** The variable at a path name (`unet/encoder/level0/conv1/kernel`). */
+  variable(name: string): Variable | undefined;
   parameterCount: number;
-  trainableVariables(): Variable[];
-  regularizedWeights(): Variable[];
   /** Frees every variable. */
   dispose(): void;
 }
@@ -64,7 +74,6 @@ export interface CompileModelOptions {
  */
 export function compileModel(spec: ResolvedSpec, registry: Registry, opts: CompileModelOptions = {}): CompiledModel {
   const tfns = opts.tf ?? tf;
-  registerCpuKernelFixes();
   const seed = opts.seed ?? spec.train?.seed ?? 0;
   checkInput(spec);
   const arch = resolveEntry(registry, 'architectures', spec.architecture, 'architecture', spec);
@@ -171,8 +180,10 @@ function assemble(
   summary: CompiledBlock[],
   store: Map<string, VariableRecord>,
 ): CompiledModel {
-  const variables = new Map([...store].map(([name, r]) => [name, r.variable]));
-  const regularized = new Set([...store.values()].filter((r) => r.regularize).map((r) => r.name));
+  const variables: ModelVariable[] = [...store.values()]
+    .map((r) => ({ name: r.name, variable: r.variable, regularize: !!r.regularize }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const byName = new Map(variables.map((v) => [v.name, v.variable]));
   let disposed = false;
   return {
     spec,
@@ -182,14 +193,12 @@ function assemble(
     blocks,
     summary,
     variables,
-    regularized,
-    parameterCount: [...variables.values()].reduce((n, v) => n + v.size, 0),
-    trainableVariables: () => [...variables.values()],
-    regularizedWeights: () => [...regularized].map((name) => variables.get(name)!),
+    variable: (name) => byName.get(name),
+    parameterCount: variables.reduce((n, v) => n + v.variable.size, 0),
     dispose() {
       if (disposed) return;
       disposed = true;
-      for (const v of variables.values()) v.dispose();
+      for (const v of variables) v.variable.dispose();
     },
   };
 }

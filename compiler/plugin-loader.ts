@@ -1,18 +1,22 @@
 /**
- * Loads third-party plugins named by a spec's `use` lines or the CLI's `--plugin`, registers them,
- * and attributes errors thrown inside plugin code to the plugin, extension point and contribution.
+ * The one plugin loader: every command gets its registry from `createPluginRegistry` (built-ins,
+ * `--plugin` modules, and `use` lines known up front, e.g. a run's spec.json) and loads the `use`
+ * lines it finds while reading a spec through `loadPlugins`. It registers plugins and attributes
+ * errors thrown inside plugin code to the plugin, extension point and contribution.
  *
- * Resolution: `./x.js`, `../x.js` and absolute paths are files relative to the spec's folder; any
- * other specifier is an npm package resolved from the spec's folder upwards (node_modules). A
- * module must `export default plugin` or `export const plugin = ...`.
+ * Resolution: every request carries the folder it resolves from, the folder of the spec file that
+ * wrote the `use` line (so a spec extended from another folder loads its plugins from its own
+ * folder) or the current directory for `--plugin`. `./x.js`, `../x.js`, absolute paths and
+ * `file:` URLs are files; any other specifier is an npm package resolved by Node's own ES module
+ * resolver (`exports` with the 'import' condition, then `main`). A module must
+ * `export default plugin` or `export const plugin = ...`.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { UserError } from '../runtime/cli/errors.js';
+import { UserError } from './errors.js';
 import { EXTENSION_POINTS } from './api.js';
 import type { Contributions, ExtensionPoint, PunetPlugin } from './api.js';
 import { PluginError } from './registry.js';
@@ -40,6 +44,16 @@ export class PluginLoadError extends UserError {
   }
 }
 
+/** One module to load: a `use` line or a `--plugin` value. */
+export interface PluginRequest {
+  /** As written, or the absolute path the spec front end resolved it to. */
+  specifier: string;
+  /** The folder it resolves from: that of the spec file that wrote the `use` line, or the cwd for `--plugin`. */
+  fromDir: string;
+  /** Where it was written, for messages. */
+  at?: SpecPosition;
+}
+
 export interface LoadOptions {
   /** The folder relative paths and package names resolve from (the spec's folder, or cwd for --plugin). */
   fromDir: string;
@@ -47,29 +61,46 @@ export interface LoadOptions {
   at?: SpecPosition;
 }
 
+export interface PluginRegistryOptions {
+  /** `--plugin MODULE` values, resolved from `cwd`, registered first. */
+  cliPlugins?: readonly string[];
+  /** `use` lines known before any spec is read (a run's spec.json), each with its own folder. */
+  use?: readonly PluginRequest[];
+  /** Where `--plugin` values resolve from (default: the current directory). */
+  cwd?: string;
+}
+
+/**
+ * The registry every command uses: the built-in plugins, then the `--plugin` modules, then the
+ * given `use` lines. A spec's own `use` lines are added while it is read (spec/frontend-cli.ts
+ * hands them to `loadPlugins`).
+ */
+export async function createPluginRegistry(opts: PluginRegistryOptions = {}): Promise<Registry> {
+  // Imported lazily: `punet check` without plugins should not pay for loading this module's callers.
+  const { createRegistry } = await import('../plugins/index.js');
+  const registry = createRegistry();
+  const cwd = opts.cwd ?? process.cwd();
+  await loadPlugins([...(opts.cliPlugins ?? []).map((specifier) => ({ specifier, fromDir: cwd })), ...(opts.use ?? [])], registry);
+  return registry;
+}
+
 /** Where each loaded plugin (by name) came from, so errors thrown inside it can quote its own file:line. */
 const pluginFiles = new Map<string, string>();
 
-/** The module file a plugin was loaded from, if it came through `loadPlugin`. */
-export function pluginSourceFile(name: string): string | undefined {
-  return pluginFiles.get(name);
-}
-
 /** Loads one plugin module and returns its plugin object (not yet registered). */
 export async function loadPlugin(specifier: string, opts: LoadOptions): Promise<PunetPlugin> {
-  const { plugin, file } = await importPlugin(specifier, opts);
+  const { plugin, file } = await importPlugin(specifier, resolveSpecifier(specifier, opts), opts.at);
   pluginFiles.set(plugin.name, file);
   return plugin;
 }
 
-async function importPlugin(specifier: string, opts: LoadOptions): Promise<{ plugin: PunetPlugin; file: string }> {
-  const file = resolveSpecifier(specifier, opts);
+async function importPlugin(specifier: string, file: string, at: SpecPosition | undefined): Promise<{ plugin: PunetPlugin; file: string }> {
   let mod: Record<string, unknown>;
   try {
-    mod = await withLoadTimeout(import(/* @vite-ignore */ pathToFileURL(file).href) as Promise<Record<string, unknown>>, specifier, file, opts.at);
+    mod = await withLoadTimeout(import(/* @vite-ignore */ pathToFileURL(file).href) as Promise<Record<string, unknown>>, specifier, file, at);
   } catch (err) {
     if (err instanceof PluginLoadError) throw err;
-    throw new PluginLoadError(specifier, describeImportFailure(err, file), opts.at);
+    throw new PluginLoadError(specifier, describeImportFailure(err, file), at);
   }
   const plugin = pickExport(mod);
   if (!plugin) {
@@ -78,44 +109,39 @@ async function importPlugin(specifier: string, opts: LoadOptions): Promise<{ plu
       specifier,
       `${file} has no plugin export: write \`export default plugin\` or \`export const plugin = {...}\`` +
         ` (it exports: ${names.length ? names.join(', ') : 'nothing'})`,
-      opts.at,
+      at,
     );
   }
   // A thenable plugin would be adopted as a promise by every `await` and never settle.
   if (typeof (plugin as { then?: unknown }).then === 'function') {
-    throw new PluginLoadError(specifier, `the exported plugin object in ${file} has a 'then' method, so it looks like a promise; export the plugin object itself`, opts.at);
+    throw new PluginLoadError(specifier, `the exported plugin object in ${file} has a 'then' method, so it looks like a promise; export the plugin object itself`, at);
   }
   if (typeof plugin.name !== 'string' || !plugin.name) {
-    throw new PluginLoadError(specifier, `the exported plugin object in ${file} has no 'name' (a non-empty string)`, opts.at);
+    throw new PluginLoadError(specifier, `the exported plugin object in ${file} has no 'name' (a non-empty string)`, at);
   }
   return { plugin, file };
 }
 
-export interface PluginRequest {
-  specifier: string;
-  at?: SpecPosition;
-}
-
 /**
- * Loads and registers plugins in order. The same module named twice (e.g. by `use` and
- * `--plugin`) is registered once; a different module with an already-registered name or id is
- * an error naming both plugins (reported by the registry).
+ * Loads and registers plugins in order. A request given as a string resolves from
+ * `opts.fromDir`; a PluginRequest from its own `fromDir`. The same module named twice (by `use`
+ * in two files of an extends chain, or by `use` and `--plugin`) is registered once; a different
+ * module with an already registered name or id is an error naming both plugins.
  */
 export async function loadPlugins(
-  specifiers: Array<string | PluginRequest>,
+  requests: ReadonlyArray<string | PluginRequest>,
   registry: Registry,
-  opts: { fromDir: string },
+  opts: { fromDir?: string } = {},
 ): Promise<PunetPlugin[]> {
   const loaded: PunetPlugin[] = [];
-  const seen = new Map<string, PunetPlugin>();
-  for (const request of specifiers) {
-    const { specifier, at } = typeof request === 'string' ? { specifier: request, at: undefined } : request;
-    const file = resolveSpecifier(specifier, { fromDir: opts.fromDir, at });
-    if (seen.has(file)) continue;
-    const { plugin } = await importPlugin(specifier, { fromDir: opts.fromDir, at });
-    if (registry.plugin(plugin.name) === plugin) continue; // the same module again (e.g. through extends)
+  for (const request of requests) {
+    const { specifier, fromDir, at } = typeof request === 'string' ? { specifier: request, fromDir: opts.fromDir ?? process.cwd(), at: undefined } : request;
+    const file = resolveSpecifier(specifier, { fromDir, at });
+    if (registry.pluginFile(file)) continue;
+    const { plugin } = await importPlugin(specifier, file, at);
+    if (registry.plugin(plugin.name) === plugin) continue; // the same module object again
     if (registry.pluginNames().includes(plugin.name)) {
-      const earlier = pluginFiles.get(plugin.name);
+      const earlier = registry.pluginInfo(plugin.name)?.file;
       throw new PluginLoadError(
         specifier,
         `plugin '${plugin.name}' (${file}) has the same name as the already registered plugin '${plugin.name}'` +
@@ -124,13 +150,12 @@ export async function loadPlugins(
       );
     }
     try {
-      registry.register(plugin);
+      registry.register(plugin, { file, ...(isPath(specifier) ? {} : { package: specifier }) });
     } catch (err) {
       if (err instanceof PluginError) throw new PluginLoadError(specifier, err.message, at);
       throw err;
     }
     pluginFiles.set(plugin.name, file);
-    seen.set(file, plugin);
     loaded.push(plugin);
   }
   return loaded;
@@ -162,39 +187,68 @@ async function withLoadTimeout<T>(loading: Promise<T>, specifier: string, file: 
   }
 }
 
-/** What run.json records of each loaded plugin, so later commands can tell when its code changed. */
+/**
+ * What run.json and checkpoints record of each registered plugin: name and version always;
+ * for plugins loaded from files also the file and its sha256, so later commands can tell when
+ * its code changed. Built-ins are recorded with punet's version (they ship with it).
+ */
 export interface PluginRecord {
   name: string;
   version: string;
-  file: string;
-  sha256: string;
+  /** Present for built-in plugins. */
+  builtin?: true;
+  file?: string;
+  sha256?: string;
+  /** The package name a `use` line or `--plugin` named it by (not for paths): reopening the run loads `file` for it. */
+  package?: string;
 }
 
 export function fileSha256(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
 
-/** Records of the plugins in `registry` that were loaded from files (built-ins have none). */
-export function pluginRecords(registry: Registry): PluginRecord[] {
-  return registry
-    .pluginNames()
-    .filter((name) => pluginFiles.has(name))
-    .map((name) => {
-      const file = pluginFiles.get(name)!;
-      return { name, version: String(registry.plugin(name)?.version ?? ''), file, sha256: fileSha256(file) };
-    });
+/** Name and version of every plugin in `registry`, in registration order (built-ins: punet's version). */
+export function pluginVersions(registry: Registry, punetVersion: string): Array<{ name: string; version: string }> {
+  return registry.pluginNames().map((name) => {
+    const info = registry.pluginInfo(name)!;
+    return { name, version: info.builtin ? punetVersion : info.version };
+  });
+}
+
+/** Records of every plugin in `registry`, in registration order. */
+export function pluginRecords(registry: Registry, punetVersion: string): PluginRecord[] {
+  return pluginVersions(registry, punetVersion).map(({ name, version }) => {
+    const info = registry.pluginInfo(name)!;
+    if (info.builtin) return { name, version, builtin: true };
+    if (!info.file) return { name, version };
+    return { name, version, file: info.file, sha256: fileSha256(info.file), ...(info.package ? { package: info.package } : {}) };
+  });
+}
+
+/**
+ * Plugins whose version now differs from the one a run recorded (run.json `plugins`): one line
+ * each, for commands that reopen a run to warn with. Plugins the run did not record are skipped.
+ */
+export function pluginVersionChanges(recorded: ReadonlyArray<{ name: string; version: string }>, registry: Registry, punetVersion: string): string[] {
+  const now = new Map(pluginVersions(registry, punetVersion).map((p) => [p.name, p.version]));
+  return recorded
+    .filter((r) => now.has(r.name) && now.get(r.name) !== r.version)
+    .map((r) => `plugin '${r.name}' is version ${now.get(r.name)} now; the run was trained with ${r.version}, so results may differ from training time`);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Resolution
 
+/** Whether a specifier names a file (`./x.js`, `../x.js`, `/abs/x.js`, `file:...`) rather than a package. */
+export function isPath(specifier: string): boolean {
+  return specifier.startsWith('file:') || specifier.startsWith('./') || specifier.startsWith('../') || specifier === '.' || specifier === '..' || isAbsolute(specifier);
+}
+
 /** The absolute file a specifier names; throws PluginLoadError when there is none. */
 export function resolveSpecifier(specifier: string, opts: LoadOptions): string {
   if (specifier.startsWith('file:')) return checkFile(specifier, fileURLToPath(specifier), opts);
-  if (specifier.startsWith('./') || specifier.startsWith('../') || specifier === '.' || isAbsolute(specifier)) {
-    return checkFile(specifier, resolve(opts.fromDir, specifier), opts);
-  }
-  return resolvePackage(specifier, opts);
+  if (isPath(specifier)) return checkFile(specifier, resolve(opts.fromDir, specifier), opts);
+  return checkFile(specifier, resolvePackage(specifier, opts), opts);
 }
 
 function checkFile(specifier: string, file: string, opts: LoadOptions): string {
@@ -211,69 +265,55 @@ function checkFile(specifier: string, file: string, opts: LoadOptions): string {
   return file;
 }
 
-/** npm package resolution from `fromDir`: ESM `exports` (import/default) first, then main, then index.js. */
+/**
+ * Node's own ES module resolver, run from `fromDir`. On Node 20 `import.meta.resolve` ignores its
+ * parent argument without a flag, and `createRequire(...).resolve` picks the 'require' condition,
+ * so the resolver runs in a child whose module URL lies in `fromDir` (an inline module's URL is
+ * the working directory). Costs one short node start, only for package names.
+ */
+const RESOLVE_SCRIPT =
+  'let r;try{r={url:import.meta.resolve(process.argv[1])}}catch(e){r={code:e.code,message:String(e.message).split("\\n")[0]}}process.stdout.write(JSON.stringify(r))';
+
 function resolvePackage(specifier: string, opts: LoadOptions): string {
-  const parts = specifier.split('/');
-  const pkgName = specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
-  const subpath = parts.slice(specifier.startsWith('@') ? 2 : 1).join('/');
-  const looked: string[] = [];
-  for (let dir = resolve(opts.fromDir); ; dir = dirname(dir)) {
-    const pkgDir = join(dir, 'node_modules', pkgName);
-    looked.push(pkgDir);
-    if (existsSync(join(pkgDir, 'package.json'))) {
-      const entry = packageEntry(pkgDir, subpath);
-      if (entry && existsSync(entry)) return entry;
-      throw new PluginLoadError(specifier, `package ${pkgDir} has no usable entry point for '${subpath ? `./${subpath}` : '.'}'`, opts.at);
-    }
-    if (dirname(dir) === dir) break;
-  }
-  // Last resort: Node's own CommonJS resolution (global folders, NODE_PATH).
+  const fromDir = resolve(opts.fromDir);
+  if (!existsSync(fromDir)) throw new PluginLoadError(specifier, `cannot resolve plugin package '${specifier}' from ${fromDir}: the folder does not exist`, opts.at);
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', RESOLVE_SCRIPT, specifier], {
+    cwd: fromDir,
+    encoding: 'utf8',
+    timeout: 20_000,
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  let answer: { url?: string; code?: string; message?: string };
   try {
-    return createRequire(join(resolve(opts.fromDir), 'noop.js')).resolve(specifier);
+    answer = JSON.parse(run.stdout);
   } catch {
-    throw new PluginLoadError(
-      specifier,
-      `cannot find plugin package '${specifier}' (looked in ${looked.slice(0, 3).join(', ')}${looked.length > 3 ? ', ...' : ''}); ` +
-        `install it next to the spec or write a path such as './${specifier}.js'`,
-      opts.at,
-    );
+    throw new PluginLoadError(specifier, `resolving package '${specifier}' from ${fromDir} failed: ${(run.error?.message ?? run.stderr.trim().split('\n')[0]) || 'no answer from node'}`, opts.at);
+  }
+  const pkg = packageName(specifier);
+  if (answer.url?.startsWith('file:')) return fileURLToPath(answer.url);
+  if (answer.url) throw new PluginLoadError(specifier, `'${specifier}' is Node's built-in module ${answer.url}, not a plugin package`, opts.at);
+  switch (answer.code) {
+    case 'ERR_MODULE_NOT_FOUND':
+      throw new PluginLoadError(
+        specifier,
+        `cannot find plugin package '${specifier}' (looked in ${join(fromDir, 'node_modules', pkg)} and the node_modules folders above it); ` +
+          `install it next to the spec or write a path such as './${specifier}.js'`,
+        opts.at,
+      );
+    case 'ERR_PACKAGE_PATH_NOT_EXPORTED':
+    case 'ERR_UNSUPPORTED_DIR_IMPORT':
+    case 'ERR_INVALID_PACKAGE_TARGET':
+    case 'ERR_INVALID_PACKAGE_CONFIG':
+      throw new PluginLoadError(specifier, `package '${pkg}' has no usable entry point for import of '${specifier}': ${answer.message}`, opts.at);
+    default:
+      throw new PluginLoadError(specifier, `cannot resolve plugin package '${specifier}' from ${fromDir}: ${answer.message ?? 'unknown error'}`, opts.at);
   }
 }
 
-function packageEntry(pkgDir: string, subpath: string): string | undefined {
-  const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as Record<string, unknown>;
-  const key = subpath ? `./${subpath}` : '.';
-  const exportsField = pkg.exports as unknown;
-  if (exportsField !== undefined) {
-    const target =
-      typeof exportsField === 'string' || Array.isArray(exportsField) || !hasSubpathKeys(exportsField)
-        ? key === '.'
-          ? exportsField
-          : undefined
-        : (exportsField as Record<string, unknown>)[key];
-    const chosen = pickCondition(target);
-    return chosen ? join(pkgDir, chosen) : undefined;
-  }
-  if (subpath) return join(pkgDir, subpath);
-  const main = (pkg.module ?? pkg.main) as string | undefined;
-  return join(pkgDir, main ?? 'index.js');
-}
-
-function hasSubpathKeys(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && Object.keys(value).some((k) => k.startsWith('.'));
-}
-
-function pickCondition(target: unknown): string | undefined {
-  if (typeof target === 'string') return target;
-  if (Array.isArray(target)) return target.map(pickCondition).find(Boolean);
-  if (target && typeof target === 'object') {
-    const t = target as Record<string, unknown>;
-    for (const condition of ['import', 'node', 'default', 'require']) {
-      const found = pickCondition(t[condition]);
-      if (found) return found;
-    }
-  }
-  return undefined;
+/** `@scope/name/sub` -> `@scope/name`; `name/sub` -> `name`. */
+function packageName(specifier: string): string {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,8 +3,10 @@
  * Built-in plugins are registered through the same `register` call third parties use; the only
  * difference is `builtin: true`, which lets their ids go without the `plugin-name/` namespace.
  */
+import semver from 'semver';
 import { EXTENSION_POINTS, PLUGIN_API_VERSION } from './api.js';
 import type { Contributions, ExtensionPoint, PunetPlugin } from './api.js';
+import { contributionProblem, describeValue } from './contribution-rules.js';
 
 export interface Registered<P extends ExtensionPoint> {
   id: string;
@@ -15,28 +17,52 @@ export interface Registered<P extends ExtensionPoint> {
   contribution: Contributions[P];
 }
 
+/** A malformed plugin, named with its module file when it came from one. */
 export class PluginError extends Error {
   constructor(
     readonly plugin: string,
     message: string,
+    readonly file?: string,
   ) {
-    super(`plugin '${plugin}': ${message}`);
+    super(`plugin '${plugin}'${file ? ` (${file})` : ''}: ${message}`);
     this.name = 'PluginError';
   }
+}
+
+/** What the registry knows of a registered plugin besides its contributions. */
+export interface PluginInfo {
+  name: string;
+  version: string;
+  builtin: boolean;
+  /** The module file it was loaded from (plugins registered by the loader). */
+  file?: string;
+  /** The npm package name it was requested by, when it was (not a path). */
+  package?: string;
+}
+
+export interface RegisterOptions {
+  /** Bare ids (no `plugin-name/` prefix); errors inside it are punet's bugs. */
+  builtin?: boolean;
+  /** The module file the plugin came from, named in errors about it. */
+  file?: string;
+  /** The npm package name it was requested by, when it was (not a path). */
+  package?: string;
 }
 
 export class Registry {
   private readonly entries = new Map<ExtensionPoint, Map<string, Registered<ExtensionPoint>>>();
   private readonly plugins = new Map<string, PunetPlugin>();
+  private readonly infos = new Map<string, PluginInfo>();
 
   constructor() {
     for (const point of EXTENSION_POINTS) this.entries.set(point, new Map());
   }
 
   /** Adds every contribution of `plugin`. Throws PluginError on a malformed plugin or a duplicate id. */
-  register(plugin: PunetPlugin, opts: { builtin?: boolean } = {}): void {
-    checkPluginShape(plugin);
-    if (this.plugins.has(plugin.name)) throw new PluginError(plugin.name, 'is already registered');
+  register(plugin: PunetPlugin, opts: RegisterOptions = {}): void {
+    checkPluginShape(plugin, opts.file);
+    if (this.plugins.has(plugin.name)) throw new PluginError(plugin.name, 'is already registered', opts.file);
+    checkContributions(plugin, opts.file);
     for (const point of EXTENSION_POINTS) {
       const contributions = plugin[point] as Record<string, Contributions[typeof point]> | undefined;
       for (const [key, contribution] of Object.entries(contributions ?? {})) {
@@ -47,12 +73,14 @@ export class Registry {
           throw new PluginError(
             plugin.name,
             `${point} id '${id}' is already registered by plugin '${existing.plugin.name}'`,
+            opts.file,
           );
         }
         table.set(id, { id, point, plugin: { name: plugin.name, version: plugin.version }, builtin: !!opts.builtin, contribution });
       }
     }
     this.plugins.set(plugin.name, plugin);
+    this.infos.set(plugin.name, { name: plugin.name, version: plugin.version, builtin: !!opts.builtin, ...(opts.file ? { file: opts.file } : {}), ...(opts.package ? { package: opts.package } : {}) });
   }
 
   get<P extends ExtensionPoint>(point: P, id: string): Registered<P> | undefined {
@@ -76,63 +104,52 @@ export class Registry {
   plugin(name: string): PunetPlugin | undefined {
     return this.plugins.get(name);
   }
+
+  pluginInfo(name: string): PluginInfo | undefined {
+    return this.infos.get(name);
+  }
+
+  /** The name of the plugin registered from `file`, if any (the same module named twice loads once). */
+  pluginFile(file: string): string | undefined {
+    for (const info of this.infos.values()) if (info.file === file) return info.name;
+    return undefined;
+  }
 }
 
-function checkPluginShape(plugin: PunetPlugin): void {
-  const name = typeof plugin?.name === 'string' && plugin.name ? plugin.name : '<unnamed>';
-  if (name === '<unnamed>') throw new PluginError(name, "has no 'name' (a non-empty string)");
-  if (!/^[a-z0-9@][a-z0-9._/-]*$/i.test(name)) throw new PluginError(name, 'name must be letters, digits, . _ / - or @');
-  if (typeof plugin.version !== 'string') throw new PluginError(name, "has no 'version' string");
-  if (typeof plugin.punetApi !== 'string') {
-    throw new PluginError(name, `has no 'punetApi' range (this punet implements plugin API ${PLUGIN_API_VERSION})`);
+/** Every contribution has the members its extension point needs (compiler/contribution-rules.ts). */
+function checkContributions(plugin: PunetPlugin, file: string | undefined): void {
+  for (const point of EXTENSION_POINTS) {
+    const table = plugin[point] as unknown;
+    if (table === undefined) continue;
+    if (typeof table !== 'object' || table === null || Array.isArray(table)) {
+      throw new PluginError(plugin.name, `'${point}' must be an object of contributions by id, got ${describeValue(table)}`, file);
+    }
+    for (const [id, contribution] of Object.entries(table)) {
+      if (!/^[a-z0-9][a-z0-9._-]*$/i.test(id)) throw new PluginError(plugin.name, `${point} id '${id}': ids are letters, digits, . _ or -`, file);
+      const problem = contributionProblem(point, contribution);
+      if (problem) throw new PluginError(plugin.name, `${point} '${id}' ${problem}`, file);
+    }
   }
-  if (!satisfiesCaret(PLUGIN_API_VERSION, plugin.punetApi)) {
-    throw new PluginError(
-      name,
-      `supports plugin API '${plugin.punetApi}', but this punet implements ${PLUGIN_API_VERSION}`,
-    );
+}
+
+function checkPluginShape(plugin: PunetPlugin, file: string | undefined): void {
+  const name = typeof plugin?.name === 'string' && plugin.name ? plugin.name : '<unnamed>';
+  if (name === '<unnamed>') throw new PluginError(name, "has no 'name' (a non-empty string)", file);
+  if (!/^[a-z0-9@][a-z0-9._/-]*$/i.test(name)) throw new PluginError(name, 'name must be letters, digits, . _ / - or @', file);
+  if (typeof plugin.version !== 'string') throw new PluginError(name, "has no 'version' string", file);
+  if (typeof plugin.punetApi !== 'string') {
+    throw new PluginError(name, `has no 'punetApi' range (this punet implements plugin API ${PLUGIN_API_VERSION})`, file);
+  }
+  if (semver.validRange(plugin.punetApi) === null) {
+    throw new PluginError(name, `'punetApi' is '${plugin.punetApi}', not a semver range; write e.g. '^${PLUGIN_API_VERSION}'`, file);
+  }
+  if (!semver.satisfies(PLUGIN_API_VERSION, plugin.punetApi)) {
+    throw new PluginError(name, `supports plugin API '${plugin.punetApi}', but this punet implements ${PLUGIN_API_VERSION}`, file);
   }
   const known = new Set<string>([...EXTENSION_POINTS, 'name', 'version', 'punetApi', 'description']);
   for (const key of Object.keys(plugin)) {
     if (!known.has(key)) {
-      throw new PluginError(name, `unknown extension point '${key}' (known: ${EXTENSION_POINTS.join(', ')})`);
+      throw new PluginError(name, `unknown extension point '${key}' (known: ${EXTENSION_POINTS.join(', ')})`, file);
     }
   }
-}
-
-/**
- * Minimal semver range check for the forms plugins use: "1.0.0", "^1.0.0", "~1.0.0", ">=1.0.0",
- * "1.x", "*", and "a || b". Enough for an API version; not a general semver implementation.
- */
-export function satisfiesCaret(version: string, range: string): boolean {
-  const v = parse(version);
-  if (!v) return false;
-  return range.split('||').some((part) => {
-    const r = part.trim();
-    if (r === '*' || r === '') return true;
-    const op = /^(\^|~|>=)?\s*(.*)$/.exec(r)!;
-    const want = parse(op[2]!.replace(/\.x$/, '.0').replace(/\.x\./, '.0.'));
-    if (!want) return false;
-    const cmp = compare(v, want);
-    switch (op[1]) {
-      case '^':
-        return cmp >= 0 && (want[0] > 0 ? v[0] === want[0] : v[0] === 0 && v[1] === want[1]);
-      case '~':
-        return cmp >= 0 && v[0] === want[0] && v[1] === want[1];
-      case '>=':
-        return cmp >= 0;
-      default:
-        return /\.x/.test(op[2]!) ? v[0] === want[0] : cmp === 0;
-    }
-  });
-}
-
-function parse(s: string): [number, number, number] | undefined {
-  const m = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?$/.exec(s.trim());
-  return m ? [Number(m[1]), Number(m[2] ?? 0), Number(m[3] ?? 0)] : undefined;
-}
-
-function compare(a: number[], b: number[]): number {
-  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return 0;
 }

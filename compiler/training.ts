@@ -27,13 +27,16 @@ export interface CompiledTraining {
   initialObjectiveState(): ObjectiveState;
   /** The loss of one batch; call inside tf.tidy / a gradient. masks: int32 [B, H, W]. */
   /** `step`: the 0-based training step, for losses with a schedule (top-k warm-up). */
-  lossTerms(model: Pick<CompiledModel, 'segmenter' | 'regularizedWeights'>, images: Tensor, masks: Tensor, seed: number, state: ObjectiveState, step?: number): LossTerms;
+  lossTerms(model: TrainedModel, images: Tensor, masks: Tensor, seed: number, state: ObjectiveState, step?: number): LossTerms;
   createOptimizer(): OptimizerHandle;
   /** The scheduled learning rate at `step` (0-based). */
   learningRate(step: number): number;
   /** The objective's state after a step (GECO); unchanged for stateless objectives. */
   nextObjectiveState(state: ObjectiveState, measured: { reconstruction: number; kl: number; pixelsPerImage: number }): ObjectiveState;
 }
+
+/** What a step reads of a compiled model: the segmenter and its variables in canonical order. */
+export type TrainedModel = Pick<CompiledModel, 'segmenter' | 'variables'>;
 
 export function compileTraining(spec: ResolvedSpec, registry: Registry, tfns: Tf = tf): CompiledTraining {
   const reconstruction = resolveEntry(registry, 'losses', spec.loss?.reconstruction, 'loss.reconstruction', spec);
@@ -65,7 +68,7 @@ export function compileTraining(spec: ResolvedSpec, registry: Registry, tfns: Tf
         pixelsPerImage,
         state,
       });
-      const reg = regularizer.contribution.compute({ tf: tfns, options: regularizer.options, weights: model.regularizedWeights() });
+      const reg = regularizer.contribution.compute({ tf: tfns, options: regularizer.options, weights: model.variables.filter((v) => v.regularize).map((v) => v.variable) });
       return {
         loss: tfns.add(combined.loss, reg) as Scalar,
         reconstruction: rec,
@@ -109,9 +112,6 @@ export class NonFiniteLossError extends Error {
   }
 }
 
-/** The model side of a step: what `lossTerms` needs plus the variables to train, in a fixed order. */
-export type StepModel = Pick<CompiledModel, 'segmenter' | 'regularizedWeights' | 'trainableVariables'>;
-
 /**
  * One optimisation step: sets the scheduled learning rate, computes the loss terms and the
  * gradients of every variable, checks every term is finite BEFORE the update (so a NaN never
@@ -120,7 +120,7 @@ export type StepModel = Pick<CompiledModel, 'segmenter' | 'regularizedWeights' |
  * `batch.step` is 0-based for the schedule; errors name step + 1.
  */
 export async function trainStep(
-  model: StepModel,
+  model: TrainedModel,
   training: CompiledTraining,
   handle: OptimizerHandle,
   batch: { images: Tensor; masks: Tensor; seed: number; step: number; state: ObjectiveState },
@@ -128,7 +128,7 @@ export async function trainStep(
 ): Promise<StepResult> {
   const learningRate = training.learningRate(batch.step);
   handle.setLearningRate(learningRate);
-  const variables = model.trainableVariables();
+  const variables = model.variables.map((v) => v.variable);
   let logNames: string[] = [];
   const { terms, grads } = tfns.tidy(() => {
     let stacked: Tensor | undefined;
@@ -150,7 +150,7 @@ export async function trainStep(
     for (const i of [1, 2, 3, ...logNames.map((_, k) => 4 + k), 0]) {
       if (!Number.isFinite(numbers[i]!)) throw new NonFiniteLossError(batch.step + 1, names[i]!, numbers[i]!);
     }
-    // One slot per variable in a fixed order: Adam keys its moments by position.
+    // One slot per variable in the model's canonical (name) order: Adam keys its moments by position.
     handle.optimizer.applyGradients(variables.map((v) => ({ name: v.name, tensor: grads[v.name] as Tensor })));
     return {
       loss: numbers[0]!,

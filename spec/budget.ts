@@ -13,7 +13,7 @@
 import { statSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { UserError } from '../runtime/cli/errors.js';
+import { UserError } from '../compiler/errors.js';
 import type { KindSpec, ResolvedSpec } from './types.js';
 
 export interface ResourceEstimate {

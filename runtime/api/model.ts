@@ -20,8 +20,12 @@ export interface LoadRunOptions {
   checkpoint?: 'best' | 'last';
   /** TensorFlow.js backend: auto, tensorflow, webgpu, wasm or cpu. Default: the run's train.backend. */
   backend?: BackendRequest;
-  /** Receives warnings (e.g. a damaged checkpoint skipped). Default: ignored. */
+  /** Receives warnings (e.g. a damaged checkpoint skipped, a plugin version changed). Default: ignored. */
   onWarning?: (message: string) => void;
+  /** Plugin modules to register first, as `--plugin` takes them (relative to the current directory). */
+  plugins?: string[];
+  /** Load the run's plugins even if their files changed since training (`--trust-plugins`). */
+  trustPlugins?: boolean;
 }
 
 /** Images for a model call: one Float32Array per image (H*W*C, e.g. readImage's `data`), or all of them in one array. */
@@ -60,7 +64,7 @@ export async function loadRun(runDir: string, options: LoadRunOptions = {}): Pro
   // The backend first: the weights are created on it. openRun reports a folder that is not a run.
   const backend = options.backend ?? (existsSync(specFile) ? readJson<ResolvedSpec>(specFile).train.backend : 'auto');
   await selectBackend(backend as BackendRequest, { source: options.backend ? 'loadRun({ backend })' : `train.backend in ${runDir}` });
-  const opened = await openRun(runDir, options.checkpoint ?? 'best', warn);
+  const opened = await openRun(runDir, options.checkpoint ?? 'best', warn, { cliPlugins: options.plugins, trustPlugins: options.trustPlugins });
   return punetModel(opened);
 }
 

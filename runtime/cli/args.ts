@@ -31,3 +31,22 @@ export function intFlag(command: string, name: string, value: string | undefined
   }
   return n;
 }
+
+/**
+ * `--plugin MODULE` (repeatable), the same on every command that reads a spec or a run: spread
+ * PLUGIN_FLAG into the command's options, put `pluginHelp(column)` in its help text, and read
+ * the values with `pluginFlags(values)`.
+ */
+export const PLUGIN_FLAG = { plugin: { type: 'string', multiple: true } } as const;
+
+/** The help line of --plugin, its description starting at `column` (the command's other options' column). */
+export function pluginHelp(column: number): string {
+  const flag = '  --plugin MODULE';
+  return `${flag.padEnd(Math.max(column, flag.length + 2))}register a plugin module first (repeatable): a .js file relative to the
+${' '.repeat(Math.max(column, flag.length + 2))}current folder, or an npm package; adds to the spec's own \`use\` lines`;
+}
+
+/** The `--plugin` values given (none: an empty list). */
+export function pluginFlags(values: { plugin?: string[] | undefined }): string[] {
+  return values.plugin ?? [];
+}

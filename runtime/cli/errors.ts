@@ -1,19 +1,10 @@
 /**
- * Errors that are the user's to fix (a bad spec, a missing file, a wrong flag). The CLI prints
- * their message, never a stack trace, and exits with `exitCode`.
+ * Errors that are the user's to fix (a bad spec, a missing file, a wrong flag): the classes live
+ * at the bottom layer (compiler/errors.ts) so the compiler can throw them without importing the CLI.
  */
-export class UserError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number = 1,
-  ) {
-    super(message);
-    this.name = 'UserError';
-  }
-}
+import { UserError } from '../../compiler/errors.js';
 
-/** Exit codes shared by every command. */
-export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
+export { EXIT, UserError } from '../../compiler/errors.js';
 
 /** What to do about each filesystem error a user can cause (a bad path, a full disk, ...). */
 const FS_ERROR_FIXES: Record<string, string> = {

@@ -7,6 +7,7 @@
  * checkpoint with the same evaluation code, seed and noise stream as the training-time
  * evaluation (so the means match eval.json), cached in RUN/compare/per-image.json.
  */
+import type { OpenRunOptions } from '../run/session.js';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../cli/errors.js';
@@ -130,17 +131,17 @@ function readCache(dir: string, e: EvalJson): Cache | undefined {
  * Recomputes per-image values of a run whose eval.json has none: the evaluated checkpoint, the
  * spec's seed and the evaluation noise stream, as runtime/sample/evaluate.ts draws them.
  */
-export async function recomputePerImage(run: RunRecord, note: (s: string) => void, trustPlugins = false): Promise<RunRecord> {
+export async function recomputePerImage(run: RunRecord, note: (s: string) => void, plugins: OpenRunOptions = {}): Promise<RunRecord> {
   if (run.perImage) return run;
   const [{ openRun, loadData, useBackend, specDirOf }, { evaluateSplit }] = await Promise.all([import('../run/session.js'), import('../sample/evaluate.js')]);
   await useBackend(run.spec.train.backend, 'train.backend in the run', () => undefined);
   const which = run.eval.checkpoint?.which === 'last' ? 'last' : 'best';
   note(`${basename(run.dir)}: eval.json has no per-image values; recomputing them from its ${which} checkpoint\n`);
-  const opened = await openRun(run.dir, which, (s) => note(`warning: ${s}\n`), { trustPlugins });
+  const opened = await openRun(run.dir, which, (s) => note(`warning: ${s}\n`), plugins);
   try {
     const dataset = await loadData(opened.spec, opened.registry, specDirOf(opened.info, run.dir));
     // The evaluation itself (same seed, noise stream and sample prefixes), not a copy of it.
-    const report = await evaluateSplit(opened.model.segmenter, dataset, opened.spec, opened.registry, {
+    const report = await evaluateSplit(opened.compiled.segmenter, dataset, opened.spec, opened.registry, {
       split: run.eval.split as SplitName,
       sampleCounts: run.eval.sampleCounts,
       seed: opened.spec.train.seed,

@@ -11,36 +11,16 @@
  */
 import type { Dataset } from './types.js';
 import type { DeepRasterImage } from './png.js';
+import type { IntensityRecord, IntensityWindowMode } from '../../compiler/dataset.js';
+
+/** What import found and did (`IntensityRecord`) is part of the dataset type, next to the plugin API. */
+export type { IntensityRecord, IntensityWindowMode } from '../../compiler/dataset.js';
 
 // ----------------------------------------------------------------------------------------------
 // Import: raw samples -> [0, 1]
 
-export type IntensityWindowMode = 'dataset' | 'image' | 'none';
 export const INTENSITY_WINDOW_MODES: readonly IntensityWindowMode[] = ['dataset', 'image', 'none'];
 export const DEFAULT_PERCENTILES: [number, number] = [0.5, 99.5];
-
-/** What import found and did, stored in dataset.json as `intensity` and in the import report. */
-export interface IntensityRecord {
-  /** Bit depth of the source files and how many images had it, e.g. { "16": 47 }. */
-  bitDepths: Record<string, number>;
-  /** Full scale of the samples read (255 or 65535). */
-  maxValue: number;
-  /** Smallest and largest raw sample over all imported images (after crop and resize). */
-  range: [number, number];
-  /** Bits needed for the largest sample (12 for 12-bit data stored in 16-bit files). */
-  bitsUsed: number;
-  /** Mean and standard deviation of the raw samples over all imported images. */
-  mean: number;
-  std: number;
-  mode: IntensityWindowMode;
-  /** Percentiles of the window (mode dataset or image). */
-  percentiles?: [number, number];
-  /** The raw window mapped to [0, 1] (mode dataset: one for all; none: [0, maxValue]). */
-  window?: [number, number];
-  /** mode image: the range of per-image window bounds. */
-  perImageLow?: [number, number];
-  perImageHigh?: [number, number];
-}
 
 /** Histogram of integer samples 0..maxValue (exact percentiles without sorting millions of values). */
 export function histogram(data: ArrayLike<number>, maxValue: number, into = new Float64Array(maxValue + 1)): Float64Array {

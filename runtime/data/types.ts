@@ -1,46 +1,5 @@
 /**
- * The in-memory dataset every data source produces and training, sampling and evaluation read.
- * Plain typed arrays, no tensors: a dataset outlives any backend.
+ * The in-memory dataset every data source produces. The types are part of the plugin API and
+ * live next to it (compiler/dataset.ts); this module keeps the runtime's import path.
  */
-
-/** One possible segmentation of an image with its true probability (known for built-in data). */
-export interface Mode {
-  /** Class id per pixel, row-major, H*W. */
-  mask: Uint8Array;
-  probability: number;
-  /** Human-readable description, e.g. "shapes {0,2}" or "empty". */
-  label: string;
-}
-
-export interface DataItem {
-  /** Unique within the dataset (file stem, patient/slice, generator index). */
-  id: string;
-  /** Items of one group (patient, series) always land in the same split. */
-  group: string;
-  /** H*W*C values in [0, 1], row-major, channels last. */
-  image: Float32Array;
-  /** One mask per annotator: class id per pixel, H*W. */
-  annotations: Uint8Array[];
-  /** The true distribution over segmentations, when known. */
-  modes?: Mode[];
-}
-
-export type SplitName = 'train' | 'val' | 'test';
-
-export interface Dataset {
-  name: string;
-  height: number;
-  width: number;
-  channels: number;
-  /** Number of classes including background. */
-  classes: number;
-  items: DataItem[];
-  /** Indices into `items`. Disjoint; groups never straddle splits. */
-  splits: Record<SplitName, number[]>;
-  /** Annotator names in annotation order (imported data: e.g. BU-BIL's Person1_Amira), when known. */
-  annotators?: string[];
-  /** How raw intensities were mapped to [0, 1] at import (runtime/data/normalize.ts). */
-  intensity?: import('./normalize.js').IntensityRecord;
-  /** Where it came from, for run metadata (generator options, folder path, import report). */
-  provenance: Record<string, unknown>;
-}
+export type { DataItem, Dataset, Mode, SplitName } from '../../compiler/dataset.js';

@@ -53,7 +53,7 @@ export function probUNetToOnnx(compiled: CompiledModel, meta: { punetVersion: st
   const M = latent.size;
   const g = new OnnxGraph();
   const weight = (name: string): { data: Float32Array; shape: number[] } => {
-    const v = compiled.variables.get(name);
+    const v = compiled.variable(name);
     if (!v) throw new Error(`variable ${name} missing from the compiled model`);
     return { data: v.dataSync() as Float32Array, shape: v.shape };
   };

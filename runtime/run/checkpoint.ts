@@ -59,6 +59,8 @@ export interface CheckpointMeta {
     backend: string;
     time: string;
     model: string;
+    /** Every registered plugin and its version (built-ins: punet's); absent in older checkpoints. */
+    plugins?: Array<{ name: string; version: string }>;
   };
 }
 

@@ -7,11 +7,10 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { compileModel, type CompiledModel } from '../../compiler/compile.js';
 import { CompileError } from '../../compiler/errors.js';
-import { fileSha256, loadPlugins, resolveSpecifier, type PluginRecord } from '../../compiler/plugin-loader.js';
+import { createPluginRegistry, fileSha256, isPath, pluginVersionChanges, resolveSpecifier, type PluginRecord, type PluginRequest } from '../../compiler/plugin-loader.js';
 import type { Registry } from '../../compiler/registry.js';
-import { createRegistry } from '../../plugins/index.js';
-import { formatDiagnostics, loadSpec } from '../../spec/index.js';
-import { loadUsePlugins } from '../../spec/frontend-cli.js';
+import { formatDiagnostics } from '../../spec/index.js';
+import { commandRegistry, readSpec } from '../../spec/frontend-cli.js';
 import type { BackendChoice, KindSpec, ResolvedSpec } from '../../spec/types.js';
 import { BACKEND_REQUESTS, selectBackend, type BackendRequest } from '../backends/select.js';
 import { EXIT, UserError } from '../cli/errors.js';
@@ -19,11 +18,11 @@ import { isDatasetDir } from '../data/store.js';
 import type { Dataset } from '../data/types.js';
 import { normalizeDataset } from '../data/normalize.js';
 import { resolve as resolveContribution, withDefaults } from '../train/contributions.js';
-import { trainableModel, type TrainableModel } from '../train/model.js';
 import { restoreWeights } from '../train/snapshot.js';
 import { readLatestCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
 import { checkSameSpec } from './resume.js';
 import { readJson, runPath } from './folder.js';
+import { PUNET_VERSION } from './version.js';
 
 export interface LoadedSpec {
   spec: ResolvedSpec;
@@ -31,17 +30,21 @@ export interface LoadedSpec {
   file: string;
 }
 
-/** Loads + validates a spec; prints diagnostics (file:line:col) and fails with exit 1 on errors. */
-export async function loadSpecOrFail(file: string, err: (s: string) => void, overrides: readonly string[] = []): Promise<LoadedSpec> {
+/**
+ * Loads + validates a spec with its `use` plugins and the `--plugin` modules; prints diagnostics
+ * (file:line:col) and fails with exit 1 on errors.
+ */
+export async function loadSpecOrFail(
+  file: string,
+  err: (s: string) => void,
+  overrides: readonly string[] = [],
+  cliPlugins: readonly string[] = [],
+): Promise<LoadedSpec> {
   const abs = resolvePath(file);
   if (!existsSync(abs)) throw new UserError(`spec file not found: ${file}`);
   if (statSync(abs).isDirectory()) throw new UserError(`${file} is a folder; give the path of a .punet spec file`);
-  const registry = createRegistry();
-  const result = await loadSpec(abs, {
-    registry,
-    loadPlugins: loadUsePlugins,
-    overrides,
-  });
+  const registry = await commandRegistry(cliPlugins);
+  const result = await readSpec(abs, registry, overrides);
   if (result.diagnostics.length) err(formatDiagnostics(result.diagnostics, { sources: result.sources }) + '\n');
   if (!result.spec) {
     const n = result.diagnostics.filter((d) => d.severity === 'error').length;
@@ -125,10 +128,6 @@ export function compileOrFail(spec: ResolvedSpec, registry: Registry): CompiledM
   return wrapCompile(() => compileModel(spec, registry, { seed: spec.train.seed }));
 }
 
-export function asTrainable(compiled: CompiledModel): TrainableModel {
-  return trainableModel(compiled.segmenter, compiled.variables, (n) => compiled.regularized.has(n));
-}
-
 /** How a run was started (run.json). */
 export interface RunInfo {
   specFile: string;
@@ -136,7 +135,7 @@ export interface RunInfo {
   punetVersion: string;
   started: string;
   command: string[];
-  /** Plugins loaded from files, with the sha256 of each file at training time. */
+  /** Every registered plugin with its version; those loaded from files also with the file's sha256 at training time. */
   plugins?: PluginRecord[];
   /** Provenance (runtime/run/provenance.ts); absent in runs made before it was recorded. */
   host?: string;
@@ -158,18 +157,19 @@ export interface OpenedRun {
   registry: Registry;
   info: RunInfo;
   compiled: CompiledModel;
-  model: TrainableModel;
   checkpoint: LoadedCheckpoint;
   which: 'best' | 'last';
 }
 
+export interface OpenRunOptions {
+  /** Load the run's plugins even if their files changed since training. */
+  trustPlugins?: boolean;
+  /** `--plugin` modules to register first (relative to the current directory). */
+  cliPlugins?: readonly string[];
+}
+
 /** Reopens a run folder with the weights of its best (or last) checkpoint. */
-export async function openRun(
-  runDir: string,
-  which: 'best' | 'last',
-  warn: (s: string) => void,
-  opts: { trustPlugins?: boolean } = {},
-): Promise<OpenedRun> {
+export async function openRun(runDir: string, which: 'best' | 'last', warn: (s: string) => void, opts: OpenRunOptions = {}): Promise<OpenedRun> {
   const dir = resolvePath(runDir);
   if (!existsSync(dir)) throw new UserError(`run folder not found: ${runDir}`);
   const specPath = runPath(dir, 'spec');
@@ -178,15 +178,16 @@ export async function openRun(
   const info: RunInfo = existsSync(runPath(dir, 'run'))
     ? readJson<RunInfo>(runPath(dir, 'run'))
     : { specFile: '', specDir: dir, punetVersion: 'unknown', started: '', command: [] };
-  const registry = createRegistry();
-  if (spec.use.length) {
-    if (!opts.trustPlugins) checkPluginHashes(spec.use, info, runDir);
-    try {
-      await loadPlugins(spec.use, registry, { fromDir: info.specDir || dir });
-    } catch (e) {
-      throw new UserError(`cannot load the run's plugins: ${(e as Error).message}`);
-    }
+  const use = runPluginRequests(spec.use, info, dir);
+  if (use.length && !opts.trustPlugins) checkPluginHashes(use, info, runDir);
+  let registry: Registry;
+  try {
+    registry = await createPluginRegistry({ cliPlugins: opts.cliPlugins, use });
+  } catch (e) {
+    throw new UserError(`cannot load the plugins of ${runDir}: ${(e as Error).message}`);
   }
+  checkRecordedPluginsLoaded(info, registry, runDir);
+  for (const change of pluginVersionChanges(info.plugins ?? [], registry, PUNET_VERSION)) warn(change);
   let checkpoint = which === 'best' ? readLatestCheckpoint(runPath(dir, 'best'), warn) : undefined;
   let used: 'best' | 'last' = which;
   if (!checkpoint) {
@@ -197,14 +198,13 @@ export async function openRun(
   // spec.json must describe what the checkpoint holds: otherwise eval would score another model.
   checkSameSpec(checkpoint.checkpoint.spec as ResolvedSpec, spec, checkpoint.dir);
   const compiled = compileOrFail(spec, registry);
-  const model = asTrainable(compiled);
   try {
-    restoreWeights(model, checkpoint.checkpoint.weights);
+    restoreWeights(compiled, checkpoint.checkpoint.weights);
   } catch (e) {
     compiled.dispose();
     throw new UserError(`${checkpoint.dir}: ${(e as Error).message}`);
   }
-  return { runDir: dir, spec, registry, info, compiled, model, checkpoint, which: used };
+  return { runDir: dir, spec, registry, info, compiled, checkpoint, which: used };
 }
 
 /** A run's spec.json, refused with a one-line message when damaged (it is what the run trained). */
@@ -216,18 +216,43 @@ export function readRunSpec(path: string): ResolvedSpec {
 }
 
 /**
+ * The `use` lines of a run's spec.json as loader requests. Relative `use` lines are stored as
+ * absolute paths. A package name loads the file run.json recorded for it (it was resolved from
+ * the folder of the spec that wrote it, which may not be the top spec's); runs without that
+ * record resolve it from the spec's folder.
+ */
+function runPluginRequests(uses: readonly string[], info: RunInfo, runDir: string): PluginRequest[] {
+  const fromDir = info.specDir || runDir;
+  return uses.map((specifier) => {
+    const recorded = isPath(specifier) ? undefined : info.plugins?.find((r) => r.package === specifier && r.file && existsSync(r.file));
+    return { specifier: recorded?.file ?? specifier, fromDir };
+  });
+}
+
+/**
  * A run's plugins run as code when the run is reopened: refuse any whose file changed since
  * training (run.json `plugins` holds their sha256), unless the user trusts them explicitly.
  */
-function checkPluginHashes(uses: string[], info: RunInfo, runDir: string): void {
+function checkPluginHashes(uses: PluginRequest[], info: RunInfo, runDir: string): void {
   const recorded = info.plugins;
   const fix = 'check the change, then pass --trust-plugins to load it anyway';
-  if (!Array.isArray(recorded)) throw new UserError(`${runDir}/run.json records no plugin hashes, so its plugins (${uses.join(', ')}) cannot be verified; ${fix}`);
+  if (!Array.isArray(recorded)) throw new UserError(`${runDir}/run.json records no plugin hashes, so its plugins (${uses.map((u) => u.specifier).join(', ')}) cannot be verified; ${fix}`);
   for (const use of uses) {
-    const file = resolveSpecifier(use, { fromDir: info.specDir || runDir });
+    const file = resolveSpecifier(use.specifier, use);
     const entry = recorded.find((r) => r.file === file);
-    if (!entry) throw new UserError(`plugin ${file} (use '${use}') is not among the plugins ${runDir} was trained with; ${fix}`);
+    if (!entry) throw new UserError(`plugin ${file} (use '${use.specifier}') is not among the plugins ${runDir} was trained with; ${fix}`);
     if (fileSha256(file) !== entry.sha256) throw new UserError(`plugin ${file} ('${entry.name}') changed since ${runDir} was trained (sha256 differs); ${fix}`);
+  }
+}
+
+/** A plugin the run was trained with through `--plugin` must be named again: its ids are in spec.json. */
+function checkRecordedPluginsLoaded(info: RunInfo, registry: Registry, runDir: string): void {
+  for (const r of info.plugins ?? []) {
+    if (r.builtin || registry.pluginInfo(r.name)) continue;
+    throw new UserError(
+      `${runDir} was trained with plugin '${r.name}'${r.file ? ` (${r.file})` : ''}, which its spec does not \`use\`; ` +
+        `pass it again with --plugin ${r.file ?? 'MODULE'}`,
+    );
   }
 }
 

@@ -54,6 +54,8 @@ export interface SweepManifest {
   seeds: number;
   tasks: SweepTask[];
   submissions: Submission[];
+  /** `--plugin` modules (absolute files) every task registers, as `punet sweep --plugin` named them. */
+  plugins?: string[];
 }
 
 export const SWEEP_FILES = { manifest: 'manifest.json', specs: 'specs', runs: 'runs', logs: 'logs' } as const;

@@ -9,6 +9,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { UserError } from '../cli/errors.js';
 import { writeJsonAtomic } from '../run/folder.js';
 import { loadSpecOrFail } from '../run/session.js';
+import { resolveSpecifier } from '../../compiler/plugin-loader.js';
 import { PUNET_VERSION } from '../run/version.js';
 import type { ResolvedSpec, SweepSpec } from '../../spec/types.js';
 import { isSweepDir, logsDir, readManifest, taskSpecPath, writeManifest, type GridAxis, type SweepManifest, type SweepTask } from './manifest.js';
@@ -44,6 +45,8 @@ export interface PlanOptions {
   specs: string[];
   grid?: string[];
   seeds?: number;
+  /** `--plugin` modules (relative to the current directory). */
+  plugins?: string[];
   out: string;
   err: (s: string) => void;
 }
@@ -51,7 +54,10 @@ export interface PlanOptions {
 /** Writes (or reopens) the sweep folder and returns its manifest. */
 export async function planSweep(o: PlanOptions): Promise<SweepManifest> {
   const out = resolve(o.out);
-  const first = await loadSpecOrFail(o.specs[0]!, o.err);
+  // Tasks may run in another folder (Slurm, Kubernetes): they get the plugins' absolute files.
+  const plugins = (o.plugins ?? []).map((p) => resolveSpecifier(p, { fromDir: process.cwd(), at: `--plugin ${p}` }));
+  const load = (spec: string, err: (s: string) => void, overrides: string[] = []) => loadSpecOrFail(spec, err, overrides, plugins);
+  const first = await load(o.specs[0]!, o.err);
   const section: Partial<SweepSpec> = first.spec.sweep ?? {};
   const specs = [
     ...o.specs.map((s) => resolve(s)),
@@ -79,18 +85,18 @@ export async function planSweep(o: PlanOptions): Promise<SweepManifest> {
       for (const combo of combos) {
         const key = JSON.stringify([spec, combo]);
         // The variant's own seed is the first; the others follow it.
-        const base = bases.get(key) ?? (await loadSpecOrFail(spec, once(spec, combo), combo)).spec;
+        const base = bases.get(key) ?? (await load(spec, once(spec, combo), combo)).spec;
         bases.set(key, base);
         const seed = base.train.seed + s;
         const overrides = [...combo, `train.seed=${seed}`];
         const index = tasks.length;
-        const loaded = s === 0 ? base : (await loadSpecOrFail(spec, once(spec, overrides), overrides)).spec;
+        const loaded = s === 0 ? base : (await load(spec, once(spec, overrides), overrides)).spec;
         tasks.push({ index, name: taskName(index, count, loaded.model, combo, seed), variant: loaded.model, spec, overrides, seed });
         resolved.push(loaded);
       }
     }
   }
-  const manifest: SweepManifest = { format: 'punet-sweep', version: 1, created: new Date().toISOString(), punetVersion: PUNET_VERSION, specs, grid, seeds, tasks, submissions: [] };
+  const manifest: SweepManifest = { format: 'punet-sweep', version: 1, created: new Date().toISOString(), punetVersion: PUNET_VERSION, specs, grid, seeds, tasks, submissions: [], ...(plugins.length ? { plugins } : {}) };
   if (isSweepDir(out)) return reopen(out, manifest);
   mkdirSync(logsDir(out), { recursive: true });
   tasks.forEach((t, i) => {

@@ -21,7 +21,8 @@ export async function runSweepTask(dir: string, index: number, out: (s: string) 
     out(`${label}: already done (${runDir})\n`);
     return 0;
   }
-  const now = await loadSpecOrFail(task.spec, err, task.overrides);
+  const plugins = manifest.plugins ?? [];
+  const now = await loadSpecOrFail(task.spec, err, task.overrides, plugins);
   const saved = taskSpecPath(dir, task);
   if (existsSync(saved) && JSON.stringify(readJson(saved)) !== JSON.stringify(now.spec)) {
     throw new UserError(`${task.spec} changed since the sweep was made (its resolved spec differs from ${saved}); restore it, or make a new sweep in another folder`);
@@ -29,7 +30,7 @@ export async function runSweepTask(dir: string, index: number, out: (s: string) 
   const resume = progress.state === 'started';
   out(`${label}: ${resume ? `resuming from step ${progress.step}` : 'starting'}\n`);
   const { run } = await import('../cli/commands/compile-and-train.js');
-  const argv = [task.spec, '--out', runDir, ...task.overrides.flatMap((s) => ['--set', s]), ...(resume ? ['--resume'] : [])];
+  const argv = [task.spec, '--out', runDir, ...task.overrides.flatMap((s) => ['--set', s]), ...(resume ? ['--resume'] : []), ...plugins.flatMap((p) => ['--plugin', p])];
   const code = await run(argv);
   out(`${label}: ${code === 0 ? 'done' : `exit ${code}`}\n`);
   return code;

@@ -7,16 +7,19 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NamedArray, StoredDtype } from '../run/checkpoint.js';
-import type { TrainableModel } from './model.js';
+import type { CompiledModel } from '../../compiler/compile.js';
 
-export async function captureWeights(model: TrainableModel): Promise<NamedArray[]> {
+/** The part of a compiled model a snapshot reads and writes: its variables in canonical order. */
+type WithVariables = Pick<CompiledModel, 'variables'>;
+
+export async function captureWeights(model: WithVariables): Promise<NamedArray[]> {
   const out: NamedArray[] = [];
   for (const v of model.variables) out.push(await toHost(v.name, v.variable));
   return out;
 }
 
 /** Restores weights by name; names and shapes must match the compiled model exactly. */
-export function restoreWeights(model: TrainableModel, weights: NamedArray[]): void {
+export function restoreWeights(model: WithVariables, weights: NamedArray[]): void {
   const saved = new Map(weights.map((w) => [w.name, w]));
   const problems: string[] = [];
   for (const v of model.variables) {

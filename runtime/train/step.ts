@@ -1,18 +1,18 @@
 /**
- * One training step on a host batch: uploads the batch and runs the compiler's step (loss,
- * gradients, finiteness check before the update, optimizer update). Returns the measured terms
- * under the names the metrics log and progress line use.
+ * A training step on a host batch: uploads the batch's typed arrays and runs the one training
+ * step (compiler/training.ts trainStep: loss, gradients, finiteness check before the update,
+ * optimizer update). Returns the measured terms under the names the metrics log and progress
+ * line use.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ObjectiveState, OptimizerHandle } from '../../compiler/api.js';
-import { trainStep as compiledTrainStep, type CompiledTraining, type StepModel } from '../../compiler/training.js';
+import { trainStep, type CompiledTraining, type TrainedModel } from '../../compiler/training.js';
 import type { HostBatch } from './batches.js';
-import type { TrainableModel } from './model.js';
 
 export { NonFiniteLossError } from '../../compiler/training.js';
 
-export interface StepInput {
-  model: TrainableModel;
+export interface HostBatchStep {
+  model: TrainedModel;
   training: CompiledTraining;
   handle: OptimizerHandle;
   batch: HostBatch;
@@ -23,25 +23,16 @@ export interface StepInput {
   state: ObjectiveState;
 }
 
-/** Runs the step: `{ reconstruction, KL, regularization, ...objective logs, loss, lr }`. */
-export async function trainStep(input: StepInput): Promise<Record<string, number>> {
+/** Runs the step: `{ lr, reconstruction, KL, regularization, ...objective logs, loss }`. */
+export async function trainHostBatch(input: HostBatchStep): Promise<Record<string, number>> {
   const { model, training, handle, batch, seed, step, state } = input;
   const { batch: B, height: H, width: W, channels: C } = batch.shape;
   const images = tf.tensor4d(batch.images, [B, H, W, C]);
   const masks = tf.tensor3d(batch.masks, [B, H, W], 'int32');
   try {
-    const r = await compiledTrainStep(stepModel(model), training, handle, { images, masks, seed, step, state });
+    const r = await trainStep(model, training, handle, { images, masks, seed, step, state });
     return { lr: r.learningRate, reconstruction: r.reconstruction, KL: r.kl, regularization: r.regularization, ...r.logs, loss: r.loss };
   } finally {
     tf.dispose([images, masks]);
   }
-}
-
-/** The step's view of a trainable model: variables in checkpoint (name) order. */
-function stepModel(model: TrainableModel): StepModel {
-  return {
-    segmenter: model.segmenter,
-    trainableVariables: () => model.variables.map((v) => v.variable),
-    regularizedWeights: () => model.variables.filter((v) => v.regularize).map((v) => v.variable),
-  };
 }

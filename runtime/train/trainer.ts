@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ObjectiveState, OptimizerHandle } from '../../compiler/api.js';
 import { compileTraining } from '../../compiler/training.js';
+import { pluginVersions } from '../../compiler/plugin-loader.js';
 import type { Registry } from '../../compiler/registry.js';
 import type { Dataset } from '../data/types.js';
 import type { ResolvedSpec } from '../../spec/types.js';
@@ -13,17 +14,17 @@ import { MetricsLog, runPath } from '../run/folder.js';
 import { PUNET_VERSION } from '../run/version.js';
 import { checkSameSpec, ResumeError } from '../run/resume.js';
 import { BatchSampler } from './batches.js';
-import type { TrainableModel } from './model.js';
+import type { CompiledModel } from '../../compiler/compile.js';
 import { Progress, type ProgressSink } from './progress.js';
 import { STREAM, tfSeed } from './rng.js';
 import { captureOptimizer, captureWeights, restoreOptimizer, restoreWeights } from './snapshot.js';
-import { NonFiniteLossError, trainStep } from './step.js';
+import { NonFiniteLossError, trainHostBatch } from './step.js';
 import { collapseWarning, validate, validationLine, validationRecord } from './validation.js';
 
 export interface TrainOptions {
   spec: ResolvedSpec;
   registry: Registry;
-  model: TrainableModel;
+  model: CompiledModel;
   dataset: Dataset;
   runDir: string;
   /** Provenance hash of `spec` (compiler/provenance.ts). */
@@ -109,6 +110,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
   const earlyStop = t.early_stop ? new EarlyStop(t.early_stop.patience, t.early_stop.min_delta, best) : undefined;
 
+  const plugins = pluginVersions(registry, PUNET_VERSION);
   const snapshot = async (): Promise<Checkpoint> => {
     const optimizer = await captureOptimizer(handle.optimizer);
     return {
@@ -120,7 +122,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         objectiveState: state,
         best: best ? { step: best.step, ged: best.ged, score: best.score } : undefined,
         optimizerExtras: optimizer.extras,
-        provenance: { specHash: opts.specHash, punetVersion: PUNET_VERSION, backend: tf.getBackend(), time: new Date().toISOString(), model: spec.model },
+        provenance: { specHash: opts.specHash, punetVersion: PUNET_VERSION, backend: tf.getBackend(), time: new Date().toISOString(), model: spec.model, plugins },
       },
       spec,
       weights: await captureWeights(model),
@@ -142,7 +144,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     let values: Record<string, number>;
     leaks.before();
     try {
-      values = await trainStep({
+      values = await trainHostBatch({
         model,
         training,
         handle,

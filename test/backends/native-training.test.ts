@@ -35,8 +35,8 @@ function gradients(spec: Spec): { loss: number; grads: Map<string, Float32Array>
     return tf.tidy((() => {
       const images = tf.randomUniform([3, h, w, 1], 0, 1, 'float32', 3);
       const masks = tf.cast(tf.greater(tf.randomUniform([3, h, w], 0, 1, 'float32', 4), 0.5), 'int32');
-      const { value, grads } = tf.variableGrads(() => training.lossTerms(model, images, masks, 5, {}).loss, model.trainableVariables());
-      const byName = new Map([...model.variables].map(([name, v]) => [name, grads[v.name]!.dataSync() as Float32Array]));
+      const { value, grads } = tf.variableGrads(() => training.lossTerms(model, images, masks, 5, {}).loss, model.variables.map((v) => v.variable));
+      const byName = new Map(model.variables.map(({ name, variable: v }) => [name, grads[v.name]!.dataSync() as Float32Array]));
       return { loss: value.dataSync()[0]!, grads: byName };
     }) as never) as unknown as { loss: number; grads: Map<string, Float32Array> };
   } finally {

@@ -69,13 +69,13 @@ describe('parameter counts of the LIDC contract spec', () => {
   });
 
   it('marks exactly the conv kernels for weight decay', () => {
-    for (const [name, v] of model.variables) {
-      expect(model.regularized.has(name)).toBe(name.endsWith('/kernel'));
+    for (const { name, variable: v, regularize } of model.variables) {
+      expect(regularize).toBe(name.endsWith('/kernel'));
       if (name.endsWith('/bias')) expect(v.shape.length).toBe(1);
     }
-    const decayed = model.regularizedWeights().reduce((n, v) => n + v.size, 0);
+    const decayed = model.variables.filter((v) => v.regularize).reduce((n, v) => n + v.variable.size, 0);
     // Biases: every conv's output channels.
-    const biases = [...model.variables].filter(([n]) => n.endsWith('/bias')).reduce((n, [, v]) => n + v.size, 0);
+    const biases = model.variables.filter((v) => v.name.endsWith('/bias')).reduce((n, v) => n + v.variable.size, 0);
     expect(decayed + biases).toBe(4_999_770);
   });
 });

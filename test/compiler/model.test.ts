@@ -18,7 +18,7 @@ function batch(seed: number) {
 
 /** fcomb by the book: tile z, concat after the features, 1x1 convs (full kernels), logits. */
 function naiveFcomb(model: CompiledModel, features: tf.Tensor4D, z: tf.Tensor2D): tf.Tensor4D {
-  const v = (n: string) => model.variables.get(`combiner/${n}`)! as unknown as tf.Tensor4D;
+  const v = (n: string) => model.variable(`combiner/${n}`)! as unknown as tf.Tensor4D;
   const [b, h, w] = features.shape;
   let x = tf.concat([features, tf.tile(tf.reshape(z, [b, 1, 1, -1]), [1, h, w, 1])], 3) as tf.Tensor4D;
   for (const name of ['conv1', 'conv2', 'conv3']) x = tf.relu(tf.add(tf.conv2d(x, v(`${name}/kernel`), 1, 'same'), v(`${name}/bias`))) as tf.Tensor4D;
@@ -79,14 +79,14 @@ describe('training forward', () => {
 describe('backward', () => {
   it('gives finite, non-zero gradients for every variable', () => {
     const training = compileTraining(tinySpec(), registry);
-    const names = [...model.variables.keys()];
+    const names = model.variables.map((v) => v.name);
     const stats = tf.tidy(() => {
       const { grads } = tf.variableGrads(
         () => training.lossTerms(model, data.images, data.masks, 5, {}).loss,
-        model.trainableVariables(),
+        model.variables.map((v) => v.variable),
       );
       return names.map((name) => {
-        const g = grads[model.variables.get(name)!.name]!;
+        const g = grads[model.variable(name)!.name]!;
         return { name, finite: tf.all(tf.isFinite(g)).dataSync()[0], max: tf.max(tf.abs(g)).dataSync()[0]! };
       });
     });
@@ -99,7 +99,7 @@ describe('backward', () => {
 
   it('matches a finite difference on the logits bias', () => {
     const training = compileTraining(tinySpec(), registry);
-    const bias = model.variables.get('combiner/logits/bias')!;
+    const bias = model.variable('combiner/logits/bias')!;
     const loss = () => tf.tidy(() => training.lossTerms(model, data.images, data.masks, 5, {}).loss.dataSync()[0]!);
     const analytic = tf.tidy(() => {
       const { grads } = tf.variableGrads(() => training.lossTerms(model, data.images, data.masks, 5, {}).loss, [bias]);
@@ -212,7 +212,7 @@ describe('training step', () => {
 });
 
 describe('determinism', () => {
-  const weights = (m: CompiledModel) => [...m.variables.values()].map((v) => Array.from(v.dataSync()));
+  const weights = (m: CompiledModel) => m.variables.map((v) => Array.from(v.variable.dataSync()));
 
   it('the same seed gives identical weights and loss; another seed differs', async () => {
     const spec = smallSpec();
@@ -242,8 +242,8 @@ describe('determinism', () => {
     const wider = tinySpec();
     wider.combiner = { ...wider.combiner!, layers: 4 };
     const big = compileModel(wider, registry, { seed: 5 });
-    expect(Array.from(big.variables.get('unet/encoder/level0/conv1/kernel')!.dataSync())).toEqual(
-      Array.from(small.variables.get('unet/encoder/level0/conv1/kernel')!.dataSync()),
+    expect(Array.from(big.variable('unet/encoder/level0/conv1/kernel')!.dataSync())).toEqual(
+      Array.from(small.variable('unet/encoder/level0/conv1/kernel')!.dataSync()),
     );
     small.dispose();
     big.dispose();

@@ -59,7 +59,7 @@ async function run(backend: 'cpu' | 'webgpu', initial?: Map<string, Float32Array
     const masks = tf.tensor3d(arrays.masks, [BATCH, SIZE, SIZE], 'int32');
     try {
       const start = new Map<string, Float32Array>();
-      for (const [name, v] of model.variables) {
+      for (const { name, variable: v } of model.variables) {
         const given = initial?.get(name);
         if (given) tf.tidy(() => v.assign(tf.tensor(given, v.shape)));
         start.set(name, (await v.data()) as Float32Array);
@@ -67,10 +67,10 @@ async function run(backend: 'cpu' | 'webgpu', initial?: Map<string, Float32Array
       const state = training.initialObjectiveState();
       const { value, grads } = tf.variableGrads(
         () => training.lossTerms(model, images, masks, 17, state).loss,
-        model.trainableVariables(),
+        model.variables.map((v) => v.variable),
       );
       const result: Run = { initial: start, loss: (await value.data())[0]!, grads: new Map(), stepLosses: [] };
-      for (const [name, v] of model.variables) {
+      for (const { name, variable: v } of model.variables) {
         if (grads[v.name]) result.grads.set(name, (await grads[v.name]!.data()) as Float32Array);
       }
       tf.dispose([value, ...Object.values(grads)]);

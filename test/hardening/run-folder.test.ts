@@ -112,7 +112,8 @@ describe('case 4: --out is owned', () => {
     expect(metrics).not.toContain('"step":7');
     expect(existsSync(join(dir, '.punet-lock')), 'the lock is released at exit').toBe(false);
     const info = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
-    expect(info.plugins).toEqual([{ name: 'hard', version: '1.0.0', file: join(base, 'iou2.js'), sha256: createHash('sha256').update(readFileSync(join(base, 'iou2.js'))).digest('hex') }]);
+    // Built-ins are recorded too (with punet's version); the file plugin with its hash.
+    expect(info.plugins.filter((p: { builtin?: boolean }) => !p.builtin)).toEqual([{ name: 'hard', version: '1.0.0', file: join(base, 'iou2.js'), sha256: createHash('sha256').update(readFileSync(join(base, 'iou2.js'))).digest('hex') }]);
   }, 120_000);
 
   it('a second run on the same --out, started while the first trains, is refused and the first is unharmed', async () => {

@@ -58,8 +58,8 @@ describe('a renamed hierarchical plugin', () => {
       expect(model.summary.map((b) => b.kind)).toEqual(['acme-hier/hierarchical-gaussian', 'acme-hier/resnet-unet', 'acme-hier/hierarchical-prior', 'acme-hier/hierarchical-posterior', 'acme-hier/logits-head']);
       // Same names, same seed: the same weights, whatever the plugin is called.
       expect(model.parameterCount).toBe(builtin.parameterCount);
-      const name = [...model.variables.keys()][3]!;
-      expect(await model.variables.get(name)!.data()).toEqual(await builtin.variables.get(name)!.data());
+      const name = model.variables[3]!.name;
+      expect(await model.variable(name)!.data()).toEqual(await builtin.variable(name)!.data());
       const training = compileTraining(spec, registry);
       const handle = training.createOptimizer();
       const { images, masks } = squareBatch(tf, 2, 32);

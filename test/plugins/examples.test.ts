@@ -68,9 +68,9 @@ async function stepShrunk(spec: ResolvedSpec, registry: Registry): Promise<numbe
   const training = compileTraining(small, registry);
   const handle = training.createOptimizer();
   const { images, masks } = squareBatch(tf, 2, 16);
-  const before = model.trainableVariables().map((v) => v.dataSync().slice());
+  const before = model.variables.map((v) => v.variable).map((v) => v.dataSync().slice());
   const result = await trainStep(model, training, handle, { images, masks, seed: 1, step: 0, state: training.initialObjectiveState() });
-  const changed = model.trainableVariables().filter((v, i) => v.dataSync().some((x, j) => x !== before[i]![j])).length;
+  const changed = model.variables.map((v) => v.variable).filter((v, i) => v.dataSync().some((x, j) => x !== before[i]![j])).length;
   expect(Number.isFinite(result.loss)).toBe(true);
   handle.optimizer.dispose();
   model.dispose();

@@ -15,6 +15,7 @@ import {
   loadPlugins,
   PluginContributionError,
   PluginLoadError,
+  resolveSpecifier,
   wrapContribution,
 } from '../../compiler/plugin-loader.js';
 import { createRegistry } from '../../plugins/index.js';
@@ -104,6 +105,25 @@ beforeAll(async () => {
   // An npm package next to the spec: ESM-only (exports.import), the way packages ship today.
   write('node_modules/punet-plugin-extra/package.json', JSON.stringify({ name: 'punet-plugin-extra', type: 'module', exports: { '.': { import: './lib/main.js' } } }));
   write('node_modules/punet-plugin-extra/lib/main.js', "export default { name: 'punet-plugin-extra', version: '1.2.3', punetApi: '2.x', distances: {} };\n");
+  // Conditional exports: 'require' names a CommonJS build of another plugin, 'import' the ESM
+  // one; a subpath export and a subpath it does not export. Node's resolver must pick 'import'.
+  write(
+    'node_modules/punet-plugin-dual/package.json',
+    JSON.stringify({
+      name: 'punet-plugin-dual',
+      exports: {
+        '.': { require: './cjs/index.cjs', import: './esm/index.mjs' },
+        './extra': { node: { import: './esm/extra.mjs', require: './cjs/extra.cjs' } },
+        './package.json': './package.json',
+      },
+    }),
+  );
+  write('node_modules/punet-plugin-dual/cjs/index.cjs', "module.exports = { name: 'dual-cjs', version: '1.0.0', punetApi: '^2.0.0' };\n");
+  write('node_modules/punet-plugin-dual/esm/index.mjs', "export default { name: 'dual-esm', version: '1.0.0', punetApi: '>=2.0.0 <3.0.0' };\n");
+  write('node_modules/punet-plugin-dual/cjs/extra.cjs', "module.exports = { name: 'dual-extra-cjs', version: '1.0.0', punetApi: '^2.0.0' };\n");
+  write('node_modules/punet-plugin-dual/esm/extra.mjs', "export default { name: 'dual-extra-esm', version: '1.0.0', punetApi: '2.0.x' };\n");
+  write('node_modules/punet-plugin-dual/esm/hidden.mjs', 'export default {};\n');
+  write('bad-range.js', "export default { name: 'bad-range', version: '1.0.0', punetApi: 'version one' };\n");
 });
 
 afterAll(() => {
@@ -127,6 +147,22 @@ describe('loading plugins', () => {
     // The same module named twice (absolute and relative) is registered once.
     expect(loaded.map((p) => p.name)).toEqual(['named-export', 'punet-plugin-extra']);
     expect(registry.pluginNames()).toContain('punet-plugin-extra');
+  });
+
+  it("resolves packages with Node's ESM resolver: the 'import' condition, subpath exports, from a nested spec folder", async () => {
+    const nested = join(dir, 'specs/deep');
+    mkdirSync(nested, { recursive: true });
+    expect(resolveSpecifier('punet-plugin-dual', { fromDir: nested })).toBe(join(dir, 'node_modules/punet-plugin-dual/esm/index.mjs'));
+    expect(resolveSpecifier('punet-plugin-dual/extra', { fromDir: nested })).toBe(join(dir, 'node_modules/punet-plugin-dual/esm/extra.mjs'));
+    const registry = createRegistry();
+    const loaded = await loadPlugins([{ specifier: 'punet-plugin-dual', fromDir: nested }, { specifier: 'punet-plugin-dual/extra', fromDir: nested }], registry);
+    // semver ranges of every form the package accepts (`>=2.0.0 <3.0.0`, `2.0.x`).
+    expect(loaded.map((p) => p.name)).toEqual(['dual-esm', 'dual-extra-esm']);
+    const hidden = await rejection(async () => resolveSpecifier('punet-plugin-dual/esm/hidden.mjs', { fromDir: nested }));
+    expect(hidden).toBeInstanceOf(PluginLoadError);
+    expect(hidden.message).toMatch(/^plugin 'punet-plugin-dual\/esm\/hidden\.mjs': package 'punet-plugin-dual' has no usable entry point for import of 'punet-plugin-dual\/esm\/hidden\.mjs': .*not defined by "exports"/);
+    const builtin = await rejection(async () => resolveSpecifier('fs', { fromDir: nested }));
+    expect(builtin.message).toBe("plugin 'fs': 'fs' is Node's built-in module node:fs, not a plugin package");
   });
 
   it("validates the plugin's options: defaults applied, bad values name the option and the plugin", async () => {
@@ -195,7 +231,12 @@ describe('broken plugins', () => {
   it('wrong API range: names the plugin, its range and the API version', async () => {
     const err = await rejection(() => loadPlugins(['./future.js'], createRegistry(), { fromDir: dir }));
     expect(err).toBeInstanceOf(PluginLoadError);
-    expect(err.message).toMatch(/plugin 'from-the-future': supports plugin API '\^3\.0\.0', but this punet implements 2\.0\.0/);
+    expect(err.message).toContain(`plugin 'from-the-future' (${join(dir, 'future.js')}): supports plugin API '^3.0.0', but this punet implements 2.0.0`);
+  });
+
+  it('a punetApi that is not a semver range: says so and shows one that is', async () => {
+    const err = await rejection(() => loadPlugins(['./bad-range.js'], createRegistry(), { fromDir: dir }));
+    expect(err.message).toContain(`plugin 'bad-range' (${join(dir, 'bad-range.js')}): 'punetApi' is 'version one', not a semver range; write e.g. '^2.0.0'`);
   });
 
   it('missing export: lists what the module does export', async () => {

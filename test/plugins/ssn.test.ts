@@ -55,7 +55,7 @@ describe('ssn plugin', () => {
     // Head bias: channels are [mean K, log-diagonal K, factor K*r]; a factor of ~0.8 makes the
     // correlations as large as the variances, so dropping P (or mis-shaping it) shows.
     const r0 = 3;
-    const bias = model.variables.get('combiner/bias')!;
+    const bias = model.variable('combiner/bias')!;
     bias.assign(tf.tensor1d([0, 0, -1, -1, ...Array.from({ length: 2 * r0 }, (_, i) => 0.8 * (i % 2 ? -1 : 1))]));
     const { images } = squareBatch(tf, 1, size);
     const prepared = model.segmenter.prepare(images);
@@ -131,12 +131,12 @@ describe('ssn plugin', () => {
     const training = compileTraining(spec, registry);
     const { images, masks } = squareBatch(tf, 2, SIZE);
     const state = training.initialObjectiveState();
-    const names = [...model.variables.keys()];
+    const names = model.variables.map((v) => v.name);
     expect(names.some((n) => n.startsWith('unet/'))).toBe(true);
     expect(names).toContain('combiner/kernel');
     const norms = tf.tidy(() => {
-      const { grads } = tf.variableGrads(() => training.lossTerms(model, images, masks, 7, state).loss, model.trainableVariables());
-      return names.map((name) => tf.norm(grads[model.variables.get(name)!.name]!).dataSync()[0]!);
+      const { grads } = tf.variableGrads(() => training.lossTerms(model, images, masks, 7, state).loss, model.variables.map((v) => v.variable));
+      return names.map((name) => tf.norm(grads[model.variable(name)!.name]!).dataSync()[0]!);
     });
     for (const [i, name] of names.entries()) expect(norms[i], name).toBeGreaterThan(0);
 

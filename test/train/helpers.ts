@@ -10,11 +10,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import type { Mask, PunetPlugin } from '../../compiler/api.js';
-import { compileModel } from '../../compiler/compile.js';
+import { compileModel, type CompiledModel } from '../../compiler/compile.js';
 import type { Registry } from '../../compiler/registry.js';
 import { createRegistry } from '../../plugins/index.js';
 import type { Dataset, DataItem } from '../../runtime/data/types.js';
-import { trainableModel, type TrainableModel } from '../../runtime/train/model.js';
 import type { ResolvedSpec } from '../../spec/types.js';
 
 export function tinySpec(train: Partial<ResolvedSpec['train']> = {}): ResolvedSpec {
@@ -85,11 +84,11 @@ export function testRegistry(extra: PunetPlugin[] = []): Registry {
   return registry;
 }
 
-export function compileTiny(spec: ResolvedSpec, registry: Registry): { model: TrainableModel; dispose(): void; compiled: ReturnType<typeof compileModel> } {
+export function compileTiny(spec: ResolvedSpec, registry: Registry): { model: CompiledModel; dispose(): void; compiled: CompiledModel } {
   const compiled = compileModel(spec, registry, { seed: spec.train.seed });
   return {
     compiled,
-    model: trainableModel(compiled.segmenter, compiled.variables, (n) => compiled.regularized.has(n)),
+    model: compiled,
     dispose: () => compiled.dispose(),
   };
 }

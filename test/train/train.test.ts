@@ -7,7 +7,7 @@ import { listCheckpoints, readLatestCheckpoint, verifyCheckpoint } from '../../r
 import { MetricsLog } from '../../runtime/run/folder.js';
 import { BatchSampler } from '../../runtime/train/batches.js';
 import { captureOptimizer, captureWeights } from '../../runtime/train/snapshot.js';
-import { trainStep } from '../../runtime/train/step.js';
+import { trainHostBatch } from '../../runtime/train/step.js';
 import { train, TrainingDivergedError } from '../../runtime/train/trainer.js';
 import { compileTraining } from '../../compiler/training.js';
 import { compileTiny, quiet, tempDir, testRegistry, tinyDataset, tinySpec, useCpu } from './helpers.js';
@@ -25,6 +25,22 @@ function bytesOf(arrays: Array<{ name: string; data: Float32Array | Int32Array }
 }
 
 describe('train step', () => {
+  it("the compiled model's variables are in one canonical order: sorted by name, whatever order blocks were built in", async () => {
+    const spec = tinySpec();
+    const { model, dispose } = compileTiny(spec, testRegistry());
+    const names = model.variables.map((v) => v.name);
+    expect(names.length).toBeGreaterThan(4);
+    // Code-unit order, the order checkpoints store weights in and Adam keys its slots by.
+    expect(names).toEqual([...names].sort());
+    expect(new Set(names).size).toBe(names.length);
+    // Build order differs (the architecture builds unet before prior): the sort is not a no-op.
+    expect(model.summary.map((b) => b.role)).not.toEqual([...model.summary.map((b) => b.role)].sort());
+    for (const v of model.variables) expect(model.variable(v.name)).toBe(v.variable);
+    const captured = await captureWeights(model);
+    expect(captured.map((w) => w.name)).toEqual(names);
+    dispose();
+  });
+
   it('combines the terms as the spec says: loss = rec + beta*KL + scale/2 * sum(w^2) over kernels', async () => {
     const spec = tinySpec();
     spec.loss.objective = { kind: 'weighted', beta: 0.5 };
@@ -42,7 +58,7 @@ describe('train step', () => {
     }
     expect(kernels).toBeGreaterThan(0);
     const batch = new BatchSampler(tinyDataset(), [0, 1, 2, 3], 2, 1).batchAt(0);
-    const values = await trainStep({ model, training, handle, batch, seed: 3, step: 0, state: training.initialObjectiveState() });
+    const values = await trainHostBatch({ model, training, handle, batch, seed: 3, step: 0, state: training.initialObjectiveState() });
     expect(values.regularization).toBeCloseTo((1e-5 * sumSquares) / 2, 6);
     expect(values.loss).toBeCloseTo(values.reconstruction! + 0.5 * values.KL! + values.regularization!, 3);
     expect(values.reconstruction).toBeGreaterThan(0);
@@ -59,7 +75,7 @@ describe('train step', () => {
     const handle = training.createOptimizer();
     const sampler = new BatchSampler(tinyDataset(), [0, 1, 2, 3, 4, 5, 6, 7], 3, 1);
     const step = (s: number) =>
-      trainStep({ model, training, handle, batch: sampler.batchAt(s), seed: s, step: s, state: training.initialObjectiveState() });
+      trainHostBatch({ model, training, handle, batch: sampler.batchAt(s), seed: s, step: s, state: training.initialObjectiveState() });
     await step(0); // creates Adam's moment slots (permanent)
     const after1 = tf.memory().numTensors;
     await step(1);

@@ -82,10 +82,10 @@ describe('focal-loss plugin', () => {
     const training = compileTraining(spec, registry);
     const handle = training.createOptimizer();
     const { images, masks } = squareBatch(tf, 2, 16);
-    const before = model.trainableVariables().map((v) => v.dataSync().slice());
+    const before = model.variables.map((v) => v.variable).map((v) => v.dataSync().slice());
     const result = await trainStep(model, training, handle, { images, masks, seed: 1, step: 0, state: training.initialObjectiveState() });
     expect(Number.isFinite(result.reconstruction) && result.reconstruction > 0).toBe(true);
-    const changed = model.trainableVariables().some((v, i) => v.dataSync().some((x, j) => x !== before[i]![j]));
+    const changed = model.variables.map((v) => v.variable).some((v, i) => v.dataSync().some((x, j) => x !== before[i]![j]));
     expect(changed).toBe(true);
     handle.optimizer.dispose();
     model.dispose();

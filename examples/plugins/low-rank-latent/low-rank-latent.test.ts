@@ -115,11 +115,11 @@ describe('low-rank-latent plugin', () => {
     spec.loss.kl = { kind: 'low-rank-latent/mc', samples: 2 };
     const training = compileTraining(spec, registry);
     const handle = training.createOptimizer();
-    const before = model.trainableVariables().map((v) => v.dataSync().slice());
+    const before = model.variables.map((v) => v.variable).map((v) => v.dataSync().slice());
     const tensors = tf.memory().numTensors;
     const result = await trainStep(model, training, handle, { images, masks, seed: 1, step: 0, state });
     expect(Number.isFinite(result.kl) && Number.isFinite(result.reconstruction)).toBe(true);
-    expect(model.trainableVariables().every((v, i) => v.dataSync().some((x, j) => x !== before[i]![j]))).toBe(true);
+    expect(model.variables.map((v) => v.variable).every((v, i) => v.dataSync().some((x, j) => x !== before[i]![j]))).toBe(true);
     expect(tf.memory().numTensors - tensors).toBe(2); // flat Adam: one m and one v vector for all variables
     // Sampling from the prior and its mean, as evaluation does.
     const prepared = model.segmenter.prepare(images);

@@ -1,11 +1,11 @@
 /** `punet check FILE...`: validates specs; exit 0 valid, 1 errors, 2 usage. */
-import { parseCommandArgs } from '../args.js';
+import { parseCommandArgs, PLUGIN_FLAG, pluginFlags, pluginHelp } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
-import { hasErrors, loadSpec, toJsonDiagnostic } from '../../../spec/index.js';
+import { hasErrors, toJsonDiagnostic } from '../../../spec/index.js';
 import { CODES } from '../../../spec/diagnostics.js';
 import { dirname } from 'node:path';
 import { estimateResources, memoryLimit, overBudget } from '../../../spec/budget.js';
-import { addCliPlugins, builtinRegistry, loadUsePlugins, printDiagnostics } from '../../../spec/frontend-cli.js';
+import { commandRegistry, printDiagnostics, readSpec } from '../../../spec/frontend-cli.js';
 
 export const summary = 'validate .punet specs (syntax, schema, semantic checks)';
 
@@ -17,7 +17,7 @@ file:line:col, the source line and a caret. Exit code 0 = all valid (warnings al
 
 options:
   --json            machine-readable output on stdout: { files: [{ file, ok, diagnostics }], errors, warnings }
-  --plugin MODULE   register a plugin module before checking (repeatable)
+${pluginHelp(20)}
   --memory-limit S  refuse specs whose estimated memory (parameters, one training step's
                     activations, dataset) exceeds S, e.g. 8G (default: PUNET_MEMORY_LIMIT,
                     else half of this machine's memory)
@@ -25,19 +25,18 @@ options:
   -h, --help        this help`;
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseCommandArgs('check', argv, { json: { type: 'boolean' }, plugin: { type: 'string', multiple: true }, 'memory-limit': { type: 'string' }, set: { type: 'string', multiple: true } }, HELP);
+  const args = parseCommandArgs('check', argv, { json: { type: 'boolean' }, ...PLUGIN_FLAG, 'memory-limit': { type: 'string' }, set: { type: 'string', multiple: true } }, HELP);
   if (!args) return EXIT.ok;
   const files = args.positionals;
   if (!files.length) throw new UserError(`check: no spec file given\n\n${HELP}`, EXIT.usage);
   const limit = memoryLimit(args.values['memory-limit'] as string | undefined);
-  const registry = await builtinRegistry();
-  await addCliPlugins(registry, (args.values.plugin as string[] | undefined) ?? []);
+  const registry = await commandRegistry(pluginFlags(args.values));
 
   const report = [];
   let errors = 0;
   let warnings = 0;
   for (const file of files) {
-    const result = await loadSpec(file, { registry, loadPlugins: loadUsePlugins, overrides: args.values.set ?? [] });
+    const result = await readSpec(file, registry, args.values.set ?? []);
     const budget = result.spec && overBudget(estimateResources(result.spec, dirname(file)), limit);
     if (budget) result.diagnostics.push({ severity: 'error', code: CODES.resourceBudget, message: budget, file });
     const failed = hasErrors(result.diagnostics);

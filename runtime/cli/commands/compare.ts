@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseCommandArgs } from '../args.js';
+import { parseCommandArgs, PLUGIN_FLAG, pluginFlags, pluginHelp } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
 import { compareRuns } from '../../compare/analyze.js';
 import { comparisonHtml, formatComparison } from '../../compare/format.js';
@@ -30,10 +30,11 @@ options:
   --samples N,M only these sample counts (default: every count all runs have)
   --metrics A,B only these metrics (default: every metric all runs have)
   --trust-plugins  recompute with the runs' plugins even if their files changed since training
+${pluginHelp(16)}
   -h, --help    this help`;
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseCommandArgs('compare', argv, { html: { type: 'string' }, json: { type: 'boolean' }, samples: { type: 'string' }, metrics: { type: 'string' }, 'trust-plugins': { type: 'boolean' } }, HELP);
+  const args = parseCommandArgs('compare', argv, { html: { type: 'string' }, json: { type: 'boolean' }, samples: { type: 'string' }, metrics: { type: 'string' }, 'trust-plugins': { type: 'boolean' }, ...PLUGIN_FLAG }, HELP);
   if (!args) return EXIT.ok;
   if (!args.positionals.length) throw new UserError(`compare: give run or sweep folders\n\n${HELP}`, EXIT.usage);
   const note = (s: string) => process.stderr.write(s);
@@ -45,7 +46,7 @@ export async function run(argv: string[]): Promise<number> {
     } catch (e) {
       throw new UserError(`compare: cannot read ${dir}: ${(e as Error).message}`);
     }
-    runs.push(await recomputePerImage(r, note, Boolean(args.values['trust-plugins'])));
+    runs.push(await recomputePerImage(r, note, { trustPlugins: Boolean(args.values['trust-plugins']), cliPlugins: pluginFlags(args.values) }));
   }
   const full = compareRuns(runs);
   const samples = listFlag(args.values.samples);

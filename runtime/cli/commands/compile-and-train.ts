@@ -4,7 +4,7 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { intFlag, parseCommandArgs } from '../args.js';
+import { intFlag, parseCommandArgs, PLUGIN_FLAG, pluginFlags, pluginHelp } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
 import { listCheckpoints } from '../../run/checkpoint.js';
 import { newRunDir, readJson, runPath, writeJsonAtomic } from '../../run/folder.js';
@@ -16,7 +16,6 @@ import { pluginRecords } from '../../../compiler/plugin-loader.js';
 import { checkBudget, estimateResources, memoryLimit } from '../../../spec/budget.js';
 import {
   applyOverrides,
-  asTrainable,
   compileOrFail,
   describeData,
   loadData,
@@ -53,6 +52,7 @@ options:
   --resume         continue the run in --out from its last good checkpoint
   --set PATH=VALUE override one value of the spec (repeatable), e.g. --set train.optimizer.lr=1e-3;
                    checked like the spec, recorded in spec.json
+${pluginHelp(19)}
   -h, --help       this help
 `;
 
@@ -65,6 +65,7 @@ export async function run(argv: string[]): Promise<number> {
     backend: { type: 'string' },
     resume: { type: 'boolean' },
     set: { type: 'string', multiple: true },
+    ...PLUGIN_FLAG,
   }, HELP);
   if (!args) return EXIT.ok;
   const { values, positionals } = args;
@@ -78,7 +79,7 @@ export async function run(argv: string[]): Promise<number> {
   const out = (s: string) => process.stdout.write(s);
   const err = (s: string) => process.stderr.write(s);
   const sets = values.set ?? [];
-  const loaded = await loadSpecOrFail(positionals[0]!, err, sets);
+  const loaded = await loadSpecOrFail(positionals[0]!, err, sets, pluginFlags(values));
   const spec = applyOverrides(loaded.spec, loaded.registry, { data: values.data, steps, seed, backend: values.backend });
   const registry = loaded.registry;
 
@@ -119,7 +120,7 @@ export async function run(argv: string[]): Promise<number> {
     punetVersion: PUNET_VERSION,
     started: new Date().toISOString(),
     command: ['compile-and-train', ...argv],
-    plugins: pluginRecords(registry),
+    plugins: pluginRecords(registry, PUNET_VERSION),
     ...startProvenance(dirname(loaded.file), backendLine),
   };
   if (!values.resume || !existsSync(runPath(runDir, 'run'))) writeJsonAtomic(runPath(runDir, 'run'), info);
@@ -133,10 +134,9 @@ export async function run(argv: string[]): Promise<number> {
     err('\ninterrupt: finishing the current step and saving a checkpoint (press Ctrl-C again to quit without saving)\n');
   };
   process.on('SIGINT', onSigint);
-  const model = asTrainable(compiled);
   let result;
   try {
-    result = await train({ spec, registry, model, dataset, runDir, specHash: specHash(spec), resume: values.resume, stop });
+    result = await train({ spec, registry, model: compiled, dataset, runDir, specHash: specHash(spec), resume: values.resume, stop });
   } catch (e) {
     compiled.dispose();
     if (e instanceof TrainingDivergedError) throw new UserError(`${pluginTermNote(spec, e.failure.term)}${e.message}`);
@@ -157,19 +157,19 @@ export async function run(argv: string[]): Promise<number> {
 
   // Evaluate the checkpoint chosen by validation GED when there is one, else the last weights.
   const best = readLatestCheckpoint(runPath(runDir, 'best'), (m) => err(`warning: ${m}\n`));
-  if (best) restoreWeights(model, best.checkpoint.weights);
+  if (best) restoreWeights(compiled, best.checkpoint.weights);
   const which = best ? `best checkpoint (step ${best.checkpoint.meta.step}, validation GED ${best.checkpoint.meta.best?.ged.toFixed(4) ?? '?'})` : `last checkpoint (step ${result.step})`;
   out(`training done: ${result.step} steps. Evaluating the ${which} on the test split.\n`);
 
   const samplesDir = runPath(runDir, 'samples');
-  const written = await sampleSplitToFolder(model.segmenter, dataset, spec, { split: 'test', n: 16, limit: 8, outDir: samplesDir });
-  const report = await evaluateAndWrite(model.segmenter, dataset, spec, registry, {
+  const written = await sampleSplitToFolder(compiled.segmenter, dataset, spec, { split: 'test', n: 16, limit: 8, outDir: samplesDir });
+  const report = await evaluateAndWrite(compiled.segmenter, dataset, spec, registry, {
     split: 'test',
     sampleCounts: spec.eval.samples,
     runDir,
     checkpoint: best ? { which: 'best', step: best.checkpoint.meta.step } : { which: 'last', step: result.step },
   });
-  const latentGrid = await writeFirstLatentGrid(model.segmenter, dataset, spec, samplesDir, (m) => err(`note: ${m}\n`));
+  const latentGrid = await writeFirstLatentGrid(compiled.segmenter, dataset, spec, samplesDir, (m) => err(`note: ${m}\n`));
   compiled.dispose();
   const page = await writeReport(runDir);
   const started = readJson<RunInfo>(runPath(runDir, 'run'));

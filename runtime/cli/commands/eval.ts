@@ -1,7 +1,7 @@
 /** `punet eval RUN`: GED, Hungarian-matched IoU, S_NCC, diversity and mode TV on a split. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseCommandArgs } from '../args.js';
+import { parseCommandArgs, PLUGIN_FLAG, pluginFlags, pluginHelp } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
 import { runPath } from '../../run/folder.js';
 import { loadData, openRun, readRunSpec, useBackend } from '../../run/session.js';
@@ -32,6 +32,7 @@ options:
                        the deterministic baseline the sampled GED should beat
   --json               print the report as JSON instead of a table
   --trust-plugins      load the run's plugins even if their files changed since training
+${pluginHelp(23)}
   -h, --help           this help
 `;
 
@@ -47,6 +48,7 @@ export async function run(argv: string[]): Promise<number> {
     'no-baseline': { type: 'boolean' },
     name: { type: 'string' },
     'trust-plugins': { type: 'boolean' },
+    ...PLUGIN_FLAG,
   }, HELP);
   if (!args) return EXIT.ok;
   const { values, positionals } = args;
@@ -66,14 +68,14 @@ export async function run(argv: string[]): Promise<number> {
   const runSpec = readRunSpec(runPath(runDir, 'spec'));
   await useBackend(values.backend ?? runSpec.train.backend, values.backend ? '--backend' : 'train.backend in the run', info);
 
-  const opened = await openRun(runDir, which, (s) => process.stderr.write(`warning: ${s}\n`), { trustPlugins: values['trust-plugins'] as boolean | undefined });
+  const opened = await openRun(runDir, which, (s) => process.stderr.write(`warning: ${s}\n`), { trustPlugins: values['trust-plugins'] as boolean | undefined, cliPlugins: pluginFlags(values) });
   try {
     const sampleCounts = [...new Set(counts ?? opened.spec.eval.samples)].sort((a, b) => a - b);
     // Named by the checkpoint really used (a run without validation has no best one).
     const name = values.name ?? resultName([split, opened.which, `n${sampleCounts.join('_')}`, values['prior-mean'] && 'prior-mean', seed !== undefined && `seed${seed}`]);
     const dataset = await loadData(opened.spec, opened.registry, opened.info.specDir || opened.runDir);
     if (!dataset.splits[split].length) throw new UserError(`the run's data has no ${split} images`);
-    const written = await evaluateAndWrite(opened.model.segmenter, dataset, opened.spec, opened.registry, {
+    const written = await evaluateAndWrite(opened.compiled.segmenter, dataset, opened.spec, opened.registry, {
       split,
       sampleCounts,
       runDir: opened.runDir,

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseCommandArgs } from '../args.js';
+import { parseCommandArgs, PLUGIN_FLAG, pluginFlags, pluginHelp } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
 import { parseCheckpoint } from './sample.js';
 
@@ -22,11 +22,12 @@ options:
   --format F           onnx (the only format so far; default onnx)
   --checkpoint C       best (validation-selected, the default) or last
   --trust-plugins      load the run's plugins even if their files changed since training
+${pluginHelp(23)}
   -h, --help           this help
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseCommandArgs('export', argv, { out: { type: 'string' }, format: { type: 'string' }, checkpoint: { type: 'string' }, 'trust-plugins': { type: 'boolean' } }, HELP);
+  const args = parseCommandArgs('export', argv, { out: { type: 'string' }, format: { type: 'string' }, checkpoint: { type: 'string' }, 'trust-plugins': { type: 'boolean' }, ...PLUGIN_FLAG }, HELP);
   if (!args) return EXIT.ok;
   const { values, positionals } = args;
   if (positionals.length !== 1) throw new UserError(`export: expected one RUN folder, got ${positionals.length ? positionals.join(' ') : 'none'}\n\n${HELP.trimEnd()}`, EXIT.usage);
@@ -45,7 +46,7 @@ export async function run(argv: string[]): Promise<number> {
   const { probUNetToOnnx, ExportUnsupportedError } = await import('../../export/prob-unet-onnx.js');
   const { PUNET_VERSION } = await import('../../run/version.js');
   await selectBackend('cpu'); // export reads weights only: the exact reference backend is enough
-  const opened = await openRun(positionals[0]!, which, (s) => process.stderr.write(`warning: ${s}\n`), { trustPlugins: args.values['trust-plugins'] as boolean | undefined });
+  const opened = await openRun(positionals[0]!, which, (s) => process.stderr.write(`warning: ${s}\n`), { trustPlugins: args.values['trust-plugins'] as boolean | undefined, cliPlugins: pluginFlags(args.values) });
   try {
     const step = opened.checkpoint.checkpoint.meta.step;
     let bytes: Uint8Array;

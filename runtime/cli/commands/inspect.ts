@@ -5,38 +5,39 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseCommandArgs } from '../args.js';
+import { parseCommandArgs, PLUGIN_FLAG, pluginFlags, pluginHelp } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
 import type { ResolvedSpec } from '../../../spec/types.js';
 import type { Registry } from '../../../compiler/registry.js';
 
 export const summary = 'per-block parameter counts, output shapes and FLOPs of a compiled spec';
 
-const HELP = `usage: punet inspect SPEC [--json] [--set PATH=VALUE]...
+const HELP = `usage: punet inspect SPEC [--json] [--plugin MODULE]... [--set PATH=VALUE]...
 
 Compiles SPEC (a .punet file, or a resolved-spec .json as printed by 'punet print') and shows,
 per block, its parameter count and output shapes (B = batch), the total, and the analytical
 FLOPs per image.
 
 options:
-  --json       machine-readable output
-  --seed N     weight seed (default: the spec's train.seed; counts do not depend on it)
+  --json            machine-readable output
+  --seed N          weight seed (default: the spec's train.seed; counts do not depend on it)
   --set PATH=VALUE  override one value of a .punet spec (repeatable), e.g. --set latent.size=2
-  -h, --help   this text`;
+${pluginHelp(20)}
+  -h, --help        this text`;
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseCommandArgs('inspect', argv, { json: { type: 'boolean' }, seed: { type: 'string' }, set: { type: 'string', multiple: true } }, HELP);
+  const args = parseCommandArgs('inspect', argv, { json: { type: 'boolean' }, seed: { type: 'string' }, set: { type: 'string', multiple: true }, ...PLUGIN_FLAG }, HELP);
   if (!args) return EXIT.ok;
   const file = args.positionals[0];
   if (!file || args.positionals.length > 1) throw new UserError(`inspect: expected one SPEC file\n\n${HELP}`, EXIT.usage);
   const seed = args.values.seed === undefined ? undefined : Number(args.values.seed);
   if (seed !== undefined && !Number.isInteger(seed)) throw new UserError(`inspect: --seed must be an integer, got '${args.values.seed}'`, EXIT.usage);
 
-  const { createRegistry } = await import('../../../plugins/index.js');
-  const registry = createRegistry();
   const overrides = args.values.set ?? [];
   if (overrides.length && file.endsWith('.json')) throw new UserError('inspect: --set applies to .punet specs, not to a resolved .json', EXIT.usage);
-  const spec = file.endsWith('.json') ? readResolvedJson(file) : await loadPunet(file, registry, overrides);
+  const { commandRegistry } = await import('../../../spec/frontend-cli.js');
+  const registry = await commandRegistry(pluginFlags(args.values));
+  const spec = file.endsWith('.json') ? await readResolvedJson(file, registry) : await loadPunet(file, registry, overrides);
 
   // Compiling allocates every weight: refuse sizes that cannot fit first (spec/budget.ts).
   const { checkBudget, estimateResources, memoryLimit } = await import('../../../spec/budget.js');
@@ -63,7 +64,17 @@ export async function run(argv: string[]): Promise<number> {
   return EXIT.ok;
 }
 
-function readResolvedJson(file: string): ResolvedSpec {
+/** A resolved spec (`punet print` output); its `use` modules (absolute paths or package names) load from its folder. */
+async function readResolvedJson(file: string, registry: Registry): Promise<ResolvedSpec> {
+  const spec = parseResolvedJson(file);
+  if (Array.isArray(spec.use) && spec.use.length) {
+    const { loadPlugins } = await import('../../../compiler/plugin-loader.js');
+    await loadPlugins(spec.use.map((specifier) => ({ specifier, fromDir: path.dirname(path.resolve(file)) })), registry);
+  }
+  return spec;
+}
+
+function parseResolvedJson(file: string): ResolvedSpec {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -78,15 +89,9 @@ function readResolvedJson(file: string): ResolvedSpec {
 }
 
 async function loadPunet(file: string, registry: Registry, overrides: string[]): Promise<ResolvedSpec> {
-  const { loadSpec, formatDiagnostics, hasErrors } = await import('../../../spec/index.js');
-  const { loadPlugins } = await import('../../../compiler/plugin-loader.js');
-  const result = await loadSpec(file, {
-    registry,
-    loadPlugins: async (modules, reg) => {
-      await loadPlugins(modules, reg, { fromDir: path.dirname(path.resolve(file)) });
-    },
-    overrides,
-  });
+  const { formatDiagnostics, hasErrors } = await import('../../../spec/index.js');
+  const { readSpec } = await import('../../../spec/frontend-cli.js');
+  const result = await readSpec(file, registry, overrides);
   if (!result.spec || hasErrors(result.diagnostics)) {
     throw new UserError(formatDiagnostics(result.diagnostics, { sources: result.sources }));
   }

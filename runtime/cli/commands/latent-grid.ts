@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { intFlag, parseCommandArgs } from '../args.js';
+import { intFlag, parseCommandArgs, PLUGIN_FLAG, pluginFlags, pluginHelp } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
 import { runPath } from '../../run/folder.js';
 import { loadData, openRun, readRunSpec, useBackend } from '../../run/session.js';
@@ -45,6 +45,7 @@ options:
   --checkpoint WHICH   best (lowest validation GED, the default) or last
   --backend B          auto, tensorflow, webgpu, wasm or cpu (default: the run's)
   --trust-plugins      load the run's plugins even if their files changed since training
+${pluginHelp(23)}
   -h, --help           this help
 `;
 
@@ -62,6 +63,7 @@ export async function run(argv: string[]): Promise<number> {
     checkpoint: { type: 'string' },
     backend: { type: 'string' },
     'trust-plugins': { type: 'boolean' },
+    ...PLUGIN_FLAG,
   }, HELP);
   if (!args) return EXIT.ok;
   const { values, positionals } = args;
@@ -90,7 +92,7 @@ export async function run(argv: string[]): Promise<number> {
   const runSpec = readRunSpec(runPath(runDir, 'spec'));
   await useBackend(values.backend ?? runSpec.train.backend, values.backend ? '--backend' : 'train.backend in the run', out);
 
-  const opened = await openRun(runDir, which, warn, { trustPlugins: values['trust-plugins'] as boolean | undefined });
+  const opened = await openRun(runDir, which, warn, { trustPlugins: values['trust-plugins'] as boolean | undefined, cliPlugins: pluginFlags(values) });
   try {
     const { spec } = opened;
     const [height, width] = spec.input.size;
@@ -117,7 +119,7 @@ export async function run(argv: string[]): Promise<number> {
 
     let result;
     try {
-      result = await latentGridForImage(opened.model.segmenter, image, { imageId: id, height, width, channels, classes: spec.input.classes, grid, range, dims, scale, masks });
+      result = await latentGridForImage(opened.compiled.segmenter, image, { imageId: id, height, width, channels, classes: spec.input.classes, grid, range, dims, scale, masks });
     } catch (e) {
       if (e instanceof LatentGridError) throw new UserError(`latent-grid: ${e.message}`);
       throw e;

@@ -1,8 +1,8 @@
 /** `punet plugins`: what the registry holds, per extension point, with the plugin that gave it. */
-import { parseCommandArgs } from '../args.js';
+import { parseCommandArgs, PLUGIN_FLAG, pluginFlags, pluginHelp } from '../args.js';
 import { EXIT } from '../errors.js';
 import { EXTENSION_POINTS } from '../../../compiler/api.js';
-import { addCliPlugins, builtinRegistry } from '../../../spec/frontend-cli.js';
+import { commandRegistry } from '../../../spec/frontend-cli.js';
 
 export const summary = 'list registered blocks, losses, distances, metrics, ... and their plugins';
 
@@ -12,15 +12,14 @@ Lists every contribution the registry holds (built-ins plus --plugin modules), b
 point, with its plugin and description.
 
 options:
-  --plugin MODULE   register a plugin module first (repeatable)
+${pluginHelp(20)}
   --json            machine-readable output
   -h, --help        this help`;
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseCommandArgs('plugins', argv, { json: { type: 'boolean' }, plugin: { type: 'string', multiple: true } }, HELP);
+  const args = parseCommandArgs('plugins', argv, { json: { type: 'boolean' }, ...PLUGIN_FLAG }, HELP);
   if (!args) return EXIT.ok;
-  const registry = await builtinRegistry();
-  await addCliPlugins(registry, (args.values.plugin as string[] | undefined) ?? []);
+  const registry = await commandRegistry(pluginFlags(args.values));
   const table = EXTENSION_POINTS.map((point) => ({
     point,
     entries: registry.list(point).map((e) => ({

@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { intFlag, parseCommandArgs } from '../args.js';
+import { intFlag, parseCommandArgs, PLUGIN_FLAG, pluginFlags, pluginHelp } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
 import { writePng } from '../../data/png.js';
 import { runPath } from '../../run/folder.js';
@@ -36,6 +36,7 @@ options:
   --checkpoint WHICH   checkpoint for a rendered grid: best (the default) or last
   --backend B          auto, tensorflow, webgpu, wasm or cpu (default: the run's)
   --trust-plugins      load the run's plugins even if their files changed since training
+${pluginHelp(23)}
   -h, --help           this help
 `;
 
@@ -48,6 +49,7 @@ export async function run(argv: string[]): Promise<number> {
     checkpoint: { type: 'string' },
     backend: { type: 'string' },
     'trust-plugins': { type: 'boolean' },
+    ...PLUGIN_FLAG,
   }, HELP);
   if (!args) return EXIT.ok;
   const { values, positionals } = args;
@@ -73,12 +75,12 @@ export async function run(argv: string[]): Promise<number> {
         : async () => {
             const runSpec = readRunSpec(runPath(runDir, 'spec'));
             await useBackend(values.backend ?? runSpec.train.backend, values.backend ? '--backend' : 'train.backend in the run', out);
-            const opened = await openRun(runDir, which, warn, { trustPlugins: values['trust-plugins'] as boolean | undefined });
+            const opened = await openRun(runDir, which, warn, { trustPlugins: values['trust-plugins'] as boolean | undefined, cliPlugins: pluginFlags(values) });
             try {
               const dataset = await loadData(opened.spec, opened.registry, opened.info.specDir || opened.runDir);
               const split = dataset.splits.test.length ? 'test' : dataset.splits.val.length ? 'val' : 'train';
               const items = dataset.splits[split].slice(0, limit);
-              const figure = await renderSampleGrid(opened.model.segmenter, dataset, {
+              const figure = await renderSampleGrid(opened.compiled.segmenter, dataset, {
                 items,
                 n,
                 seed: opened.spec.train.seed,

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { intFlag, parseCommandArgs } from '../args.js';
+import { intFlag, parseCommandArgs, PLUGIN_FLAG, pluginFlags, pluginHelp } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
 import type { Dataset, SplitName } from '../../data/types.js';
 import { runPath, writeJsonAtomic } from '../../run/folder.js';
@@ -36,6 +36,7 @@ options:
   --seed N             sampling seed (default: the run's seed)
   --backend B          auto, tensorflow, webgpu, wasm or cpu (default: the run's)
   --trust-plugins      load the run's plugins even if their files changed since training
+${pluginHelp(23)}
   -h, --help           this help
 `;
 
@@ -51,6 +52,7 @@ export async function run(argv: string[]): Promise<number> {
     seed: { type: 'string' },
     backend: { type: 'string' },
     'trust-plugins': { type: 'boolean' },
+    ...PLUGIN_FLAG,
   }, HELP);
   if (!args) return EXIT.ok;
   const { values, positionals } = args;
@@ -74,7 +76,7 @@ export async function run(argv: string[]): Promise<number> {
   const runSpec = readRunSpec(runPath(runDir, 'spec'));
   await useBackend(values.backend ?? runSpec.train.backend, values.backend ? '--backend' : 'train.backend in the run', out);
 
-  const opened = await openRun(runDir, which, warn, { trustPlugins: values['trust-plugins'] as boolean | undefined });
+  const opened = await openRun(runDir, which, warn, { trustPlugins: values['trust-plugins'] as boolean | undefined, cliPlugins: pluginFlags(values) });
   const { spec } = opened;
   const name =
     values.name ??
@@ -97,7 +99,7 @@ export async function run(argv: string[]): Promise<number> {
     const t0 = performance.now();
     let written: Awaited<ReturnType<typeof sampleSplitToFolder>> | undefined;
     await replaceFolder(outDir, async (tmp) => {
-      written = await sampleSplitToFolder(opened.model.segmenter, dataset, spec, { split: chosenSplit, n, limit, outDir: tmp, seed });
+      written = await sampleSplitToFolder(opened.compiled.segmenter, dataset, spec, { split: chosenSplit, n, limit, outDir: tmp, seed });
       writeJsonAtomic(join(tmp, 'samples.json'), {
         run: opened.runDir,
         checkpoint: { which: opened.which, step: opened.checkpoint.checkpoint.meta.step },

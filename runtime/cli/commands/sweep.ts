@@ -4,7 +4,7 @@
  * `punet sweep status SWEEP` shows where it stands.
  */
 import { resolve } from 'node:path';
-import { intFlag, parseCommandArgs } from '../args.js';
+import { intFlag, parseCommandArgs, PLUGIN_FLAG, pluginFlags, pluginHelp } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
 import { readJson } from '../../run/folder.js';
 import type { ResolvedSpec } from '../../../spec/types.js';
@@ -29,6 +29,7 @@ options:
   --grid PATH=V1,V2    one grid axis (repeatable); values in .punet syntax, e.g. latent.size=2,6
   --seeds N            runs per variant and grid point (default 1)
   --engine E           local (default), slurm, kubernetes, or none (only write the folder)
+${pluginHelp(23)}
 local:
   --workers N          tasks at once (default: cores / PUNET_WASM_THREADS)
 slurm (one sbatch --array job; each element runs 'punet sweep-task SWEEP $SLURM_ARRAY_TASK_ID'):
@@ -55,6 +56,7 @@ const OPTIONS = {
   'volume-claim': { type: 'string' },
   namespace: { type: 'string' },
   json: { type: 'boolean' },
+  ...PLUGIN_FLAG,
 } as const;
 
 const ENGINES = ['local', 'slurm', 'kubernetes', 'none'] as const;
@@ -76,7 +78,7 @@ export async function run(argv: string[]): Promise<number> {
     checkKubernetesOptions({ image: values.image, volumeClaim: values['volume-claim'] });
   }
   const dir = resolve(values.out);
-  const manifest = await planSweep({ specs: positionals, grid: values.grid, seeds: int('seeds'), out: dir, err: (s) => process.stderr.write(s) });
+  const manifest = await planSweep({ specs: positionals, grid: values.grid, seeds: int('seeds'), plugins: pluginFlags(values), out: dir, err: (s) => process.stderr.write(s) });
   out(`sweep: ${manifest.tasks.length} tasks (${manifest.specs.length} variant${manifest.specs.length > 1 ? 's' : ''} x ${manifest.tasks.length / manifest.specs.length / manifest.seeds} grid point(s) x ${manifest.seeds} seed${manifest.seeds > 1 ? 's' : ''}) in ${dir}\n`);
   switch (engine) {
     case 'none':
