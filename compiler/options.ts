@@ -81,7 +81,8 @@ export function validateOptions(registered: Registered<ExtensionPoint>, options:
     const all = validate.errors!.map((e) => describe(e, known)).join('; ');
     throw new CompileError(joinPath(path, errorPath(first)), `${all} (${where})`, registered.plugin.name);
   }
-  const problems = contribution.check?.(options) ?? [];
+  // Warnings (severity 'warning') are for `punet check` to print; only errors stop compilation.
+  const problems = (contribution.check?.(options) ?? []).filter((p) => (p as { severity?: string }).severity !== 'warning');
   if (problems.length) {
     throw new CompileError(
       joinPath(path, problems[0]!.option),

@@ -1,19 +1,26 @@
 /**
- * Stage 5: semantic checks on the validated JSON (defaults applied): rules that span fields or
- * need the registry, which JSON Schema cannot express. Each check is its own function with its
- * own code; a check skips values that already have a schema error, to avoid double reports.
+ * Stage 5: semantic checks on the validated JSON (defaults applied): rules about the language's
+ * own fields that JSON Schema cannot express, the roles the architecture needs, and each
+ * contribution's own `check` (rules of a particular plugin live in that plugin, never here).
+ * Each check is its own function with its own code; a check skips values that already have a
+ * schema error, to avoid double reports.
  */
+import type { ExtensionPoint, OptionProblem } from '../compiler/api.js';
 import type { Registry } from '../compiler/registry.js';
 import type { Range } from './ast.js';
 import { CODES, error, warning, type Diagnostic } from './diagnostics.js';
-import { isUnder } from './pointer.js';
+import { dotted, isUnder } from './pointer.js';
 import { kindsFor } from './schema.js';
 import { KIND_SLOTS } from './slots.js';
 import type { JsonObject, Origins } from './to-json.js';
 import { originOf } from './validate.js';
-import { BLOCK_ROLES } from './types.js';
+import { BLOCK_ROLES, type BlockRole, type InputSpec, type ResolvedSpec } from './types.js';
 
-export interface CheckContext {
+// TODO(api v2 merge): these two become the plugin API's OptionProblem and check signature.
+type OptionProblemV2 = OptionProblem & { severity?: 'error' | 'warning'; code?: string };
+type ContributionCheck = (options: unknown, ctx: { input: InputSpec; spec: ResolvedSpec; path: string; role?: BlockRole }) => OptionProblemV2[];
+
+export interface SemanticContext {
   spec: JsonObject;
   registry: Registry;
   /** Source range of a JSON pointer (nearest ancestor with one); `key` prefers the key's range. */
@@ -22,99 +29,15 @@ export interface CheckContext {
   broken(ptr: string): boolean;
 }
 
-export type Check = (ctx: CheckContext) => Diagnostic[];
+export type Check = (ctx: SemanticContext) => Diagnostic[];
 
 const obj = (v: unknown): JsonObject | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : undefined);
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-const numList = (v: unknown): number[] | undefined => (Array.isArray(v) && v.every((x) => typeof x === 'number') ? (v as number[]) : undefined);
-
-const ENCODER_ROLES = ['unet', 'prior', 'posterior'] as const;
-
-/** Levels of a block: its `levels` option, else the length of its `widths` list. */
-function levelsOf(block: JsonObject): number | undefined {
-  return num(block.levels) ?? numList(block.widths)?.length;
-}
-
-/** Each pooling halves the image: an L-level encoder needs sizes divisible by 2^(L-1). */
-export const checkImageSizeDivisible: Check = ({ spec, at, broken }) => {
-  const size = numList(obj(spec.input)?.size);
-  if (!size || broken('/input/size')) return [];
-  let deepest: { role: string; levels: number } | undefined;
-  for (const role of ENCODER_ROLES) {
-    const block = obj(spec[role]);
-    const levels = block && !broken(`/${role}`) ? levelsOf(block) : undefined;
-    if (levels && levels > 1 && (!deepest || levels > deepest.levels)) deepest = { role, levels };
-  }
-  if (!deepest || deepest.levels > 30) return [];
-  const factor = 2 ** (deepest.levels - 1);
-  const bad = size.filter((s) => s % factor !== 0);
-  if (!bad.length) return [];
-  const fix = size.map((s) => Math.max(factor, Math.round(s / factor) * factor)).join('x');
-  return [
-    error(
-      CODES.sizeNotDivisible,
-      `input size ${size.join('x')} is not divisible by ${factor} = 2^(${deepest.levels}-1), which the ${deepest.levels}-level '${deepest.role}' block needs: use e.g. ${fix}, or fewer levels`,
-      at('/input/size'),
-    ),
-  ];
-};
-
-export const checkLatentSize: Check = ({ spec, at, broken }) => {
-  const size = num(obj(spec.latent)?.size);
-  if (size === undefined || size >= 1 || broken('/latent/size')) return [];
-  return [error(CODES.latentSize, `latent size must be at least 1 (the paper uses 6); found ${size}`, at('/latent/size'))];
-};
 
 export const checkClasses: Check = ({ spec, at, broken }) => {
   const classes = num(obj(spec.input)?.classes);
   if (classes === undefined || classes >= 2 || broken('/input/classes')) return [];
   return [error(CODES.classes, `'input.classes' counts the background too, so it must be at least 2 (2 = background + lesion); found ${classes}`, at('/input/classes'))];
-};
-
-/** The posterior q(z|x,y) is conditioned on the segmentation; the prior p(z|x) must not see it. */
-export const checkMaskVisibility: Check = ({ spec, at, broken }) => {
-  const out: Diagnostic[] = [];
-  const post = obj(spec.posterior)?.sees;
-  if (typeof post === 'string' && !/\bmask\b/.test(post) && !broken('/posterior/sees')) {
-    out.push(error(CODES.posteriorMask, `the posterior must see the mask (it models q(z | image, mask)); found sees: ${post}: write sees: "image+mask"`, at('/posterior/sees')));
-  }
-  const prior = obj(spec.prior)?.sees;
-  if (typeof prior === 'string' && /\bmask\b/.test(prior) && !broken('/prior/sees')) {
-    out.push(error(CODES.priorMask, `the prior must not see the mask (masks are unknown at test time); found sees: ${prior}: write sees: image`, at('/prior/sees')));
-  }
-  return out;
-};
-
-export const checkWidthsMatchLevels: Check = ({ spec, at, broken }) => {
-  const out: Diagnostic[] = [];
-  for (const role of BLOCK_ROLES) {
-    const block = obj(spec[role]);
-    const levels = num(block?.levels);
-    const widths = numList(block?.widths);
-    if (levels === undefined || !widths || broken(`/${role}`)) continue;
-    if (widths.length !== levels) {
-      out.push(error(CODES.widthsLevels, `'${role}.widths' lists ${widths.length} widths but '${role}.levels' is ${levels}: give one width per level`, at(`/${role}/widths`)));
-    }
-  }
-  return out;
-};
-
-export const checkLearningRate: Check = ({ spec, at, broken }) => {
-  const out: Diagnostic[] = [];
-  const optimizer = obj(obj(spec.train)?.optimizer);
-  const lr = num(optimizer?.lr);
-  if (lr !== undefined && !broken('/train/optimizer/lr')) {
-    if (lr <= 0) out.push(error(CODES.learningRate, `the learning rate must be > 0; found ${lr}`, at('/train/optimizer/lr')));
-    // The divergence report is about Adam (Kohl et al.'s optimiser); SGD rates are on another scale.
-    else if (lr > 1e-3 && optimizer?.kind === 'adam') out.push(warning(CODES.highLearningRate, `learning rate ${lr} is above 1e-3, which is reported to make the Probabilistic U-Net diverge (NaN); the paper uses 1e-4`, at('/train/optimizer/lr')));
-  }
-  const values = numList(obj(obj(spec.train)?.schedule)?.values);
-  values?.forEach((v, i) => {
-    if (v <= 0 && !broken(`/train/schedule/values/${i}`)) {
-      out.push(error(CODES.learningRate, `learning rates in the schedule must be > 0; found ${v}`, at(`/train/schedule/values/${i}`)));
-    }
-  });
-  return out;
 };
 
 export const checkSteps: Check = ({ spec, at, broken }) => {
@@ -157,65 +80,84 @@ export const checkArchitectureRoles: Check = ({ spec, registry, at, broken }) =>
   return out;
 };
 
-/** Each contribution may check its own options beyond JSON Schema (`check(options)` in the plugin API). */
-export const checkContributionOptions: Check = ({ spec, registry, at, broken }) => {
-  const out: Diagnostic[] = [];
+/** A `{ kind, ...options }` entry of the spec that names a contribution, with where it sits. */
+export interface ContributionEntry {
+  /** JSON pointer, e.g. `/loss/kl` or `/eval/metrics/1`. */
+  ptr: string;
+  point: ExtensionPoint;
+  kind: string;
+  options: JsonObject;
+  what: string;
+  role?: BlockRole;
+}
+
+/** Every contribution entry of the spec: the kind slots, then each `eval.metrics` entry. */
+export function contributionEntries(spec: JsonObject): ContributionEntry[] {
+  const out: ContributionEntry[] = [];
   for (const slot of KIND_SLOTS) {
-    const ptr = '/' + slot.path.join('/');
     let block: unknown = spec;
     for (const seg of slot.path) block = obj(block)?.[seg];
-    const kind = obj(block)?.kind;
-    if (typeof kind !== 'string' || broken(ptr)) continue;
-    const entry = registry.get(slot.point, kind);
-    if (!entry?.contribution.check) continue;
-    const { kind: _kind, ...options } = obj(block)!;
-    let problems: { option: string; message: string }[];
+    const entry = obj(block);
+    if (typeof entry?.kind !== 'string') continue;
+    const { kind, ...options } = entry;
+    out.push({ ptr: '/' + slot.path.join('/'), point: slot.point, kind: kind as string, options, what: slot.what, ...(slot.role ? { role: slot.role } : {}) });
+  }
+  const metrics = obj(spec.eval)?.metrics;
+  if (Array.isArray(metrics)) {
+    metrics.forEach((m, i) => {
+      const entry = metricEntry(m);
+      if (entry) out.push({ ptr: `/eval/metrics/${i}`, point: 'metrics', kind: entry.kind, options: entry.options, what: 'metric' });
+    });
+  }
+  return out;
+}
+
+/** A metric is written as a plain id (`ged`) or as a block with options (`my/metric { k: 3 }`). */
+function metricEntry(m: unknown): { kind: string; options: JsonObject } | undefined {
+  if (typeof m === 'string') return { kind: m, options: {} };
+  const entry = obj(m);
+  if (typeof entry?.kind !== 'string') return undefined;
+  const { kind, ...options } = entry;
+  return { kind: kind as string, options };
+}
+
+/**
+ * Each contribution checks its own options beyond JSON Schema (`check(options, ctx)` in the plugin
+ * API), seeing the input and the whole spec; a problem's severity and code are the plugin's
+ * (default E412 / W412). The compiler runs the same checks (compiler/options.ts).
+ */
+export const checkContributionOptions: Check = ({ spec, registry, at, broken }) => {
+  const out: Diagnostic[] = [];
+  const input = obj(spec.input) as unknown as InputSpec;
+  for (const entry of contributionEntries(spec)) {
+    if (broken(entry.ptr)) continue;
+    const registered = registry.get(entry.point, entry.kind);
+    const check = registered?.contribution.check as ContributionCheck | undefined;
+    if (!check) continue;
+    const ctx = { input, spec: spec as unknown as ResolvedSpec, path: dotted(entry.ptr), ...(entry.role ? { role: entry.role } : {}) };
+    let problems: OptionProblemV2[];
     try {
-      problems = entry.contribution.check(structuredClone(options)) ?? [];
+      problems = check(structuredClone(entry.options), structuredClone(ctx)) ?? [];
     } catch (e) {
       problems = [{ option: '', message: `its option check failed: ${(e as Error)?.message ?? String(e)}` }];
     }
     for (const p of problems) {
-      const where = p.option ? `${ptr}/${p.option.split('.').join('/')}` : ptr;
-      out.push(error(CODES.optionCheck, `${slot.what} kind '${kind}': ${p.message}`, at(where, !p.option)));
+      const where = p.option ? `${entry.ptr}/${p.option.split('.').join('/')}` : entry.ptr;
+      const message = `${entry.what} kind '${entry.kind}': ${p.message}`;
+      out.push(
+        p.severity === 'warning'
+          ? warning(p.code ?? CODES.optionWarning, message, at(where, !p.option))
+          : error(p.code ?? CODES.optionCheck, message, at(where, !p.option)),
+      );
     }
   }
   return out;
 };
 
-/**
- * The built-in synthetic images are already in [0, 1] with fixed contrast; normalising them
- * changes what the published reference numbers were measured on.
- */
-export const checkNormalizeData: Check = ({ spec, at, broken }) => {
-  const mode = obj(spec.input)?.normalize;
-  const data = obj(obj(spec.train)?.data);
-  if (typeof mode !== 'string' || mode === 'none' || broken('/input/normalize') || data?.kind !== 'synthetic') return [];
-  return [
-    warning(
-      CODES.normalizeSynthetic,
-      `'input.normalize: ${mode}' changes the built-in synthetic images, so results are not comparable to the reference numbers (docs/language.md); use it for imported data, or 'none' here`,
-      at('/input/normalize'),
-    ),
-  ];
-};
-
-export const SEMANTIC_CHECKS: readonly Check[] = [
-  checkImageSizeDivisible,
-  checkLatentSize,
-  checkClasses,
-  checkMaskVisibility,
-  checkWidthsMatchLevels,
-  checkLearningRate,
-  checkSteps,
-  checkEarlyStop,
-  checkArchitectureRoles,
-  checkContributionOptions,
-  checkNormalizeData,
-];
+export const SEMANTIC_CHECKS: readonly Check[] = [checkClasses, checkSteps, checkEarlyStop, checkArchitectureRoles, checkContributionOptions];
 
 export function runSemanticChecks(spec: JsonObject, origins: Origins, registry: Registry, errorPointers: Set<string>): Diagnostic[] {
-  const ctx: CheckContext = {
+  const ctx: SemanticContext = {
     spec,
     registry,
     at: (ptr, key) => {

@@ -73,8 +73,20 @@ const synthetic: DataSourceContribution<SyntheticSourceOptions> = {
       splits: splitsSchema,
     },
   },
-  check: (o: Partial<SyntheticSourceOptions>) => {
+  check: (o: Partial<SyntheticSourceOptions>, ctx?: { input: InputSpec }) => {
     const problems = checkSplits(o.splits);
+    const mode = ctx?.input.normalize;
+    if (mode && mode !== 'none') {
+      // The synthetic images are already in [0, 1] with fixed contrast: normalising them changes
+      // what the published reference numbers were measured on.
+      const warning = {
+        option: '',
+        severity: 'warning',
+        code: 'W403',
+        message: `'input.normalize: ${mode}' changes the built-in synthetic images, so results are not comparable to the reference numbers (docs/language.md); use it for imported data, or 'none' here`,
+      };
+      problems.push(warning);
+    }
     if (o.min_shapes !== undefined && o.max_shapes !== undefined && o.min_shapes > o.max_shapes) {
       problems.push({ option: 'min_shapes', message: `must be <= max_shapes (${o.max_shapes}), got ${o.min_shapes}` });
     }

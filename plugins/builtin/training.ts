@@ -47,6 +47,18 @@ export function piecewiseRate(o: PiecewiseOptions, step: number): number {
   return o.values[i]!;
 }
 
+/** Kohl et al. report NaNs with Adam above 1e-3 (SGD rates are on another scale, so only Adam warns). */
+function checkAdamRate(o: AdamOptions): OptionProblem[] {
+  if (!(o.lr > 1e-3)) return [];
+  const warning = {
+    option: 'lr',
+    severity: 'warning',
+    code: 'W402',
+    message: `learning rate ${o.lr} is above 1e-3, which is reported to make the Probabilistic U-Net diverge (NaN); the paper uses 1e-4`,
+  };
+  return [warning];
+}
+
 function checkPiecewise(o: PiecewiseOptions): OptionProblem[] {
   const problems: OptionProblem[] = [];
   if (o.values.length !== o.boundaries.length + 1) {
@@ -80,6 +92,7 @@ export default definePlugin({
           epsilon: { type: 'number', exclusiveMinimum: 0, default: 1e-8 },
         },
       },
+      check: (o) => checkAdamRate(o as AdamOptions),
       create: ({ tf, options }) => {
         // tfjs's Adam arithmetic on one flat vector: a few kernels per step instead of ~14 per variable.
         const optimizer = createFlatAdam(tf, options as AdamOptions);

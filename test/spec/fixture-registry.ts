@@ -1,8 +1,23 @@
 /** A small registry independent of the built-in plugins, for tests of registry-driven behaviour. */
-import { definePlugin, type PunetPlugin } from '../../compiler/api.js';
+import { definePlugin, type OptionProblem, type PunetPlugin } from '../../compiler/api.js';
 import { Registry } from '../../compiler/registry.js';
 
 const none = { type: 'object', properties: {} };
+/** What the fixture `net` block's check was last called with (tests read it). */
+export const lastNetCheck: { ctx?: unknown } = {};
+
+/** The fixture `net` block's own rules: widths match levels (an error), an input that is small for its levels (a warning with its own code). */
+function checkNet(o: { levels: number; widths?: number[] }, ctx?: { input: { size: number[] } }): OptionProblem[] {
+  lastNetCheck.ctx = ctx;
+  const problems: OptionProblem[] = [];
+  if (o.widths && o.widths.length !== o.levels) problems.push({ option: 'widths', message: `lists ${o.widths.length} widths for ${o.levels} levels` });
+  if (ctx && Math.min(...ctx.input.size) < 2 ** o.levels) {
+    const warning = { option: 'levels', message: `input ${ctx.input.size.join('x')} is small for ${o.levels} levels`, severity: 'warning', code: 'W777' };
+    problems.push(warning);
+  }
+  return problems;
+}
+
 const fail = () => {
   throw new Error('fixture: not for running');
 };
@@ -19,6 +34,7 @@ export const fixturePlugin: PunetPlugin = definePlugin({
       description: 'fixture net',
       roles: ['unet'],
       options: { type: 'object', properties: { levels: { type: 'integer', default: 2 }, widths: { type: 'array', items: { type: 'integer' } } } },
+      check: checkNet,
       build: fail,
     },
     // One kind in two roles; an option with a declared unit.
