@@ -49,6 +49,8 @@ export const CODES = {
   steps: 'E408',
   requiredRole: 'E409',
   unknownMetric: 'E410',
+  /** The same metric twice in eval.metrics (results are keyed by metric id). */
+  duplicateMetric: 'E411',
   /** A plugin's own option check (`check(options, ctx)`), unless it names its code. */
   optionCheck: 'E412',
   /** The spec's estimated memory exceeds the limit (spec/budget.ts). */

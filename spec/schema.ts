@@ -14,7 +14,7 @@ import type AjvModule from 'ajv';
 import type { ValidateFunction } from 'ajv';
 import type { OptionsSchema } from '../compiler/api.js';
 import type { Registry } from '../compiler/registry.js';
-import { KIND_SLOTS, type KindSlot } from './slots.js';
+import { KIND_SLOTS, METRIC_SLOT, type KindSlot } from './slots.js';
 
 type Schema = Record<string, unknown>;
 
@@ -79,7 +79,7 @@ export function buildSchema(registry: Registry): Schema {
   const slot = (...path: string[]) => kindSchema(registry, KIND_SLOTS.find((s) => s.path.join('.') === path.join('.'))!);
   const metricIds = registry.ids('metrics');
   const definitions: Record<string, Schema> = {};
-  for (const slot of KIND_SLOTS) {
+  for (const slot of [...KIND_SLOTS, METRIC_SLOT]) {
     for (const id of kindsFor(registry, slot)) definitions[definitionKey(slot.point, id)] = closedOptions(id, registry.get(slot.point, id)!.contribution.options);
   }
   return {
@@ -135,9 +135,14 @@ export function buildSchema(registry: Registry): Schema {
           samples: { type: 'array', items: int(1), minItems: 1, default: [1, 4, 8, 16], description: 'Sample counts to report.' },
           metrics: {
             type: 'array',
-            items: metricIds.length ? { type: 'string', enum: metricIds } : { type: 'string', not: {} },
+            // A plain id takes the metric's default options; `kind { options }` sets them.
+            items: {
+              if: { type: 'string' },
+              then: metricIds.length ? { enum: metricIds } : { not: {} },
+              else: kindSchema(registry, METRIC_SLOT),
+            },
             default: DEFAULT_METRICS.filter((m) => metricIds.includes(m)),
-            description: 'Metric ids to report.',
+            description: 'Metrics to report: ids (`ged`) or metrics with options (`my/metric { k: 3 }`).',
           },
         },
       },

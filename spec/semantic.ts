@@ -54,6 +54,19 @@ export const checkEarlyStop: Check = ({ spec, at, broken }) => {
   return [error(CODES.earlyStop, "'train.early_stop' needs validation: set 'validate_every' above 0 (e.g. validate_every: 200 steps)", at('/train/early_stop', true))];
 };
 
+/** Results are keyed by metric id: the same metric listed twice (e.g. with other options) would collide. */
+export const checkDistinctMetrics: Check = ({ spec, at, broken }) => {
+  const seen = new Set<string>();
+  const out: Diagnostic[] = [];
+  for (const entry of contributionEntries(spec).filter((e) => e.point === 'metrics')) {
+    if (seen.has(entry.kind) && !broken(entry.ptr)) {
+      out.push(error(CODES.duplicateMetric, `metric '${entry.kind}' is listed twice in 'eval.metrics': list each metric once`, at(entry.ptr)));
+    }
+    seen.add(entry.kind);
+  }
+  return out;
+};
+
 /** The architecture says which block roles it composes: required ones must be present. */
 export const checkArchitectureRoles: Check = ({ spec, registry, at, broken }) => {
   const kind = obj(spec.architecture)?.kind;
@@ -154,7 +167,7 @@ export const checkContributionOptions: Check = ({ spec, registry, at, broken }) 
   return out;
 };
 
-export const SEMANTIC_CHECKS: readonly Check[] = [checkClasses, checkSteps, checkEarlyStop, checkArchitectureRoles, checkContributionOptions];
+export const SEMANTIC_CHECKS: readonly Check[] = [checkClasses, checkSteps, checkEarlyStop, checkArchitectureRoles, checkDistinctMetrics, checkContributionOptions];
 
 export function runSemanticChecks(spec: JsonObject, origins: Origins, registry: Registry, errorPointers: Set<string>): Diagnostic[] {
   const ctx: SemanticContext = {
