@@ -28,6 +28,9 @@ export function setupMetrics(spec: ResolvedSpec, registry: Registry, ids?: strin
   const distanceSpec: KindSpec = spec.eval.distance;
   const { contribution: distance, options: distanceOptions } = resolve(registry, 'distances', distanceSpec, 'eval.distance');
   const classes = spec.input.classes;
+  // Masks are flat; a distance that looks at shape (boundaries, neighbourhoods) needs height and width.
+  const [height, width] = spec.input.size;
+  const distanceCtx = { options: distanceOptions, classes, height, width };
   const written = spec.eval.metrics.map(metricKindSpec);
   const entries = ids ? ids.map((id) => written.find((m) => m.kind === id) ?? { kind: id }) : written;
   return {
@@ -36,7 +39,7 @@ export function setupMetrics(spec: ResolvedSpec, registry: Registry, ids?: strin
       const r = resolve(registry, 'metrics', entry, at >= 0 ? `eval.metrics.${at}` : `metric '${entry.kind}'`);
       return { id: entry.kind, contribution: r.contribution, options: r.options };
     }),
-    distance: (a, b) => distance.distance(a, b, { options: distanceOptions, classes }),
+    distance: (a, b) => distance.distance(a, b, distanceCtx),
     classes,
   };
 }

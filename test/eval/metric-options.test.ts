@@ -9,10 +9,25 @@ import { createRegistry } from '../../plugins/index.js';
 import { scoreImage, setupMetrics } from '../../runtime/sample/evaluate.js';
 
 const seen: unknown[] = [];
+const distanceCalls: unknown[] = [];
 const acme = definePlugin({
   name: 'acme',
   version: '1.0.0',
   punetApi: '^1.0.0',
+  distances: {
+    // Counts differing pixels in the first row only: needs the width to know where the row ends.
+    'first-row': {
+      description: 'differing pixels in the first row',
+      options: { type: 'object', additionalProperties: false, properties: {} },
+      distance: (a, b, ctx) => {
+        distanceCalls.push(ctx);
+        const { width } = ctx as typeof ctx & { width: number };
+        let n = 0;
+        for (let x = 0; x < width; x++) n += a[x] === b[x] ? 0 : 1;
+        return n;
+      },
+    },
+  },
   metrics: {
     // The fraction of samples with at least k foreground pixels: a value the options decide.
     count: {
@@ -27,8 +42,8 @@ const acme = definePlugin({
   },
 });
 
-const SPEC = (metrics: string) => `model "m" {
-  input { size: 2x2 }
+const SPEC = (metrics: string, distance = 'iou') => `model "m" {
+  input { size: 2x2  classes: 3 }
   architecture prob-unet
   unet unet { widths: [4] }
   prior conv-encoder { widths: [4] }
@@ -36,15 +51,15 @@ const SPEC = (metrics: string) => `model "m" {
   latent gaussian { size: 2 }
   combiner fcomb
   loss { reconstruction cross-entropy }
-  eval { metrics: ${metrics} }
+  eval { distance ${distance}  metrics: ${metrics} }
   train { optimizer adam  steps: 1 }
 }
 `;
 
-function resolved(metrics: string) {
+function resolved(metrics: string, distance?: string) {
   const registry = createRegistry();
   registry.register(acme);
-  const r = checkSource(SPEC(metrics), '/tmp/metric-options.punet', registry);
+  const r = checkSource(SPEC(metrics, distance), '/tmp/metric-options.punet', registry);
   return { registry, r };
 }
 
@@ -77,9 +92,21 @@ describe('metric options from the spec', () => {
     const { r } = resolved('[ged, acme/count { k: 0  size: 2 }]');
     expect(r.spec).toBeUndefined();
     expect(r.diagnostics.map((d) => [d.code, d.range?.start.line, d.range?.start.col])).toEqual([
-      ['E306', 10, 41],
-      ['E303', 10, 44],
+      ['E306', 10, 55],
+      ['E303', 10, 58],
     ]);
     expect(r.diagnostics[1]!.message).toBe("unknown option 'size' for metric kind 'acme/count'");
+  });
+});
+
+describe('distances get the mask shape', () => {
+  it('{ options, classes, height, width } from the spec reach distance()', () => {
+    const { registry, r } = resolved('[diversity]', 'acme/first-row');
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const setup = setupMetrics(r.spec!, registry);
+    distanceCalls.length = 0;
+    // Pairwise first-row differences of the three samples: (1,2) 1, (1,3) 1, (2,3) 2 -> mean 4/3.
+    expect(scoreImage(setup, samples, [m(1, 0, 0, 0)]).diversity).toBeCloseTo(4 / 3, 12);
+    expect(distanceCalls[0]).toEqual({ options: {}, classes: 3, height: 2, width: 2 });
   });
 });
