@@ -19,8 +19,10 @@ export { loadPlugin, loadPlugins, PluginLoadError } from './compiler/plugin-load
 // For plugin authors: the shared distributions and the surfaces of the built-in blocks' roles.
 export { diagGaussian, lowRankGaussian, floorLogVariance, DIAG_GAUSSIAN, LOW_RANK_GAUSSIAN } from './plugins/toolkit/distributions.js';
 export type { LowRankGaussian } from './plugins/toolkit/distributions.js';
-export { expectBlock } from './compiler/roles.js';
-export type { Described, FeatureNet, LatentEncoder, LatentBlock, Combiner } from './compiler/roles.js';
+export { contractViolations, slotOrder } from './compiler/contracts.js';
+// The role contracts of the built-in architectures, for plugins that fill or reuse their roles.
+export * as probUNetContracts from './plugins/builtin/contracts.js';
+export type { Described, FeatureNet, LatentEncoder, LatentBlock, Combiner } from './plugins/builtin/contracts.js';
 export type { LayerInfo } from './plugins/toolkit/nn.js';
 
 // The language front end.

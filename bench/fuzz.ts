@@ -83,9 +83,9 @@ export function makeSandbox(): Sandbox {
     return path;
   };
   const plugins = [
-    f('plugins/thenable.js', 'export default { name: "thenable", version: "1.0.0", punetApi: "^1.0.0", then() {} };\n'),
+    f('plugins/thenable.js', 'export default { name: "thenable", version: "1.0.0", punetApi: "^2.0.0", then() {} };\n'),
     f('plugins/throws.js', 'throw new Error("boom at import");\n'),
-    f('plugins/builtin-name.js', 'export default { name: "punet-losses", version: "1.0.0", punetApi: "^1.0.0" };\n'),
+    f('plugins/builtin-name.js', 'export default { name: "punet-losses", version: "1.0.0", punetApi: "^2.0.0" };\n'),
     f('plugins/empty.js', '\n'),
     f('plugins/syntax.js', 'export default {\n'),
   ];

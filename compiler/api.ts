@@ -7,6 +7,7 @@
  * so contribution code can trust `ctx.options`.
  */
 import type * as tfNs from '@tensorflow/tfjs';
+import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
 import type { BlockRole, InputSpec, KindSpec, ResolvedSpec } from '../spec/types.js';
 import type { Dataset } from '../runtime/data/types.js';
 
@@ -16,27 +17,61 @@ export type Scalar = tfNs.Scalar;
 export type Variable = tfNs.Variable;
 
 /** The plugin API version this punet implements. Plugins declare a semver range against it. */
-export const PLUGIN_API_VERSION = '1.0.0';
+export const PLUGIN_API_VERSION = '2.0.0';
 
-/** A JSON Schema (draft-07 subset that ajv 8 accepts) for a contribution's options. */
-export type OptionsSchema = Record<string, unknown>;
+/**
+ * A JSON Schema (draft-07 subset that ajv 8 accepts) for a contribution's options. Write it with
+ * TypeBox (`Type.Object(...)`) and `defineBlock` / `defineArchitecture` / ... give `ctx.options`
+ * its static type from the one schema.
+ */
+export type OptionsSchema = TSchema | Record<string, unknown>;
 
-export interface ContributionBase {
+/** The options type a schema describes (`any` for a plain JSON Schema object). */
+export type OptionsOf<S> = S extends TSchema ? Static<S> : any;
+
+/**
+ * One of a few names, as a JSON Schema `enum` (TypeBox's `Union` of literals would be an
+ * `anyOf`, whose errors cannot say "did you mean"): `StringEnum(['relu', 'elu'], { default: 'relu' })`.
+ */
+export function StringEnum<const T extends readonly string[]>(values: T, options: Record<string, unknown> = {}): TUnsafe<T[number]> {
+  return Type.Unsafe<T[number]>({ ...options, enum: [...values] });
+}
+
+export interface ContributionBase<O = any> {
   /** One line, shown by `punet plugins` and in "did you mean" lists. */
   description: string;
-  /** JSON Schema of the options object (the block's keys other than `kind`). */
+  /** JSON Schema of the options object (the block's keys other than `kind`); TypeBox schemas are JSON Schema. */
   options: OptionsSchema;
   /**
-   * Optional checks JSON Schema cannot express (e.g. "one more value than boundaries"), run on
-   * schema-valid options with defaults applied. Each problem names the option path inside the
-   * contribution's options (`values`, `widths.2`; '' = the whole object).
+   * Rules JSON Schema cannot express (e.g. "one more value than boundaries", "a prior cannot see
+   * the mask"), run on schema-valid options with defaults applied, by `punet check` and by the
+   * compiler alike. Each problem names the option path inside the contribution's options
+   * (`values`, `widths.2`; '' = the whole object).
    */
-  check?(options: any): OptionProblem[];
+  check?(options: O, ctx: CheckContext): OptionProblem[];
+}
+
+/** What a contribution's `check` may look at besides its own options (read-only). */
+export interface CheckContext {
+  input: Readonly<InputSpec>;
+  /** The whole resolved spec, for rules that relate this entry to others (e.g. an architecture that needs a particular loss). */
+  spec: Readonly<ResolvedSpec>;
+  /** The spec path of the entry being checked, e.g. `prior` or `loss.kl`. */
+  path: string;
+  /** For blocks: the role this block fills. */
+  role?: BlockRole;
 }
 
 export interface OptionProblem {
+  /** Option path inside the contribution's options; '' = the entry itself. */
   option: string;
+  /** Where to point instead, when the cause is better shown elsewhere in the spec (e.g. `input.size`). */
+  at?: string;
   message: string;
+  /** Default 'error'. A warning is printed by `check` and does not stop compilation. */
+  severity?: 'error' | 'warning';
+  /** Diagnostic code (built-ins keep their documented codes); default E412 (error) / W412 (warning). */
+  code?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -88,36 +123,104 @@ export interface Distribution {
   sample(n: number, seed: number): Tensor;
   /** The mean, [B, ...eventShape]. */
   mean(): Tensor;
+  /** Marginal standard deviation of each latent coordinate, [B, ...eventShape] (low-rank factors included). */
+  stddev(): Tensor;
+  /** Log-density of latents z [B, n, ...eventShape] under each batch item's distribution: [B, n]. */
+  logProb(z: Tensor): Tensor;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Blocks and architectures
 
-export interface BuildContext<O> {
+/**
+ * What a value held by a block member must be. Checked when a block is built, so a block that
+ * cannot fill a role is reported there, naming the role, the member and what it must be.
+ */
+export type MemberKind = 'function' | 'number' | 'integer' | 'boolean' | 'string' | 'number[]' | 'object';
+
+/** A member's kind; a trailing '?' marks a member the block may leave out (e.g. `layers`, for inspect). */
+export type MemberSpec = MemberKind | `${MemberKind}?`;
+
+/** Every member of B with the kind of value it holds. Exhaustive: a member left out is a type error. */
+export type MemberTable<B> = { readonly [K in keyof B]-?: MemberSpec };
+
+/**
+ * A role contract: what a block must provide to fill a role of an architecture (or to be read by
+ * another block while it builds). `B` is the static type; `members` checks it at run time.
+ */
+export interface RoleContract<B = unknown> {
+  /** Short name for messages, e.g. 'prob-unet latent'. */
+  readonly name: string;
+  /** One line: what a block in this role does. */
+  readonly description: string;
+  readonly members: MemberTable<B>;
+  /** Type carrier only (never set). */
+  readonly __block?: B;
+}
+
+/** A contract from its static type and the matching (exhaustive) member table. */
+export function defineContract<B>(name: string, description: string, members: MemberTable<B>): RoleContract<B> {
+  return { name, description, members };
+}
+
+/** The block type a contract describes. */
+export type BlockOf<C> = C extends RoleContract<infer B> ? B : never;
+
+/** Contracts by role: what a block reads from blocks built before it, or what an architecture's slots require. */
+export type RoleContracts = { readonly [R in BlockRole]?: RoleContract<any> };
+
+/** The typed blocks that satisfy `N`'s contracts, by role. */
+export type BlocksOf<N extends RoleContracts> = { readonly [R in keyof N]: BlockOf<N[R]> };
+
+export interface BuildContext<O, N extends RoleContracts = {}> {
   tf: Tf;
   /** This contribution's options, validated, defaults applied. */
   options: O;
-  input: InputSpec;
-  /** The whole resolved spec, read-only (e.g. a prior reads `spec.latent`). */
-  spec: Readonly<ResolvedSpec>;
+  input: Readonly<InputSpec>;
   params: ParamFactory;
+  /** The role this block is built for. */
+  role: BlockRole;
   /**
-   * The blocks built before this one, in the order the architecture lists its roles
-   * (required, then optional): e.g. a combiner reads the U-Net's output channels here.
+   * The blocks this one declared in `needs`, already built (the architecture's slot order puts
+   * them first) and checked against the contracts `needs` names.
    */
-  blocks?: Readonly<Partial<Record<BlockRole, Block>>>;
+  blocks: BlocksOf<N>;
 }
 
-/** A built block: its variables were created through `params`; `apply` is role specific. */
-export interface Block {
-  /** Free-form callable surface; the architecture that composes roles knows their shapes. */
-  readonly [member: string]: unknown;
-}
+/** A built block: whatever object its contribution returns; the role contract says what it must hold. */
+export type Block = object;
 
-export interface BlockContribution<O = any, B extends Block = Block> extends ContributionBase {
+export interface BlockContribution<O = any, B extends Block = Block, N extends RoleContracts = any> extends ContributionBase<O> {
   /** The roles this kind can fill (`unet`, `prior`, `posterior`, `latent`, `combiner`). */
   roles: BlockRole[];
-  build(ctx: BuildContext<O> & { role: BlockRole }): B;
+  /** Blocks this one reads while building (by role), with the contract each must satisfy. */
+  needs?: N;
+  /** The distribution family this block produces, for latent blocks (`diag-gaussian`): KL estimators declare which families they handle. */
+  family?: string;
+  build(ctx: BuildContext<O, N>): B;
+}
+
+/** One role an architecture composes: the contract its block must satisfy. */
+export interface RoleSlot<B = unknown> {
+  contract: RoleContract<B>;
+  /** A spec may leave an optional role out; compose then gets `undefined` for it. */
+  optional?: boolean;
+}
+
+/** An architecture's slots by role. Key order is build order. */
+export type RoleSlots = { readonly [R in BlockRole]?: RoleSlot<any> };
+
+/** The composed blocks an architecture receives, typed by its slots. */
+export type SlotBlocks<S extends RoleSlots> = {
+  readonly [R in keyof S]: S[R] extends RoleSlot<infer B> ? (S[R] extends { optional: true } ? B | undefined : B) : never;
+};
+
+export interface ComposeContext<O, S extends RoleSlots> {
+  tf: Tf;
+  options: O;
+  input: Readonly<InputSpec>;
+  params: ParamFactory;
+  blocks: SlotBlocks<S>;
 }
 
 /** Tensors computed once per image before sampling (U-Net features, prior distribution, ...). */
@@ -153,10 +256,10 @@ export interface ProbabilisticSegmenter {
   trainForward(images: Tensor, masks: Tensor, seed: number): TrainForward;
 }
 
-export interface ArchitectureContribution<O = any> extends ContributionBase {
-  /** Roles this architecture composes. Missing required roles are a semantic error. */
-  roles: { required: BlockRole[]; optional?: BlockRole[] };
-  compose(ctx: BuildContext<O> & { blocks: Partial<Record<BlockRole, Block>> }): ProbabilisticSegmenter;
+export interface ArchitectureContribution<O = any, S extends RoleSlots = any> extends ContributionBase<O> {
+  /** The roles this architecture composes, in build order, each with the contract its block must satisfy. */
+  slots: S;
+  compose(ctx: ComposeContext<O, S>): ProbabilisticSegmenter;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -173,12 +276,14 @@ export interface ReconstructionContext<O> {
   step?: number;
 }
 
-export interface LossContribution<O = any> extends ContributionBase {
+export interface LossContribution<O = any> extends ContributionBase<O> {
   /** The batch's reconstruction loss as a scalar (convention of the kind: e.g. sum per image, mean over batch). */
   compute(ctx: ReconstructionContext<O>): Scalar;
 }
 
-export interface KLContribution<O = any> extends ContributionBase {
+export interface KLContribution<O = any> extends ContributionBase<O> {
+  /** Distribution families this estimator handles (the latent block's `family`); absent = any. */
+  families?: string[];
   /** The batch's KL term as a scalar, from one (posterior, prior) pair per latent scale. */
   compute(ctx: { tf: Tf; options: O; latents: TrainForward['latents']; seed: number }): Scalar;
 }
@@ -186,7 +291,7 @@ export interface KLContribution<O = any> extends ContributionBase {
 /** JSON-serialisable state an objective keeps across steps (GECO's EMA and multiplier). */
 export type ObjectiveState = Record<string, number>;
 
-export interface ObjectiveContribution<O = any> extends ContributionBase {
+export interface ObjectiveContribution<O = any> extends ContributionBase<O> {
   initialState(options: O): ObjectiveState;
   /** The loss to minimise; `logs` are scalars shown in progress and the metrics log. */
   combine(ctx: {
@@ -201,7 +306,7 @@ export interface ObjectiveContribution<O = any> extends ContributionBase {
   nextState?(ctx: { options: O; state: ObjectiveState; reconstruction: number; kl: number; pixelsPerImage: number }): ObjectiveState;
 }
 
-export interface RegularizerContribution<O = any> extends ContributionBase {
+export interface RegularizerContribution<O = any> extends ContributionBase<O> {
   compute(ctx: { tf: Tf; options: O; weights: Variable[] }): Scalar;
 }
 
@@ -211,9 +316,9 @@ export interface RegularizerContribution<O = any> extends ContributionBase {
 /** A hard segmentation: class id per pixel, row-major, length H*W. */
 export type Mask = Uint8Array;
 
-export interface DistanceContribution<O = any> extends ContributionBase {
-  /** d(a, b) >= 0, symmetric, d(a, a) = 0. `classes` counts the background class. */
-  distance(a: Mask, b: Mask, ctx: { options: O; classes: number }): number;
+export interface DistanceContribution<O = any> extends ContributionBase<O> {
+  /** d(a, b) >= 0, symmetric, d(a, a) = 0. Masks are row-major [height, width]; `classes` counts the background class. */
+  distance(a: Mask, b: Mask, ctx: { options: O; classes: number; height: number; width: number }): number;
 }
 
 export interface MetricContext<O> {
@@ -228,7 +333,7 @@ export interface MetricContext<O> {
   modes?: Array<{ mask: Mask; probability: number }>;
 }
 
-export interface MetricContribution<O = any> extends ContributionBase {
+export interface MetricContribution<O = any> extends ContributionBase<O> {
   /** Per image; the runtime averages over images (NaN values are skipped and counted). */
   compute(ctx: MetricContext<O>): number;
   /** Whether the metric needs `modes` (skipped with a note on data without them). */
@@ -243,17 +348,17 @@ export interface OptimizerHandle {
   setLearningRate(lr: number): void;
 }
 
-export interface OptimizerContribution<O = any> extends ContributionBase {
+export interface OptimizerContribution<O = any> extends ContributionBase<O> {
   create(ctx: { tf: Tf; options: O }): OptimizerHandle;
   /** The base learning rate that schedules scale. */
   baseLearningRate(options: O): number;
 }
 
-export interface ScheduleContribution<O = any> extends ContributionBase {
+export interface ScheduleContribution<O = any> extends ContributionBase<O> {
   learningRate(ctx: { options: O; step: number; baseLearningRate: number; totalSteps: number }): number;
 }
 
-export interface DataSourceContribution<O = any> extends ContributionBase {
+export interface DataSourceContribution<O = any> extends ContributionBase<O> {
   load(ctx: { options: O; input: InputSpec; seed: number; specDir: string }): Promise<Dataset>;
 }
 
@@ -296,6 +401,26 @@ export type PunetPlugin = {
   /** Semver range of the plugin API this plugin was written for, e.g. "^1.0.0". */
   punetApi: string;
 } & { [P in ExtensionPoint]?: Record<string, Contributions[P]> };
+
+/** A block contribution typed from its TypeBox options schema, its `needs` and what `build` returns. */
+export function defineBlock<S extends OptionsSchema, B extends Block, N extends RoleContracts = {}>(
+  block: Omit<BlockContribution<OptionsOf<S>, B, N>, 'options'> & { options: S },
+): BlockContribution<OptionsOf<S>, B, N> {
+  return block;
+}
+
+/** An architecture typed from its TypeBox options schema and its slots. */
+export function defineArchitecture<S extends OptionsSchema, Slots extends RoleSlots>(
+  architecture: Omit<ArchitectureContribution<OptionsOf<S>, Slots>, 'options'> & { options: S },
+): ArchitectureContribution<OptionsOf<S>, Slots> {
+  return architecture;
+}
+
+/** Any other contribution typed from its TypeBox options schema: `defineContribution<LossContribution>()({...})`. */
+export function defineContribution<C extends ContributionBase>() {
+  return <S extends OptionsSchema>(contribution: Omit<C, 'options' | 'check'> & { options: S; check?(options: OptionsOf<S>, ctx: CheckContext): OptionProblem[] }) =>
+    contribution as unknown as C;
+}
 
 /** Identity helper that gives plugin authors type checking: `export default definePlugin({...})`. */
 export function definePlugin<P extends PunetPlugin>(plugin: P): P {

@@ -4,8 +4,8 @@
  * names are special here); the architecture contribution composes the roles.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Block, BlockRole, LayerInfo, ProbabilisticSegmenter, ResolvedSpec, Tf, Variable } from './api.js';
-import { BLOCK_ROLES } from '../spec/types.js';
+import type { Block, BlockRole, LayerInfo, ProbabilisticSegmenter, ResolvedSpec, RoleContract, RoleContracts, Tf, Variable } from './api.js';
+import { contractViolations, slotOrder } from './contracts.js';
 import type { Registry } from './registry.js';
 import { BlockOptionError, CompileError, joinPath } from './errors.js';
 import { resolveEntry } from './options.js';
@@ -53,83 +53,114 @@ export interface CompileModelOptions {
   seed?: number;
   /** The tfjs namespace to build with (default: the one this module imports). */
   tf?: Tf;
+  /** Zero weights instead of seeded draws: `punet check` builds every block this way to find what only building finds. */
+  dry?: boolean;
 }
 
+/**
+ * Builds the architecture's slots in their declared order. Each block gets the blocks it
+ * `needs` (built before it, checked against the contracts it names) and is itself checked
+ * against its slot's contract, so a block that cannot fill a role is reported at that role.
+ */
 export function compileModel(spec: ResolvedSpec, registry: Registry, opts: CompileModelOptions = {}): CompiledModel {
   const tfns = opts.tf ?? tf;
   registerCpuKernelFixes();
   const seed = opts.seed ?? spec.train?.seed ?? 0;
   checkInput(spec);
-  const arch = resolveEntry(registry, 'architectures', spec.architecture, 'architecture');
-  const roles = [...arch.contribution.roles.required, ...(arch.contribution.roles.optional ?? [])];
-  for (const role of BLOCK_ROLES) {
-    if (spec[role] && !roles.includes(role)) {
-      throw new CompileError(role, `architecture '${arch.registered.id}' does not use a '${role}' block (it uses: ${roles.join(', ')})`);
-    }
-  }
+  const arch = resolveEntry(registry, 'architectures', spec.architecture, 'architecture', spec);
+  const archId = arch.registered.id;
+  const { order, required } = slotOrder(arch.contribution);
 
   const store = new Map<string, VariableRecord>();
-  const factory = new SeededParamFactory(tfns, seed, store);
+  const factory = new SeededParamFactory(tfns, seed, store, '', opts.dry);
   const blocks: Partial<Record<BlockRole, Block>> = {};
+  const kinds: Partial<Record<BlockRole, string>> = {};
   const summary: CompiledBlock[] = [];
   try {
-    for (const role of roles) {
+    for (const role of order) {
       const entry = spec[role];
       if (!entry) {
-        if (arch.contribution.roles.required.includes(role)) {
-          throw new CompileError(role, `architecture '${arch.registered.id}' needs a '${role}' block`);
-        }
+        if (required.includes(role)) throw new CompileError(role, `architecture '${archId}' needs a '${role}' block`);
         continue;
       }
-      const resolved = resolveEntry(registry, 'blocks', entry, role);
-      const contribution = resolved.contribution;
+      const resolved = resolveEntry(registry, 'blocks', entry, role, spec);
+      const { contribution, registered } = resolved;
+      const kind = registered.id;
+      const plugin = registered.plugin.name;
       if (!contribution.roles.includes(role)) {
+        throw new CompileError(joinPath(role, 'kind'), `block kind '${kind}' cannot be a ${role} (it can be: ${contribution.roles.join(', ')})`, plugin);
+      }
+      const needed = neededBlocks(role, kind, plugin, contribution.needs ?? {}, blocks, kinds, order, archId);
+      const before = store.size;
+      const block = atPath(role, plugin, kind, () =>
+        contribution.build({ tf: tfns, options: resolved.options, input: spec.input, params: factory.scope(role), role, blocks: needed }),
+      );
+      const contract = arch.contribution.slots[role]!.contract;
+      const violations = contractViolations(block, contract);
+      if (violations.length) {
         throw new CompileError(
-          joinPath(role, 'kind'),
-          `block kind '${resolved.registered.id}' cannot be a ${role} (it can be: ${contribution.roles.join(', ')})`,
-          resolved.registered.plugin.name,
+          role,
+          `block kind '${kind}' (plugin '${plugin}') cannot fill role '${role}' of architecture '${archId}' (contract '${contract.name}': ${contract.description}): it ${violations.join('; ')}`,
+          plugin,
         );
       }
-      const before = store.size;
-      const block = atPath(role, resolved.registered.plugin.name, resolved.registered.id, () =>
-        contribution.build({
-          tf: tfns,
-          options: resolved.options,
-          input: spec.input,
-          spec,
-          params: factory.scope(role),
-          blocks: { ...blocks },
-          role,
-        }),
-      );
       blocks[role] = block;
+      kinds[role] = kind;
       const created = [...store.values()].slice(before);
       const described = block as { outputShapes?: Record<string, number[]>; layers?: LayerInfo[] };
       summary.push({
         role,
-        kind: resolved.registered.id,
-        plugin: resolved.registered.plugin.name,
+        kind,
+        plugin,
         options: resolved.options,
         parameters: created.reduce((n, r) => n + r.variable.size, 0),
         outputShapes: described.outputShapes ?? {},
         layers: described.layers,
       });
     }
-    const segmenter = atPath('architecture', arch.registered.plugin.name, arch.registered.id, () =>
-      arch.contribution.compose({
-        tf: tfns,
-        options: arch.options,
-        input: spec.input,
-        spec,
-        params: factory.scope('architecture'),
-        blocks,
-      }),
+    const segmenter = atPath('architecture', arch.registered.plugin.name, archId, () =>
+      arch.contribution.compose({ tf: tfns, options: arch.options, input: spec.input, params: factory.scope('architecture'), blocks }),
     );
     return assemble(spec, seed, segmenter, blocks, summary, store);
   } catch (err) {
     for (const r of store.values()) r.variable.dispose();
     throw err;
   }
+}
+
+/** The blocks `role`'s kind declared in `needs`, each built already and satisfying the contract named there. */
+function neededBlocks(
+  role: BlockRole,
+  kind: string,
+  plugin: string,
+  needs: RoleContracts,
+  built: Partial<Record<BlockRole, Block>>,
+  kinds: Partial<Record<BlockRole, string>>,
+  order: BlockRole[],
+  archId: string,
+): Partial<Record<BlockRole, Block>> {
+  const out: Partial<Record<BlockRole, Block>> = {};
+  for (const [other, contract] of Object.entries(needs) as Array<[BlockRole, RoleContract<unknown>]>) {
+    const block = built[other];
+    if (!block) {
+      const why = !order.includes(other)
+        ? `architecture '${archId}' has no '${other}' role`
+        : order.indexOf(other) > order.indexOf(role)
+          ? `architecture '${archId}' builds '${other}' after '${role}'`
+          : `the spec has no '${other}' block`;
+      throw new CompileError(role, `block kind '${kind}' needs the '${other}' block (${contract.name}) while it builds, but ${why}`, plugin);
+    }
+    const violations = contractViolations(block, contract);
+    if (violations.length) {
+      throw new CompileError(
+        role,
+        `block kind '${kind}' reads the '${other}' block as '${contract.name}' (${contract.description}), but '${kinds[other]}' ${violations.join('; ')}`,
+        plugin,
+      );
+    }
+    out[other] = block;
+  }
+  return out;
 }
 
 function assemble(

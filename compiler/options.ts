@@ -4,7 +4,8 @@
  * `check`). Errors are CompileErrors naming the spec path and the plugin.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import type { Contributions, ExtensionPoint, KindSpec } from './api.js';
+import type { BlockRole, CheckContext, Contributions, ExtensionPoint, KindSpec, ResolvedSpec } from './api.js';
+import { BLOCK_ROLES } from '../spec/types.js';
 import type { Registered, Registry } from './registry.js';
 import { CompileError, joinPath } from './errors.js';
 import { wrapContribution } from './plugin-loader.js';
@@ -52,18 +53,32 @@ export function resolveEntry<P extends ExtensionPoint>(
   point: P,
   entry: KindSpec | undefined,
   path: string,
+  /** The spec the entry belongs to: contributions' `check` sees it (and `input`). */
+  spec?: Readonly<ResolvedSpec>,
 ): ResolvedEntry<P> {
   if (!entry || typeof entry.kind !== 'string') throw new CompileError(path, `missing (needs a { kind: ... } ${POINT_LABEL[point]} entry)`);
   const registered = lookup(registry, point, entry.kind, path);
   const { kind: _kind, ...raw } = entry;
-  const options = validateOptions(registered, structuredClone(raw), path);
+  const checkContext = spec && checkContextFor(spec, path);
+  const options = validateOptions(registered, structuredClone(raw), path, checkContext);
   // A third-party contribution's errors are reported with its plugin, point, id and spec path.
   const contribution = registered.builtin ? registered.contribution : wrapContribution(registered, path);
   return { registered, contribution, options, path };
 }
 
-/** Validates (and fills defaults into) `options`; returns it. */
-export function validateOptions(registered: Registered<ExtensionPoint>, options: Record<string, unknown>, path: string): Record<string, unknown> {
+/** What a contribution's `check` sees for the entry at `path`. */
+export function checkContextFor(spec: Readonly<ResolvedSpec>, path: string): CheckContext {
+  const role = (BLOCK_ROLES as readonly string[]).includes(path) ? (path as BlockRole) : undefined;
+  return { input: spec.input, spec, path, ...(role ? { role } : {}) };
+}
+
+/** Validates (and fills defaults into) `options`; returns it. Without a check context the contribution's `check` is not run. */
+export function validateOptions(
+  registered: Registered<ExtensionPoint>,
+  options: Record<string, unknown>,
+  path: string,
+  checkContext?: CheckContext,
+): Record<string, unknown> {
   const contribution = registered.contribution;
   const where = `${POINT_LABEL[registered.point]} kind '${registered.id}' of plugin '${registered.plugin.name}'`;
   let validate = validators.get(contribution);
@@ -81,12 +96,12 @@ export function validateOptions(registered: Registered<ExtensionPoint>, options:
     const all = validate.errors!.map((e) => describe(e, known)).join('; ');
     throw new CompileError(joinPath(path, errorPath(first)), `${all} (${where})`, registered.plugin.name);
   }
-  // Warnings (severity 'warning') are for `punet check` to print; only errors stop compilation.
-  const problems = (contribution.check?.(options) ?? []).filter((p) => (p as { severity?: string }).severity !== 'warning');
+  const problems = (checkContext ? (contribution.check?.(options, checkContext) ?? []) : []).filter((p) => (p.severity ?? 'error') === 'error');
   if (problems.length) {
     throw new CompileError(
-      joinPath(path, problems[0]!.option),
-      problems.map((p) => (p.option ? `${p.option}: ${p.message}` : p.message)).join('; ') + ` (${where})`,
+      problems[0]!.at ?? joinPath(path, problems[0]!.option),
+      // The path names the first problem's option; later ones name theirs.
+      problems.map((p, i) => (i > 0 && p.option ? `${p.option}: ${p.message}` : p.message)).join('; ') + ` (${where})`,
       registered.plugin.name,
     );
   }

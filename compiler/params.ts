@@ -96,13 +96,15 @@ export class SeededParamFactory implements ParamFactory {
     private readonly runSeed: number,
     readonly store: Map<string, VariableRecord>,
     private readonly prefix = '',
+    /** Zeros instead of seeded draws: for checking that a spec builds, not for training. */
+    private readonly dry = false,
   ) {}
 
   variable(name: string, shape: number[], init: Initializer, opts: { regularize?: boolean } = {}): Variable {
     const full = this.prefix ? `${this.prefix}/${name}` : name;
     if (this.store.has(full)) throw new Error(`variable '${full}' is created twice`);
     if (shape.some((d) => !Number.isInteger(d) || d < 1)) throw new Error(`variable '${full}' has an invalid shape [${shape}]`);
-    const value = initialValue(this.tf, shape, init, deriveSeed(this.runSeed, full));
+    const value = this.dry ? this.tf.zeros(shape) : initialValue(this.tf, shape, init, deriveSeed(this.runSeed, full));
     // No engine name: tfjs names are global, and several models may live in one process.
     const variable = this.tf.variable(value, true);
     value.dispose();
@@ -111,6 +113,6 @@ export class SeededParamFactory implements ParamFactory {
   }
 
   scope(name: string): ParamFactory {
-    return new SeededParamFactory(this.tf, this.runSeed, this.store, this.prefix ? `${this.prefix}/${name}` : name);
+    return new SeededParamFactory(this.tf, this.runSeed, this.store, this.prefix ? `${this.prefix}/${name}` : name, this.dry);
   }
 }

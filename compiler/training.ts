@@ -36,12 +36,12 @@ export interface CompiledTraining {
 }
 
 export function compileTraining(spec: ResolvedSpec, registry: Registry, tfns: Tf = tf): CompiledTraining {
-  const reconstruction = resolveEntry(registry, 'losses', spec.loss?.reconstruction, 'loss.reconstruction');
-  const kl = resolveEntry(registry, 'klEstimators', spec.loss?.kl, 'loss.kl');
-  const objective = resolveEntry(registry, 'objectives', spec.loss?.objective, 'loss.objective');
-  const regularizer = resolveEntry(registry, 'regularizers', spec.loss?.regularization, 'loss.regularization');
-  const optimizer = resolveEntry(registry, 'optimizers', spec.train?.optimizer, 'train.optimizer');
-  const schedule = resolveEntry(registry, 'schedules', spec.train?.schedule, 'train.schedule');
+  const reconstruction = resolveEntry(registry, 'losses', spec.loss?.reconstruction, 'loss.reconstruction', spec);
+  const kl = resolveEntry(registry, 'klEstimators', spec.loss?.kl, 'loss.kl', spec);
+  const objective = resolveEntry(registry, 'objectives', spec.loss?.objective, 'loss.objective', spec);
+  const regularizer = resolveEntry(registry, 'regularizers', spec.loss?.regularization, 'loss.regularization', spec);
+  const optimizer = resolveEntry(registry, 'optimizers', spec.train?.optimizer, 'train.optimizer', spec);
+  const schedule = resolveEntry(registry, 'schedules', spec.train?.schedule, 'train.schedule', spec);
   const pixelsPerImage = spec.input.size[0] * spec.input.size[1];
   const totalSteps = spec.train?.steps ?? 0;
   return {

@@ -7,6 +7,8 @@
  */
 import type { ExtensionPoint, OptionProblem } from '../compiler/api.js';
 import type { Registry } from '../compiler/registry.js';
+import { slotOrder } from '../compiler/contracts.js';
+import { checkContextFor } from '../compiler/options.js';
 import type { Range } from './ast.js';
 import { CODES, error, warning, type Diagnostic } from './diagnostics.js';
 import { dotted, isUnder } from './pointer.js';
@@ -14,11 +16,7 @@ import { kindsFor } from './schema.js';
 import { KIND_SLOTS } from './slots.js';
 import type { JsonObject, Origins } from './to-json.js';
 import { originOf } from './validate.js';
-import { BLOCK_ROLES, type BlockRole, type InputSpec, type ResolvedSpec } from './types.js';
-
-// TODO(api v2 merge): these two become the plugin API's OptionProblem and check signature.
-type OptionProblemV2 = OptionProblem & { severity?: 'error' | 'warning'; code?: string };
-type ContributionCheck = (options: unknown, ctx: { input: InputSpec; spec: ResolvedSpec; path: string; role?: BlockRole }) => OptionProblemV2[];
+import { BLOCK_ROLES, type BlockRole, type ResolvedSpec } from './types.js';
 
 export interface SemanticContext {
   spec: JsonObject;
@@ -73,7 +71,7 @@ export const checkArchitectureRoles: Check = ({ spec, registry, at, broken }) =>
   if (typeof kind !== 'string' || broken('/architecture')) return [];
   const arch = registry.get('architectures', kind);
   if (!arch) return [];
-  const { required, optional = [] } = arch.contribution.roles;
+  const { required, optional } = slotOrder(arch.contribution);
   const out: Diagnostic[] = [];
   for (const role of required) {
     if (spec[role] !== undefined) continue;
@@ -141,26 +139,26 @@ function metricEntry(m: unknown): { kind: string; options: JsonObject } | undefi
  */
 export const checkContributionOptions: Check = ({ spec, registry, at, broken }) => {
   const out: Diagnostic[] = [];
-  const input = obj(spec.input) as unknown as InputSpec;
   for (const entry of contributionEntries(spec)) {
-    if (broken(entry.ptr)) continue;
-    const registered = registry.get(entry.point, entry.kind);
-    const check = registered?.contribution.check as ContributionCheck | undefined;
+    // Checks may read `input`: skip them while it is broken (its own error is reported).
+    if (broken(entry.ptr) || broken('/input')) continue;
+    const check = registry.get(entry.point, entry.kind)?.contribution.check;
     if (!check) continue;
-    const ctx = { input, spec: spec as unknown as ResolvedSpec, path: dotted(entry.ptr), ...(entry.role ? { role: entry.role } : {}) };
-    let problems: OptionProblemV2[];
+    let problems: OptionProblem[];
     try {
-      problems = check(structuredClone(entry.options), structuredClone(ctx)) ?? [];
+      problems = check(structuredClone(entry.options), checkContextFor(spec as unknown as ResolvedSpec, dotted(entry.ptr))) ?? [];
     } catch (e) {
       problems = [{ option: '', message: `its option check failed: ${(e as Error)?.message ?? String(e)}` }];
     }
     for (const p of problems) {
-      const where = p.option ? `${entry.ptr}/${p.option.split('.').join('/')}` : entry.ptr;
+      // `at` points anywhere in the spec (e.g. `input.size`); `option` inside the entry.
+      const where = p.at ? `/${p.at.split('.').join('/')}` : p.option ? `${entry.ptr}/${p.option.split('.').join('/')}` : entry.ptr;
       const message = `${entry.what} kind '${entry.kind}': ${p.message}`;
+      const keyOnly = !p.option && !p.at;
       out.push(
         p.severity === 'warning'
-          ? warning(p.code ?? CODES.optionWarning, message, at(where, !p.option))
-          : error(p.code ?? CODES.optionCheck, message, at(where, !p.option)),
+          ? warning(p.code ?? CODES.optionWarning, message, at(where, keyOnly))
+          : error(p.code ?? CODES.optionCheck, message, at(where, keyOnly)),
       );
     }
   }

@@ -73,19 +73,14 @@ const synthetic: DataSourceContribution<SyntheticSourceOptions> = {
       splits: splitsSchema,
     },
   },
-  check: (o: Partial<SyntheticSourceOptions>, ctx?: { input: InputSpec }) => {
+  check: (o: Partial<SyntheticSourceOptions>, ctx) => {
     const problems = checkSplits(o.splits);
-    const mode = ctx?.input.normalize;
+    const mode = ctx.input.normalize;
     if (mode && mode !== 'none') {
       // The synthetic images are already in [0, 1] with fixed contrast: normalising them changes
       // what the published reference numbers were measured on.
-      const warning = {
-        option: '',
-        severity: 'warning',
-        code: 'W403',
-        message: `'input.normalize: ${mode}' changes the built-in synthetic images, so results are not comparable to the reference numbers (docs/language.md); use it for imported data, or 'none' here`,
-      };
-      problems.push(warning);
+      const message = `'input.normalize: ${mode}' changes the built-in synthetic images, so results are not comparable to the reference numbers (docs/language.md); use it for imported data, or 'none' here`;
+      problems.push({ option: '', at: 'input.normalize', severity: 'warning', code: 'W403', message });
     }
     if (o.min_shapes !== undefined && o.max_shapes !== undefined && o.min_shapes > o.max_shapes) {
       problems.push({ option: 'min_shapes', message: `must be <= max_shapes (${o.max_shapes}), got ${o.min_shapes}` });
@@ -188,6 +183,6 @@ function describeMismatch(data: Dataset, input: InputSpec): string | undefined {
 export default definePlugin({
   name: 'punet-data',
   version: '0.1.0',
-  punetApi: '^1.0.0',
+  punetApi: '^2.0.0',
   dataSources: { synthetic, 'png-folder': pngFolder, dataset },
 });

@@ -89,7 +89,7 @@ export function klWeight(options: WeightedOptions, steps: number): number {
 export default definePlugin({
   name: 'punet-losses',
   version: '0.1.0',
-  punetApi: '^1.0.0',
+  punetApi: '^2.0.0',
   losses: {
     'cross-entropy': {
       description: 'Softmax cross-entropy; sum-per-image (summed over pixels, mean over batch) or mean.',

@@ -106,7 +106,7 @@ const modeTvMetric: MetricContribution<{ threshold: number }> = {
 export default definePlugin({
   name: 'punet-metrics',
   version: '0.1.0',
-  punetApi: '^1.0.0',
+  punetApi: '^2.0.0',
   distances: { iou },
   metrics: {
     ged: gedMetric,

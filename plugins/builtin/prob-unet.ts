@@ -3,136 +3,109 @@
  * `conv-encoder` (prior / posterior), `gaussian` (latent), `fcomb` (combiner), and the
  * architecture `prob-unet` that composes them. No TensorFlow.js import: `tf` arrives in ctx.
  */
-import { definePlugin } from '../../compiler/api.js';
-import type { Block, BlockRole, BuildContext, Distribution, Prepared, ProbabilisticSegmenter, Tensor, Tf } from '../../compiler/api.js';
+import { Type, type Static } from '@sinclair/typebox';
+import { defineArchitecture, defineBlock, definePlugin, StringEnum } from '../../compiler/api.js';
+import type { BuildContext, Distribution, LayerInfo, Prepared, ProbabilisticSegmenter, RoleContracts, SlotBlocks, Tensor, Tf } from '../../compiler/api.js';
 import { BlockOptionError } from '../../compiler/errors.js';
-import { diagGaussianFromHead } from '../toolkit/distributions.js';
-import {
-  biasInitializer,
-  convFlops,
-  convParams,
-  createConv,
-  weightInitializer,
-  type Activation,
-  type ConvLayer,
-  type DownSampling,
-  type LayerInfo,
-  type UpSampling,
-  type WeightInit,
-} from '../toolkit/nn.js';
+import { diagGaussianFromHead, DIAG_GAUSSIAN } from '../toolkit/distributions.js';
+import { biasInitializer, convFlops, convParams, createConv, weightInitializer, type ConvLayer } from '../toolkit/nn.js';
 import { buildDecoder, buildEncoder, type StackConfig } from '../toolkit/unet-parts.js';
-import { expectBlock, type Combiner, type FeatureNet, type LatentBlock, type LatentEncoder } from '../../compiler/roles.js';
+import {
+  combiner,
+  featureChannels,
+  featureNet,
+  latentBlock,
+  latentEncoder,
+  latentEvent,
+  latentHead,
+  type Combiner,
+  type FeatureNet,
+  type LatentBlock,
+  type LatentEncoder,
+} from './contracts.js';
 
 // ---------------------------------------------------------------------------------------------
-// Option schemas (draft-07; the spec front end builds its validation from these)
+// Option schemas: one TypeBox schema per block is both the JSON Schema the spec is validated
+// against and the static type of `ctx.options`.
 
-const positiveInt = { type: 'integer', minimum: 1 } as const;
-const widthsSchema = {
-  type: 'array',
-  items: positiveInt,
+const PositiveInt = (def: number, description: string) => Type.Integer({ minimum: 1, default: def, description });
+const Widths = Type.Array(Type.Integer({ minimum: 1 }), {
   minItems: 1,
   default: [32, 64, 128, 192],
   description: 'Channels per level, finest first (one level per entry).',
-} as const;
-const activationSchema = { enum: ['relu', 'elu'], default: 'relu', description: 'After every conv but the last.' } as const;
-const initSchema = {
-  enum: ['he-normal-truncated', 'orthogonal', 'glorot-uniform'],
+});
+const ActivationOption = StringEnum(['relu', 'elu'], { default: 'relu', description: 'After every conv but the last.' });
+const InitOption = StringEnum(['he-normal-truncated', 'orthogonal', 'glorot-uniform'], {
   default: 'he-normal-truncated',
   description: 'Conv kernel initialiser (he-normal-truncated: variance scaling 2.0, fan-in, truncated normal).',
-} as const;
-const biasStdSchema = { type: 'number', minimum: 0, default: 0.001, description: 'Std of the truncated-normal bias init (0: zeros).' } as const;
-const convsSchema = { ...positiveInt, default: 3, description: 'Convs per level.' } as const;
-const kernelSchema = { ...positiveInt, default: 3, description: 'Conv kernel size (stride 1, SAME padding).' } as const;
-const downSchema = { enum: ['avgpool', 'maxpool'], default: 'avgpool', description: '2x2 stride-2 pooling at the start of every level but the first.' } as const;
+});
+const BiasStd = Type.Number({ minimum: 0, default: 0.001, description: 'Std of the truncated-normal bias init (0: zeros).' });
+const stackOptions = {
+  widths: Widths,
+  convs_per_block: PositiveInt(3, 'Convs per level.'),
+  kernel_size: PositiveInt(3, 'Conv kernel size (stride 1, SAME padding).'),
+  down: StringEnum(['avgpool', 'maxpool'], {
+    default: 'avgpool',
+    description: '2x2 stride-2 pooling at the start of every level but the first.',
+  }),
+  activation: ActivationOption,
+  init: InitOption,
+  bias_init_std: BiasStd,
+};
 
-const unetOptions = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    widths: widthsSchema,
-    convs_per_block: convsSchema,
-    kernel_size: kernelSchema,
-    down: downSchema,
-    up: { enum: ['bilinear', 'nearest'], default: 'bilinear', description: 'Decoder upsampling to the skip size (align corners).' },
-    activation: activationSchema,
-    init: initSchema,
-    bias_init_std: biasStdSchema,
+const stackSchema = Type.Object(stackOptions);
+
+const { activation, init, bias_init_std, ...levelOptions } = stackOptions;
+const unetSchema = Type.Object(
+  {
+    ...levelOptions,
+    up: StringEnum(['bilinear', 'nearest'], { default: 'bilinear', description: 'Decoder upsampling to the skip size (align corners).' }),
+    activation,
+    init,
+    bias_init_std,
   },
-} as const;
+  { additionalProperties: false },
+);
 
-const encoderOptions = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    widths: widthsSchema,
-    convs_per_block: convsSchema,
-    kernel_size: kernelSchema,
-    down: downSchema,
-    activation: activationSchema,
-    init: initSchema,
-    bias_init_std: biasStdSchema,
-    sees: { enum: ['image', 'image+mask'], default: 'image', description: "The prior sees the image; the posterior 'image+mask'." },
-    mask_encoding: {
-      enum: ['onehot-shifted', 'onehot'],
+const encoderSchema = Type.Object(
+  {
+    ...stackOptions,
+    sees: StringEnum(['image', 'image+mask'], { default: 'image', description: "The prior sees the image; the posterior 'image+mask'." }),
+    mask_encoding: StringEnum(['onehot-shifted', 'onehot'], {
       default: 'onehot-shifted',
       description: 'How the mask joins the image: onehot(y) - 0.5 (Kohl et al.) or onehot(y).',
-    },
+    }),
   },
-} as const;
+  { additionalProperties: false },
+);
 
-const gaussianOptions = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    size: { ...positiveInt, default: 6, description: 'Latent dimensions M.' },
-    log_sigma_bound: {
-      type: 'number',
-      exclusiveMinimum: 0,
-      default: 10,
-      description: 'log sigma = b * tanh(raw / b), so sigma stays in [e^-b, e^b].',
-    },
-    head_init_std: { type: 'number', minimum: 0, default: 0.001, description: "Std of the truncated-normal init of the encoders' head biases." },
+const gaussianSchema = Type.Object(
+  {
+    size: PositiveInt(6, 'Latent dimensions M.'),
+    log_sigma_bound: Type.Number({ exclusiveMinimum: 0, default: 10, description: 'log sigma = b * tanh(raw / b), so sigma stays in [e^-b, e^b].' }),
+    head_init_std: Type.Number({ minimum: 0, default: 0.001, description: "Std of the truncated-normal init of the encoders' head biases." }),
   },
-} as const;
+  { additionalProperties: false },
+);
 
-const fcombOptions = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    layers: { ...positiveInt, default: 3, description: '1x1 convs (with activation) before the logits conv.' },
-    width: { ...positiveInt, default: 32, description: 'Channels of those 1x1 convs.' },
-    inject: { enum: ['last'], default: 'last', description: "Where z joins the U-Net: 'last' = after its last feature map." },
-    activation: activationSchema,
-    init: initSchema,
-    bias_init_std: biasStdSchema,
+const fcombSchema = Type.Object(
+  {
+    layers: PositiveInt(3, '1x1 convs (with activation) before the logits conv.'),
+    width: PositiveInt(32, 'Channels of those 1x1 convs.'),
+    inject: StringEnum(['last'], { default: 'last', description: "Where z joins the U-Net: 'last' = after its last feature map." }),
+    activation: ActivationOption,
+    init: InitOption,
+    bias_init_std: BiasStd,
   },
-} as const;
+  { additionalProperties: false },
+);
 
 /** Validated block options (exported for runtime/export, which rebuilds the graph from them). */
-export interface StackOptions {
-  widths: number[];
-  convs_per_block: number;
-  kernel_size: number;
-  down: DownSampling;
-  activation: Activation;
-  init: WeightInit;
-  bias_init_std: number;
-}
-export type UNetOptions = StackOptions & { up: UpSampling };
-type EncoderOptions = StackOptions & { sees: 'image' | 'image+mask'; mask_encoding: 'onehot-shifted' | 'onehot' };
-export interface GaussianOptions {
-  size: number;
-  log_sigma_bound: number;
-  head_init_std: number;
-}
-export interface FcombOptions {
-  layers: number;
-  width: number;
-  inject: 'last';
-  activation: Activation;
-  init: WeightInit;
-  bias_init_std: number;
-}
+export type StackOptions = Static<typeof stackSchema>;
+export type UNetOptions = Static<typeof unetSchema>;
+type EncoderOptions = Static<typeof encoderSchema>;
+export type GaussianOptions = Static<typeof gaussianSchema>;
+export type FcombOptions = Static<typeof fcombSchema>;
 
 function stackConfig(o: StackOptions): StackConfig {
   return {
@@ -148,9 +121,8 @@ function stackConfig(o: StackOptions): StackConfig {
 // ---------------------------------------------------------------------------------------------
 // Blocks
 
-type BlockContext<O> = BuildContext<O> & { role: BlockRole };
-
-function buildUNet(tf: Tf, ctx: BlockContext<UNetOptions>): FeatureNet {
+function buildUNet(ctx: BuildContext<UNetOptions>): FeatureNet {
+  const { tf } = ctx;
   const cfg = stackConfig(ctx.options);
   const encoder = buildEncoder(tf, ctx.params.scope('encoder'), ctx.input.channels, ctx.input.size, ctx.options.down, cfg);
   const decoder = buildDecoder(tf, ctx.params.scope('decoder'), encoder.levelShapes, ctx.options.up, cfg);
@@ -172,13 +144,13 @@ function prefixed(scope: string) {
   return (l: LayerInfo): LayerInfo => ({ ...l, name: `${scope}/${l.name}` });
 }
 
-function buildLatentEncoder(tf: Tf, ctx: BlockContext<EncoderOptions>): LatentEncoder {
+const encoderNeeds = { latent: latentHead } satisfies RoleContracts;
+
+function buildLatentEncoder(ctx: BuildContext<EncoderOptions, typeof encoderNeeds>): LatentEncoder {
+  const { tf } = ctx;
   const o = ctx.options;
   const seesMask = o.sees === 'image+mask';
-  if (seesMask && ctx.role === 'prior') {
-    throw new BlockOptionError('sees', "a prior cannot see the mask (there is none at sampling time); use sees: 'image'");
-  }
-  const latent = expectBlock<LatentBlock>(ctx.blocks, 'latent', ['headChannels', 'headBiasStd']);
+  const latent = ctx.blocks.latent;
   const classes = ctx.input.classes;
   const inChannels = ctx.input.channels + (seesMask ? classes : 0);
   const cfg = stackConfig(o);
@@ -235,10 +207,12 @@ function buildGaussian(tf: Tf, o: GaussianOptions): LatentBlock {
  * W_f part is computed once per image (`prepare`) and the per-sample W_z.z broadcast-added, so
  * n samples cost one batched pass over the remaining 1x1 convs.
  */
-function buildFcomb(tf: Tf, ctx: BlockContext<FcombOptions>): Combiner {
+const fcombNeeds = { unet: featureChannels, latent: latentEvent } satisfies RoleContracts;
+
+function buildFcomb(ctx: BuildContext<FcombOptions, typeof fcombNeeds>): Combiner {
+  const { tf } = ctx;
   const o = ctx.options;
-  const unet = expectBlock<FeatureNet>(ctx.blocks, 'unet', ['channels', 'features']);
-  const latent = expectBlock<LatentBlock>(ctx.blocks, 'latent', ['eventShape']);
+  const { unet, latent } = ctx.blocks;
   if (latent.eventShape.length !== 1) {
     throw new BlockOptionError('inject', `fcomb tiles a vector latent; the latent block has event shape [${latent.eventShape}]`);
   }
@@ -291,12 +265,17 @@ interface ProbUNetPrepared extends Prepared {
   combinerInput: Tensor;
 }
 
-function composeProbUNet(tf: Tf, b: Readonly<Partial<Record<BlockRole, Block>>>): ProbabilisticSegmenter {
-  const unet = expectBlock<FeatureNet>(b, 'unet', ['features']);
-  const prior = expectBlock<LatentEncoder>(b, 'prior', ['encode']);
-  const posterior = expectBlock<LatentEncoder>(b, 'posterior', ['encode']);
-  const latent = expectBlock<LatentBlock>(b, 'latent', ['distribution']);
-  const combiner = expectBlock<Combiner>(b, 'combiner', ['prepare', 'combine']);
+/** Build order matters: encoders read the latent's head size, fcomb the U-Net's channels. */
+const probUNetSlots = {
+  unet: { contract: featureNet },
+  latent: { contract: latentBlock },
+  prior: { contract: latentEncoder },
+  posterior: { contract: latentEncoder },
+  combiner: { contract: combiner },
+};
+
+function composeProbUNet(tf: Tf, blocks: SlotBlocks<typeof probUNetSlots>): ProbabilisticSegmenter {
+  const { unet, prior, posterior, latent, combiner } = blocks;
   const cached = (p: Prepared) => (p as ProbUNetPrepared).combinerInput;
   return {
     prepare(images) {
@@ -343,41 +322,53 @@ function composeProbUNet(tf: Tf, b: Readonly<Partial<Record<BlockRole, Block>>>)
 
 export default definePlugin({
   name: 'punet-prob-unet',
-  version: '0.1.0',
-  punetApi: '^1.0.0',
+  version: '0.2.0',
+  punetApi: '^2.0.0',
   blocks: {
-    unet: {
+    unet: defineBlock({
       description: 'U-Net (Kohl et al. 2018): conv levels with pooling, bilinear-up decoder with skips; ends in C[0] features.',
       roles: ['unet'],
-      options: unetOptions,
-      build: (ctx) => buildUNet(ctx.tf, ctx),
-    },
-    'conv-encoder': {
+      options: unetSchema,
+      build: buildUNet,
+    }),
+    'conv-encoder': defineBlock({
       description: 'U-Net encoder (own weights) + mean over H, W + 1x1 head to the latent parameters: prior or posterior net.',
       roles: ['prior', 'posterior'],
-      options: encoderOptions,
-      build: (ctx) => buildLatentEncoder(ctx.tf, ctx),
-    },
-    gaussian: {
+      options: encoderSchema,
+      needs: encoderNeeds,
+      check(options, { role }) {
+        // The posterior q(z|x,y) is conditioned on the segmentation; the prior p(z|x) must not see it.
+        if (role === 'prior' && options.sees === 'image+mask') {
+          return [{ option: 'sees', code: 'E405', message: 'the prior must not see the mask (masks are unknown at test time): write sees: image' }];
+        }
+        if (role === 'posterior' && options.sees === 'image') {
+          return [{ option: 'sees', code: 'E404', message: 'the posterior must see the mask (it models q(z | image, mask)): write sees: "image+mask"' }];
+        }
+        return [];
+      },
+      build: buildLatentEncoder,
+    }),
+    gaussian: defineBlock({
       description: 'Axis-aligned Gaussian latent of size M: mu and a bounded log sigma from the encoder head.',
       roles: ['latent'],
-      options: gaussianOptions,
-      build: (ctx) => buildGaussian(ctx.tf, ctx.options as GaussianOptions),
-    },
-    fcomb: {
+      family: DIAG_GAUSSIAN,
+      options: gaussianSchema,
+      build: (ctx) => buildGaussian(ctx.tf, ctx.options),
+    }),
+    fcomb: defineBlock({
       description: "Combiner: z tiled over the image after the U-Net's last features, 1x1 convs to class logits.",
       roles: ['combiner'],
-      options: fcombOptions,
-      build: (ctx) => buildFcomb(ctx.tf, ctx),
-    },
+      options: fcombSchema,
+      needs: fcombNeeds,
+      build: buildFcomb,
+    }),
   },
   architectures: {
-    'prob-unet': {
+    'prob-unet': defineArchitecture({
       description: 'Probabilistic U-Net (Kohl et al. 2018): U-Net + prior/posterior nets + global latent + fcomb.',
-      // Build order matters: encoders read the latent's head size, fcomb the U-Net's channels.
-      roles: { required: ['unet', 'latent', 'prior', 'posterior', 'combiner'] },
-      options: { type: 'object', additionalProperties: false, properties: {} },
+      slots: probUNetSlots,
+      options: Type.Object({}, { additionalProperties: false }),
       compose: (ctx) => composeProbUNet(ctx.tf, ctx.blocks),
-    },
+    }),
   },
 });

@@ -50,13 +50,8 @@ export function piecewiseRate(o: PiecewiseOptions, step: number): number {
 /** Kohl et al. report NaNs with Adam above 1e-3 (SGD rates are on another scale, so only Adam warns). */
 function checkAdamRate(o: AdamOptions): OptionProblem[] {
   if (!(o.lr > 1e-3)) return [];
-  const warning = {
-    option: 'lr',
-    severity: 'warning',
-    code: 'W402',
-    message: `learning rate ${o.lr} is above 1e-3, which is reported to make the Probabilistic U-Net diverge (NaN); the paper uses 1e-4`,
-  };
-  return [warning];
+  const message = `learning rate ${o.lr} is above 1e-3, which is reported to make the Probabilistic U-Net diverge (NaN); the paper uses 1e-4`;
+  return [{ option: 'lr', severity: 'warning', code: 'W402', message }];
 }
 
 function checkPiecewise(o: PiecewiseOptions): OptionProblem[] {
@@ -78,7 +73,7 @@ function checkPiecewise(o: PiecewiseOptions): OptionProblem[] {
 export default definePlugin({
   name: 'punet-training',
   version: '0.1.0',
-  punetApi: '^1.0.0',
+  punetApi: '^2.0.0',
   optimizers: {
     adam: {
       description: 'Adam (Kingma & Ba); the reference uses lr 1e-4 (1e-3 is reported to produce NaNs).',

@@ -8,19 +8,11 @@
  * fed into the U-Net (prior) decoder (teacher forcing), giving the reconstruction logits and the
  * conditional priors p(z_s | z_<s, x) in one pass.
  */
-import type {
-  ArchitectureContribution,
-  Block,
-  Distribution,
-  Prepared,
-  ProbabilisticSegmenter,
-  SampleOptions,
-  Tensor,
-  Tf,
-} from '../../compiler/api.js';
-import { hierarchyOf } from './config.js';
-import type { Hierarchy } from './config.js';
-import type { CombinerBlock, LatentBlock, PosteriorBlock, PriorBlock, UNetBlock } from './blocks.js';
+import { Type } from '@sinclair/typebox';
+import { defineArchitecture } from '../../compiler/api.js';
+import type { Distribution, Prepared, ProbabilisticSegmenter, SampleOptions, Tensor, Tf } from '../../compiler/api.js';
+import { geometryOf } from './config.js';
+import { hierarchicalLatent, logitsFromFeatures, posteriorNet, residualUNet, scaleHeads } from './blocks.js';
 import type { ResNetCore } from './layers.js';
 import { ancestralPrior, mixSeed } from './distribution.js';
 
@@ -69,25 +61,23 @@ interface HierarchicalPrepared extends Prepared {
   batch: number;
 }
 
-function requireBlock<T>(blocks: Partial<Record<string, Block>>, role: string, kind: string): T {
-  const block = blocks[role] as { kind?: unknown } | undefined;
-  if (!block) throw new Error(`the 'hierarchical' architecture needs a '${role}' block of kind '${kind}'`);
-  if (block.kind !== kind) throw new Error(`the 'hierarchical' architecture needs '${role}' of kind '${kind}' (got '${String(block.kind)}')`);
-  return block as T;
-}
+/** Build order: the latent first (the U-Net's decoder widths depend on it), the U-Net, then what reads both. */
+const slots = {
+  latent: { contract: hierarchicalLatent },
+  unet: { contract: residualUNet },
+  prior: { contract: scaleHeads },
+  posterior: { contract: posteriorNet },
+  combiner: { contract: logitsFromFeatures },
+};
 
-export const hierarchicalArchitecture: ArchitectureContribution<Record<string, never>> = {
+export const hierarchicalArchitecture = defineArchitecture({
   description: 'hierarchical Probabilistic U-Net (Kohl et al. 2019): spatial latents at several scales, coarse to fine',
-  options: { type: 'object', additionalProperties: false, properties: {} },
-  roles: { required: ['unet', 'prior', 'posterior', 'latent', 'combiner'] },
+  options: Type.Object({}, { additionalProperties: false }),
+  slots,
   compose(ctx): ProbabilisticSegmenter {
     const { tf } = ctx;
-    const unet = requireBlock<UNetBlock>(ctx.blocks, 'unet', 'resnet-unet');
-    const prior = requireBlock<PriorBlock>(ctx.blocks, 'prior', 'hierarchical-prior');
-    const posterior = requireBlock<PosteriorBlock>(ctx.blocks, 'posterior', 'hierarchical-posterior');
-    const latent = requireBlock<LatentBlock>(ctx.blocks, 'latent', 'hierarchical-gaussian');
-    const combiner = requireBlock<CombinerBlock>(ctx.blocks, 'combiner', 'logits-head');
-    const geometry: Hierarchy = hierarchyOf(ctx.spec);
+    const { unet, prior, posterior, latent, combiner } = ctx.blocks;
+    const geometry = geometryOf(unet.core.levels, latent, ctx.input.size);
     const S = latent.scales;
     const L = unet.core.levels;
     const finestLatentLevel = L - S;
@@ -124,6 +114,31 @@ export const hierarchicalArchitecture: ArchitectureContribution<Record<string, n
 
     const toSamples = (logits: Tensor, batch: number, n: number): Tensor => tf.reshape(logits, [batch, n, H, W, K]);
 
+    /** z [B, n, latentSize] (all scales flattened, coarse to fine) -> one [B * n, h, w, C] tensor per scale. */
+    const splitScales = (z: Tensor, batch: number): { parts: Tensor[]; n: number } => {
+      const [zb, n, size] = z.shape as number[];
+      if (z.rank !== 3 || zb !== batch || size !== geometry.latentSize) {
+        throw new Error(`expected z of shape [${batch}, n, ${geometry.latentSize}] (all scales flattened, coarse to fine), got [${z.shape.join(', ')}]`);
+      }
+      const flat = tf.reshape(z, [batch * n!, size!]);
+      const sizes = Array.from({ length: S }, (_, s) => geometry.scaleSize(s)[0] * geometry.scaleSize(s)[1] * latent.channels);
+      const parts = tf.split(flat, sizes, 1).map((part, s) => tf.reshape(part, [batch * n!, ...geometry.scaleSize(s), latent.channels]));
+      return { parts, n: n! };
+    };
+
+    /** Sum over scales of log p(z_s | z_<s, x): the prior decoder walked with z's own scales. */
+    const logProbOf = (skips: Tensor[], batch: number, z: Tensor): Tensor =>
+      tf.tidy(() => {
+        const { parts, n } = splitScales(z, batch);
+        const tiled = skips.map((s) => repeatEach(tf, s, n));
+        const terms: Tensor[] = [];
+        throughLatents(tf, unet.core, tiled, S, (s, features) => {
+          terms.push(priorAt(s, features).logProb(tf.expandDims(parts[s]!, 1)));
+          return parts[s]!;
+        }, false);
+        return tf.reshape(tf.addN(terms), [batch, n]);
+      });
+
     return {
       prepare(images) {
         const batch = images.shape[0]!;
@@ -141,6 +156,8 @@ export const hierarchicalArchitecture: ArchitectureContribution<Record<string, n
           return { skips, mu: flattenScales(tf, mus), logSigma: flattenScales(tf, sigmas) };
         });
         const priorDistribution = ancestralPrior({
+          tf,
+          logProb: (z) => logProbOf(skips, batch, z),
           eventSize: geometry.latentSize,
           meanPath: { mu, log_sigma: logSigma },
           sample: (n, seed) =>
@@ -171,19 +188,10 @@ export const hierarchicalArchitecture: ArchitectureContribution<Record<string, n
 
       decode(prepared, z) {
         const { skips, batch } = prepared as HierarchicalPrepared;
-        const [zb, n, size] = z.shape as number[];
-        if (z.rank !== 3 || zb !== batch || size !== geometry.latentSize) {
-          throw new Error(`decode expects z of shape [${batch}, n, ${geometry.latentSize}] (all scales flattened, coarse to fine), got [${z.shape.join(', ')}]`);
-        }
         return tf.tidy(() => {
-          const flat = tf.reshape(z, [batch * n!, size!]);
-          const sizes = Array.from({ length: S }, (_, s) => geometry.scaleSize(s)[0] * geometry.scaleSize(s)[1] * latent.channels);
-          const parts = tf.split(flat, sizes, 1).map((part, s) => {
-            const [h, w] = geometry.scaleSize(s);
-            return tf.reshape(part, [batch * n!, h, w, latent.channels]);
-          });
-          const tiled = skips.map((s) => repeatEach(tf, s, n!));
-          return toSamples(decodeWith(tiled, (s) => parts[s]!), batch, n!);
+          const { parts, n } = splitScales(z, batch);
+          const tiled = skips.map((s) => repeatEach(tf, s, n));
+          return toSamples(decodeWith(tiled, (s) => parts[s]!), batch, n);
         });
       },
 
@@ -208,4 +216,4 @@ export const hierarchicalArchitecture: ArchitectureContribution<Record<string, n
       },
     };
   },
-};
+});

@@ -6,20 +6,14 @@
  *   latent    `hierarchical-gaussian`  scales, channels, log-sigma bound; turns head outputs into Gaussians
  *   combiner  `logits-head`            activation + 1x1 conv to class logits
  */
-import type { BlockContribution, BuildContext, Distribution, ParamFactory, Tensor, Tf } from '../../compiler/api.js';
-import {
-  combinerSchema,
-  hierarchyOf,
-  latentSchema,
-  posteriorSchema,
-  priorSchema,
-  resnetSchema,
-  withDefaults,
-} from './config.js';
-import type { Activation, CombinerOptions, HeadOptions, LatentOptions, PosteriorOptions, ResNetOptions } from './config.js';
+import { defineBlock, defineContract } from '../../compiler/api.js';
+import type { Distribution, ParamFactory, RoleContracts, Tensor, Tf } from '../../compiler/api.js';
+import { BlockOptionError } from '../../compiler/errors.js';
+import { boundLogSigma, diagGaussian, DIAG_GAUSSIAN } from '../toolkit/distributions.js';
+import { combinerSchema, geometryOf, latentSchema, posteriorSchema, priorSchema, resnetSchema, scalesProblem, sizeProblem } from './config.js';
+import type { ResNetOptions } from './config.js';
 import { activate, buildResNetCore, conv2d } from './layers.js';
 import type { Conv, ResNetCore } from './layers.js';
-import { boundLogSigma, diagGaussian } from './distribution.js';
 
 /** Raw head output for one scale: mu and the unbounded log sigma, each [B, h, w, C]. */
 export interface HeadOutput {
@@ -27,42 +21,72 @@ export interface HeadOutput {
   rawLogSigma: Tensor;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Role contracts of the `hierarchical` architecture, and what blocks read of each other
+
+/** Role `latent`: how many scales and channels, and the Gaussian of one scale from its head. */
+export interface LatentBlock {
+  scales: number;
+  channels: number;
+  distribution(head: HeadOutput): Distribution;
+}
+export const hierarchicalLatent = defineContract<LatentBlock>('hierarchical-latent', 'latent scales and channels; a head output -> that scale\'s distribution', {
+  scales: 'integer',
+  channels: 'integer',
+  distribution: 'function',
+});
+
+/** What the U-Net and the heads read of the latent block while they build. */
+export type LatentScales = Pick<LatentBlock, 'scales' | 'channels'>;
+export const latentScales = defineContract<LatentScales>('latent-scales', 'reports the latent scales and channels', { scales: 'integer', channels: 'integer' });
+
+/** Role `unet`: a residual U-Net whose decoder the latents join; its options seed the posterior's. */
 export interface UNetBlock {
-  kind: 'resnet-unet';
   core: ResNetCore;
-  /** Without latents: encode, decode to full resolution, [B, H, W, widths[0]] features. */
-  apply(images: Tensor): Tensor;
-  [member: string]: unknown;
+  config: ResNetOptions;
+  outputShapes?: Record<string, number[]>;
 }
+export const residualUNet = defineContract<UNetBlock>('residual-unet', 'a residual U-Net core (encode, decodeLevel) with latents joining its decoder', {
+  core: 'object',
+  config: 'object',
+  outputShapes: 'object?',
+});
 
+/** Role `prior`: p(z_s | z_<s, x) heads on the U-Net decoder. */
 export interface PriorBlock {
-  kind: 'hierarchical-prior';
   head(scale: number, features: Tensor): HeadOutput;
-  [member: string]: unknown;
+  outputShapes?: Record<string, number[]>;
 }
+export const scaleHeads = defineContract<PriorBlock>('scale-heads', 'head(scale, decoder features) -> mu and raw log sigma of that scale', {
+  head: 'function',
+  outputShapes: 'object?',
+});
 
+/** Role `posterior`: its own residual core on image + mask, with heads per scale. */
 export interface PosteriorBlock {
-  kind: 'hierarchical-posterior';
   core: ResNetCore;
   /** The posterior's input: image channels then the encoded mask. */
   input(images: Tensor, masks: Tensor): Tensor;
   head(scale: number, features: Tensor): HeadOutput;
-  [member: string]: unknown;
 }
+export const posteriorNet = defineContract<PosteriorBlock>('posterior-net', 'a residual core on input(images, masks) with head(scale, features) per latent scale', {
+  core: 'object',
+  input: 'function',
+  head: 'function',
+});
 
-export interface LatentBlock {
-  kind: 'hierarchical-gaussian';
-  scales: number;
-  channels: number;
-  distribution(head: HeadOutput): Distribution;
-  [member: string]: unknown;
-}
-
+/** Role `combiner`: last decoder features -> class logits. */
 export interface CombinerBlock {
-  kind: 'logits-head';
   apply(features: Tensor): Tensor;
-  [member: string]: unknown;
+  outputShapes?: Record<string, number[]>;
 }
+export const logitsFromFeatures = defineContract<CombinerBlock>('logits-from-features', 'features [B, H, W, C] -> logits [B, H, W, K]', {
+  apply: 'function',
+  outputShapes: 'object?',
+});
+
+// ---------------------------------------------------------------------------------------------
+// Blocks
 
 /** One 1x1 conv per scale producing 2C channels: mu, then raw log sigma. */
 function buildHeads(tf: Tf, params: ParamFactory, widthAtScale: (s: number) => number, scales: number, channels: number, gain: number) {
@@ -76,67 +100,74 @@ function buildHeads(tf: Tf, params: ParamFactory, widthAtScale: (s: number) => n
   };
 }
 
-export const resnetUnet: BlockContribution<ResNetOptions, UNetBlock> = {
+const unetNeeds = { latent: latentScales } satisfies RoleContracts;
+
+export const resnetUnet = defineBlock({
   description: 'residual U-Net (pre-activation blocks, avg-pool down, nearest x2 up, orthogonal init); hierarchical latents join its decoder',
   options: resnetSchema,
   roles: ['unet'],
-  build(ctx: BuildContext<ResNetOptions>) {
-    const { tf } = ctx;
-    const hierarchical = ctx.spec.latent?.kind === 'hierarchical-gaussian';
-    const latentChannelsAt = hierarchical ? hierarchyOf(ctx.spec).latentChannelsAt : () => 0;
-    const core = buildResNetCore(tf, ctx.params, ctx.options, ctx.input.channels, latentChannelsAt);
-    const [H, W] = ctx.input.size;
-    return {
-      kind: 'resnet-unet',
-      core,
-      // Per level, for `punet inspect`.
-      outputShapes: Object.fromEntries(ctx.options.widths.map((w, l) => [`level${l}`, [H / 2 ** l, W / 2 ** l, w]])),
-      apply(images) {
-        if (hierarchical) throw new Error("'apply' decodes without latents; with hierarchical latents use the 'hierarchical' architecture");
-        const skips = core.encode(images);
-        let h = skips[core.levels - 1]!;
-        for (let l = core.levels - 2; l >= 0; l--) h = core.decodeLevel(l, h, skips[l]!);
-        return h;
-      },
-    };
+  needs: unetNeeds,
+  check(options, { input }) {
+    const problem = sizeProblem(options.widths.length, input.size);
+    return problem ? [{ option: 'widths', at: 'input.size', code: 'E401', message: problem }] : [];
   },
-};
+  build(ctx): UNetBlock {
+    const levels = ctx.options.widths.length;
+    const tooMany = scalesProblem(levels, ctx.blocks.latent.scales);
+    if (tooMany) throw new BlockOptionError('widths', tooMany);
+    const tooSmall = sizeProblem(levels, ctx.input.size);
+    if (tooSmall) throw new BlockOptionError('widths', tooSmall);
+    const geometry = geometryOf(levels, ctx.blocks.latent, ctx.input.size);
+    const core = buildResNetCore(ctx.tf, ctx.params, ctx.options, ctx.input.channels, geometry.latentChannelsAt);
+    const [H, W] = ctx.input.size;
+    // Per level, for `punet inspect`.
+    const outputShapes = Object.fromEntries(ctx.options.widths.map((w, l) => [`level${l}`, [H / 2 ** l, W / 2 ** l, w]]));
+    return { core, config: ctx.options, outputShapes };
+  },
+});
 
-export const hierarchicalPrior: BlockContribution<HeadOptions, PriorBlock> = {
+const headNeeds = { unet: residualUNet, latent: latentScales } satisfies RoleContracts;
+
+export const hierarchicalPrior = defineBlock({
   description: 'conditional priors p(z_i | z_<i, x): a 1x1 mu/log-sigma head per latent scale on the U-Net decoder',
   options: priorSchema,
   roles: ['prior'],
-  build(ctx) {
-    const h = hierarchyOf(ctx.spec);
-    const head = buildHeads(ctx.tf, ctx.params, (s) => h.unet.widths[h.levelOfScale(s)]!, h.latent.scales, h.latent.channels, ctx.options.head_init_gain);
-    return { kind: 'hierarchical-prior', head };
+  needs: headNeeds,
+  build(ctx): PriorBlock {
+    const { unet, latent } = ctx.blocks;
+    const g = geometryOf(unet.core.levels, latent, ctx.input.size);
+    const head = buildHeads(ctx.tf, ctx.params, (s) => unet.core.widths[g.levelOfScale(s)]!, g.scales, g.channels, ctx.options.head_init_gain);
+    const outputShapes = Object.fromEntries(Array.from({ length: g.scales }, (_, s) => [`z${s}`, [...g.scaleSize(s), g.channels]]));
+    return { head, outputShapes };
   },
-};
+});
 
-export const hierarchicalPosterior: BlockContribution<PosteriorOptions, PosteriorBlock> = {
+export const hierarchicalPosterior = defineBlock({
   description: 'posterior q(z_i | z_<i, x, y): its own residual encoder/decoder on image + mask, a head per latent scale',
   options: posteriorSchema,
   roles: ['posterior'],
-  build(ctx) {
+  needs: headNeeds,
+  build(ctx): PosteriorBlock {
     const { tf } = ctx;
-    const h = hierarchyOf(ctx.spec);
+    const { unet, latent } = ctx.blocks;
+    const own = ctx.options;
     const core: ResNetOptions = {
-      widths: ctx.options.widths ?? h.unet.widths,
-      blocks_per_level: ctx.options.blocks_per_level ?? h.unet.blocks_per_level,
-      convs_per_block: ctx.options.convs_per_block ?? h.unet.convs_per_block,
-      activation: (ctx.options.activation ?? h.unet.activation) as Activation,
-      init_gain: ctx.options.init_gain ?? h.unet.init_gain,
+      widths: own.widths ?? unet.config.widths,
+      blocks_per_level: own.blocks_per_level ?? unet.config.blocks_per_level,
+      convs_per_block: own.convs_per_block ?? unet.config.convs_per_block,
+      activation: own.activation ?? unet.config.activation,
+      init_gain: own.init_gain ?? unet.config.init_gain,
     };
-    if (core.widths.length !== h.levels) {
-      throw new Error(`posterior.widths has ${core.widths.length} levels but unet.widths has ${h.levels}: the latent scales must line up`);
+    if (core.widths.length !== unet.core.levels) {
+      throw new BlockOptionError('widths', `posterior.widths has ${core.widths.length} levels but unet.widths has ${unet.core.levels}: the latent scales must line up`);
     }
+    const g = geometryOf(unet.core.levels, latent, ctx.input.size);
     const classes = ctx.input.classes;
-    const finestLatentLevel = h.levelOfScale(h.latent.scales - 1);
-    const net = buildResNetCore(tf, ctx.params, core, ctx.input.channels + classes, h.latentChannelsAt, finestLatentLevel);
-    const head = buildHeads(tf, ctx.params.scope('heads'), (s) => core.widths[h.levelOfScale(s)]!, h.latent.scales, h.latent.channels, ctx.options.head_init_gain);
-    const shift = ctx.options.mask_encoding === 'onehot-shifted' ? 0.5 : 0;
+    const finestLatentLevel = g.levelOfScale(g.scales - 1);
+    const net = buildResNetCore(tf, ctx.params, core, ctx.input.channels + classes, g.latentChannelsAt, finestLatentLevel);
+    const head = buildHeads(tf, ctx.params.scope('heads'), (s) => core.widths[g.levelOfScale(s)]!, g.scales, g.channels, own.head_init_gain);
+    const shift = own.mask_encoding === 'onehot-shifted' ? 0.5 : 0;
     return {
-      kind: 'hierarchical-posterior',
       core: net,
       input(images, masks) {
         let onehot = tf.oneHot(tf.cast(masks, 'int32') as never, classes).toFloat() as Tensor;
@@ -146,37 +177,32 @@ export const hierarchicalPosterior: BlockContribution<PosteriorOptions, Posterio
       head,
     };
   },
-};
+});
 
-export const hierarchicalGaussian: BlockContribution<LatentOptions, LatentBlock> = {
+export const hierarchicalGaussian = defineBlock({
   description: 'spatial Gaussian latents at several scales, conditioned coarse to fine (Kohl et al. 2019)',
   options: latentSchema,
   roles: ['latent'],
-  build(ctx) {
+  family: DIAG_GAUSSIAN,
+  build(ctx): LatentBlock {
     const { tf } = ctx;
     const { scales, channels, log_sigma_bound } = ctx.options;
-    const h = hierarchyOf(ctx.spec);
-    return {
-      kind: 'hierarchical-gaussian',
-      scales,
-      channels,
-      outputShapes: Object.fromEntries(Array.from({ length: scales }, (_, s) => [`z${s}`, [...h.scaleSize(s), channels]])),
-      distribution: (head) => diagGaussian(tf, head.mu, boundLogSigma(tf, head.rawLogSigma, log_sigma_bound)),
-    };
+    return { scales, channels, distribution: (head) => diagGaussian(tf, head.mu, boundLogSigma(tf, head.rawLogSigma, log_sigma_bound)) };
   },
-};
+});
 
-export const logitsHead: BlockContribution<CombinerOptions, CombinerBlock> = {
+export const logitsHead = defineBlock({
   description: 'class logits from the last decoder features: activation, then a 1x1 convolution',
   options: combinerSchema,
   roles: ['combiner'],
-  build(ctx) {
+  needs: { unet: residualUNet },
+  build(ctx): CombinerBlock {
     const { tf } = ctx;
-    const unet = withDefaults<ResNetOptions>(resnetSchema, ctx.spec.unet?.kind === 'resnet-unet' ? ctx.spec.unet : undefined);
-    const conv = conv2d(tf, ctx.params, 'logits', 1, unet.widths[0]!, ctx.input.classes, ctx.options.init_gain);
-    return { kind: 'logits-head', outputShapes: { logits: [...ctx.input.size, ctx.input.classes] }, apply: (features) => conv.apply(activate(tf, features, unet.activation)) };
+    const { config } = ctx.blocks.unet;
+    const conv = conv2d(tf, ctx.params, 'logits', 1, config.widths[0]!, ctx.input.classes, ctx.options.init_gain);
+    return { outputShapes: { logits: [...ctx.input.size, ctx.input.classes] }, apply: (features) => conv.apply(activate(tf, features, config.activation)) };
   },
-};
+});
 
 export const blocks = {
   'resnet-unet': resnetUnet,

@@ -1,115 +1,81 @@
 /**
- * Option schemas, defaults and the shared geometry of the hierarchical Probabilistic U-Net
- * (Kohl et al. 2019). Blocks are built one role at a time, but the latent scales tie them
- * together (a prior head per scale sits at a U-Net decoder level), so every block derives the
- * same geometry from the resolved spec through `hierarchyOf`.
+ * Option schemas and the shared geometry of the hierarchical Probabilistic U-Net (Kohl et al.
+ * 2019). Each schema is written once (TypeBox) and is both the JSON Schema the spec is checked
+ * against and the static type of the block's options. The latent scales tie the blocks together
+ * (a prior head per scale sits at a U-Net decoder level): every block derives that geometry from
+ * the blocks it was handed (`geometryOf`), never from the spec.
  */
-import type { KindSpec, ResolvedSpec } from '../../compiler/api.js';
+import { Type, type Static } from '@sinclair/typebox';
+import { StringEnum } from '../../compiler/api.js';
 
-export type Activation = 'relu' | 'elu' | 'leaky-relu';
+const Activation = StringEnum(['relu', 'elu', 'leaky-relu']);
+export type Activation = Static<typeof Activation>;
+const PositiveInt = Type.Integer({ minimum: 1 });
+const Gain = Type.Number({ exclusiveMinimum: 0 });
 
-export interface ResNetOptions {
+const resnetCoreOptions = {
   /** Channels per level, finest first; each level after the first halves the resolution. */
-  widths: number[];
-  blocks_per_level: number;
-  convs_per_block: number;
-  activation: Activation;
+  widths: Type.Array(PositiveInt, { minItems: 2 }),
+  blocks_per_level: PositiveInt,
+  convs_per_block: PositiveInt,
+  activation: Activation,
   /** Gain of the orthogonal initialiser. */
-  init_gain: number;
-}
+  init_gain: Gain,
+};
 
-export interface LatentOptions {
-  /** Number of latent scales, coarsest at the U-Net's bottom level. */
-  scales: number;
-  /** Channels of each spatial latent (1 in the paper). */
-  channels: number;
-  /** |log sigma| is softly bounded to this value (tanh) so exp() cannot overflow. */
-  log_sigma_bound: number;
-}
-
-export interface HeadOptions {
-  /** Gain of the orthogonal initialiser of the 1x1 mu/log-sigma heads (small keeps early KL sane). */
-  head_init_gain: number;
-}
-
-export interface PosteriorOptions extends Partial<ResNetOptions>, HeadOptions {
-  /** How the mask joins the image: one-hot (DM) or one-hot minus 0.5 (Kohl 2018 code). */
-  mask_encoding: 'onehot' | 'onehot-shifted';
-}
-
-export interface CombinerOptions {
-  init_gain: number;
-}
-
-const activation = { enum: ['relu', 'elu', 'leaky-relu'], default: 'relu' } as const;
-const positiveInt = { type: 'integer', minimum: 1 } as const;
-
-export const resnetSchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    widths: { type: 'array', items: positiveInt, minItems: 2, default: [24, 48, 96, 192, 192, 192, 192, 192] },
-    blocks_per_level: { ...positiveInt, default: 3 },
-    convs_per_block: { ...positiveInt, default: 2 },
-    activation,
-    init_gain: { type: 'number', exclusiveMinimum: 0, default: 1 },
+export const resnetSchema = Type.Object(
+  {
+    widths: Type.Array(PositiveInt, { minItems: 2, default: [24, 48, 96, 192, 192, 192, 192, 192], description: 'Channels per level, finest first.' }),
+    blocks_per_level: Type.Integer({ minimum: 1, default: 3 }),
+    convs_per_block: Type.Integer({ minimum: 1, default: 2 }),
+    activation: StringEnum(['relu', 'elu', 'leaky-relu'], { default: 'relu' }),
+    init_gain: Type.Number({ exclusiveMinimum: 0, default: 1, description: 'Gain of the orthogonal initialiser.' }),
   },
-} as const;
+  { additionalProperties: false },
+);
+export type ResNetOptions = Static<typeof resnetSchema>;
 
-export const latentSchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    scales: { ...positiveInt, default: 4 },
-    channels: { ...positiveInt, default: 1 },
-    log_sigma_bound: { type: 'number', exclusiveMinimum: 0, default: 10 },
+export const latentSchema = Type.Object(
+  {
+    scales: Type.Integer({ minimum: 1, default: 4, description: "Latent scales, coarsest at the U-Net's bottom level." }),
+    channels: Type.Integer({ minimum: 1, default: 1, description: 'Channels of each spatial latent (1 in the paper).' }),
+    log_sigma_bound: Type.Number({ exclusiveMinimum: 0, default: 10, description: '|log sigma| is softly bounded (tanh) so exp() cannot overflow.' }),
   },
-} as const;
+  { additionalProperties: false },
+);
+export type LatentOptions = Static<typeof latentSchema>;
 
-export const priorSchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { head_init_gain: { type: 'number', exclusiveMinimum: 0, default: 0.1 } },
-} as const;
+const headInitGain = Type.Number({ exclusiveMinimum: 0, default: 0.1, description: 'Gain of the orthogonal init of the 1x1 mu/log-sigma heads (small keeps early KL sane).' });
 
-export const posteriorSchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    ...resnetSchema.properties,
+export const priorSchema = Type.Object({ head_init_gain: headInitGain }, { additionalProperties: false });
+export type HeadOptions = Static<typeof priorSchema>;
+
+export const posteriorSchema = Type.Object(
+  {
     // Without defaults: unset core options are copied from the `unet` block so the scales line up.
-    widths: { type: 'array', items: positiveInt, minItems: 2 },
-    blocks_per_level: positiveInt,
-    convs_per_block: positiveInt,
-    activation: { enum: ['relu', 'elu', 'leaky-relu'] },
-    init_gain: { type: 'number', exclusiveMinimum: 0 },
-    head_init_gain: { type: 'number', exclusiveMinimum: 0, default: 0.1 },
-    mask_encoding: { enum: ['onehot', 'onehot-shifted'], default: 'onehot' },
+    widths: Type.Optional(resnetCoreOptions.widths),
+    blocks_per_level: Type.Optional(resnetCoreOptions.blocks_per_level),
+    convs_per_block: Type.Optional(resnetCoreOptions.convs_per_block),
+    activation: Type.Optional(resnetCoreOptions.activation),
+    init_gain: Type.Optional(resnetCoreOptions.init_gain),
+    head_init_gain: headInitGain,
+    mask_encoding: StringEnum(['onehot', 'onehot-shifted'], {
+      default: 'onehot',
+      description: 'How the mask joins the image: one-hot (DM) or one-hot minus 0.5 (Kohl 2018 code).',
+    }),
   },
-} as const;
+  { additionalProperties: false },
+);
+export type PosteriorOptions = Static<typeof posteriorSchema>;
 
-export const combinerSchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { init_gain: { type: 'number', exclusiveMinimum: 0, default: 1 } },
-} as const;
-
-/** Schema defaults for a block's options, for the case a block reads another role's spec. */
-export function withDefaults<T>(schema: { properties: Record<string, unknown> }, given: KindSpec | undefined): T {
-  const out: Record<string, unknown> = {};
-  for (const [key, prop] of Object.entries(schema.properties)) {
-    const d = (prop as { default?: unknown }).default;
-    if (d !== undefined) out[key] = structuredClone(d);
-  }
-  for (const [key, value] of Object.entries(given ?? {})) if (key !== 'kind') out[key] = value;
-  return out as T;
-}
+export const combinerSchema = Type.Object({ init_gain: Type.Number({ exclusiveMinimum: 0, default: 1 }) }, { additionalProperties: false });
+export type CombinerOptions = Static<typeof combinerSchema>;
 
 /** The geometry every hierarchical block agrees on. */
-export interface Hierarchy {
-  unet: ResNetOptions;
-  latent: LatentOptions;
+export interface Geometry {
   levels: number;
+  scales: number;
+  channels: number;
   /** U-Net level of latent scale i (0 = coarsest = bottom level L-1). */
   levelOfScale: (scale: number) => number;
   /** [h, w] of latent scale i. */
@@ -120,44 +86,32 @@ export interface Hierarchy {
   latentSize: number;
 }
 
-/** A hierarchy error the user fixes in the spec (caught and reported with the block's position). */
-export class HierarchyError extends Error {}
-
-export function hierarchyOf(spec: Readonly<ResolvedSpec>): Hierarchy {
-  if (spec.unet && spec.unet.kind !== 'resnet-unet') {
-    throw new HierarchyError(`the hierarchical blocks need 'unet' of kind 'resnet-unet' (got '${spec.unet.kind}')`);
-  }
-  if (spec.latent && spec.latent.kind !== 'hierarchical-gaussian') {
-    throw new HierarchyError(`the hierarchical blocks need 'latent' of kind 'hierarchical-gaussian' (got '${spec.latent.kind}')`);
-  }
-  const unet = withDefaults<ResNetOptions>(resnetSchema, spec.unet);
-  const latent = withDefaults<LatentOptions>(latentSchema, spec.latent);
-  const levels = unet.widths.length;
-  if (latent.scales > levels - 1) {
-    throw new HierarchyError(
-      `latent.scales = ${latent.scales} needs at least ${latent.scales + 1} U-Net levels (unet.widths has ${levels}): ` +
-        `each scale is upsampled once after it is drawn`,
-    );
-  }
-  const [height, width] = spec.input.size;
-  const factor = 2 ** (levels - 1);
-  if (height % factor !== 0 || width % factor !== 0) {
-    throw new HierarchyError(`input.size ${height}x${width} must be divisible by 2^(levels-1) = ${factor} for ${levels} U-Net levels`);
-  }
+/**
+ * The geometry of `levels` U-Net levels carrying `scales` latent scales of `channels` channels on
+ * an input of `size`; undefined-free: callers check `scalesProblem` / `sizeProblem` first.
+ */
+export function geometryOf(levels: number, latent: { scales: number; channels: number }, size: readonly [number, number]): Geometry {
+  const { scales, channels } = latent;
   const levelOfScale = (s: number) => levels - 1 - s;
   const scaleSize = (s: number): [number, number] => {
     const f = 2 ** levelOfScale(s);
-    return [height / f, width / f];
+    return [size[0] / f, size[1] / f];
   };
   let latentSize = 0;
-  for (let s = 0; s < latent.scales; s++) latentSize += scaleSize(s)[0] * scaleSize(s)[1] * latent.channels;
-  return {
-    unet,
-    latent,
-    levels,
-    levelOfScale,
-    scaleSize,
-    latentChannelsAt: (level) => (level >= levels - latent.scales ? latent.channels : 0),
-    latentSize,
-  };
+  for (let s = 0; s < scales; s++) latentSize += scaleSize(s)[0] * scaleSize(s)[1] * channels;
+  return { levels, scales, channels, levelOfScale, scaleSize, latentChannelsAt: (level) => (level >= levels - scales ? channels : 0), latentSize };
+}
+
+/** Why `scales` latent scales do not fit `levels` U-Net levels (each scale is upsampled once after it is drawn). */
+export function scalesProblem(levels: number, scales: number): string | undefined {
+  if (scales <= levels - 1) return undefined;
+  return `latent.scales = ${scales} needs at least ${scales + 1} U-Net levels (unet.widths has ${levels}): each scale is upsampled once after it is drawn`;
+}
+
+/** Why an input of `size` cannot go through `levels` levels of 2x2 pooling. */
+export function sizeProblem(levels: number, size: readonly [number, number]): string | undefined {
+  const factor = 2 ** (levels - 1);
+  if (size[0] % factor === 0 && size[1] % factor === 0) return undefined;
+  const fix = size.map((s) => Math.max(factor, Math.round(s / factor) * factor)).join('x');
+  return `input size ${size.join('x')} is not divisible by 2^(levels-1) = ${factor}, which ${levels} U-Net levels need: use e.g. ${fix}, or fewer levels`;
 }

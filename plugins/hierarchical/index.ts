@@ -12,7 +12,7 @@ import { topKCrossEntropy } from './topk.js';
 export default definePlugin({
   name: 'punet-hierarchical',
   version: '0.1.0',
-  punetApi: '^1.0.0',
+  punetApi: '^2.0.0',
   architectures: { hierarchical: hierarchicalArchitecture },
   blocks,
   losses: { 'top-k-cross-entropy': topKCrossEntropy() },

@@ -4,54 +4,55 @@
  * logits ARE the latent: the "prior" of a prepared image is that distribution, sampling draws
  * logit maps, and decoding a latent is the identity.
  */
-import type { ArchitectureContribution, Block, BlockRole, FeatureNet, LowRankGaussian, Prepared, ProbabilisticSegmenter, Tf } from '../../index.js';
-import { expectBlock } from '../../compiler/roles.js';
-import type { LogitDistributionHead } from './head.js';
+import { Type } from '@sinclair/typebox';
+import { defineArchitecture } from '../../compiler/api.js';
+import type { Distribution, Prepared, ProbabilisticSegmenter, SlotBlocks, Tf } from '../../compiler/api.js';
+import { featureNet } from '../builtin/contracts.js';
+import { logitDistributionHead } from './head.js';
 
-export interface SsnOptions {
-  samples: number;
-}
+const slots = {
+  unet: { contract: featureNet },
+  combiner: { contract: logitDistributionHead },
+};
 
-export const ssnArchitecture: ArchitectureContribution<SsnOptions> = {
+export const ssnArchitecture = defineArchitecture({
   description: 'Stochastic Segmentation Network (Monteiro et al. 2020): U-Net + a low-rank Gaussian over the logits.',
-  roles: { required: ['unet', 'combiner'] },
-  options: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      samples: {
-        type: 'integer',
+  slots,
+  options: Type.Object(
+    {
+      samples: Type.Integer({
         minimum: 1,
         maximum: 1000,
         default: 20,
         description: 'Logit samples S per image in training (the loss ssn-mc averages over them).',
-      },
+      }),
     },
+    { additionalProperties: false },
+  ),
+  check(_options, { spec }) {
+    const problem = lossProblem(spec.loss?.reconstruction?.kind);
+    return problem ? [{ option: '', message: problem }] : [];
   },
-  compose: (ctx) => {
-    checkLoss(ctx.spec.loss?.reconstruction?.kind);
-    return composeSsn(ctx.tf, ctx.blocks, ctx.options);
-  },
-};
+  compose: (ctx) => composeSsn(ctx.tf, ctx.blocks, ctx.options.samples),
+});
 
 /**
  * The training logits carry a sample axis [B, S, H, W, K] that only a sample-aware loss
  * reduces; a built-in per-image loss would fail at step 1 or, when batch_size == S, broadcast
- * silently across images. Plugin API 1.0 lets neither side declare the shape, so the built-in
- * kinds are checked by name here and a plugin's loss (namespaced) is trusted.
+ * silently across images. The built-in kinds are checked by name; a plugin's loss (namespaced)
+ * is trusted.
  */
-function checkLoss(kind: string | undefined): void {
-  if (kind === undefined || kind === 'ssn-mc' || kind.includes('/')) return;
-  throw new Error(`the ssn architecture trains on S logit samples per image; its loss must average over them: write \`reconstruction ssn-mc\` (got '${kind}')`);
+function lossProblem(kind: string | undefined): string | undefined {
+  if (kind === undefined || kind === 'ssn-mc' || kind.includes('/')) return undefined;
+  return `the ssn architecture trains on S logit samples per image; its loss must average over them: write \`reconstruction ssn-mc\` (got '${kind}')`;
 }
 
-function composeSsn(tf: Tf, blocks: Readonly<Partial<Record<BlockRole, Block>>>, o: SsnOptions): ProbabilisticSegmenter {
-  const unet = expectBlock<FeatureNet>(blocks, 'unet', ['features']);
-  const head = expectBlock<LogitDistributionHead>(blocks, 'combiner', ['distribution']);
+function composeSsn(tf: Tf, blocks: SlotBlocks<typeof slots>, samples: number): ProbabilisticSegmenter {
+  const { unet, combiner: head } = blocks;
   return {
     prepare(images) {
       // The tidy keeps the distribution's parameter tensors (returned); the rest is freed.
-      let dist: LowRankGaussian | undefined;
+      let dist: Distribution | undefined;
       const kept = tf.tidy(() => {
         dist = head.distribution(unet.features(images));
         return { ...dist.params };
@@ -72,7 +73,7 @@ function composeSsn(tf: Tf, blocks: Readonly<Partial<Record<BlockRole, Block>>>,
     trainForward(images, _masks, seed) {
       const dist = head.distribution(unet.features(images));
       // [B, S, H, W, K]: the loss (ssn-mc) averages the likelihood over the sample axis.
-      return { logits: dist.sample(o.samples, seed), latents: [] };
+      return { logits: dist.sample(samples, seed), latents: [] };
     },
   };
 }

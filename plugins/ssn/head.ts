@@ -3,40 +3,38 @@
  * low-rank-plus-diagonal Gaussian over the logit map, per pixel and class: the mean, the log of
  * the diagonal variance (floored) and a rank-r covariance factor (Monteiro et al. 2020, Sec. 3).
  */
-import type { BuildContext, BlockRole, FeatureNet, LayerInfo, LowRankGaussian, Tensor } from '../../index.js';
-import { expectBlock } from '../../compiler/roles.js';
+import { Type, type Static } from '@sinclair/typebox';
+import { defineBlock, defineContract } from '../../compiler/api.js';
+import type { BuildContext, Distribution, LayerInfo, RoleContracts, Tensor } from '../../compiler/api.js';
+import { featureChannels } from '../builtin/contracts.js';
 import { floorLogVariance, lowRankGaussian } from '../toolkit/distributions.js';
 
-export const headOptions = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    rank: { type: 'integer', minimum: 1, maximum: 64, default: 10, description: 'Rank r of the covariance factor (the paper: 10).' },
-    diagonal_floor: {
-      type: 'number',
-      exclusiveMinimum: 0,
-      default: 1e-5,
-      description: 'Added to the diagonal variance for stability: D = exp(raw) + floor.',
-    },
+const headSchema = Type.Object(
+  {
+    rank: Type.Integer({ minimum: 1, maximum: 64, default: 10, description: 'Rank r of the covariance factor (the paper: 10).' }),
+    diagonal_floor: Type.Number({ exclusiveMinimum: 0, default: 1e-5, description: 'Added to the diagonal variance for stability: D = exp(raw) + floor.' }),
   },
-} as const;
+  { additionalProperties: false },
+);
+type HeadOptions = Static<typeof headSchema>;
 
-export interface HeadOptions {
-  rank: number;
-  diagonal_floor: number;
+/** Role `combiner` of `ssn`: U-Net features [B, H, W, C] -> a distribution over logit maps [B, H, W, K]. */
+export interface LogitDistributionHead {
+  distribution(features: Tensor): Distribution;
+  outputShapes?: Record<string, number[]>;
+  layers?: LayerInfo[];
 }
+export const logitDistributionHead = defineContract<LogitDistributionHead>('logit-distribution-head', 'features [B, H, W, C] -> a distribution over logit maps [B, H, W, K]', {
+  distribution: 'function',
+  outputShapes: 'object?',
+  layers: 'object?',
+});
 
-/** What the `ssn` architecture calls: U-Net features [B, H, W, C] -> a distribution over logits [B, H, W, K]. */
-export type LogitDistributionHead = {
-  rank: number;
-  outputShapes: Record<string, number[]>;
-  layers: LayerInfo[];
-  distribution(features: Tensor): LowRankGaussian;
-};
+const needs = { unet: featureChannels } satisfies RoleContracts;
 
-export function buildHead(ctx: BuildContext<HeadOptions> & { role: BlockRole }): LogitDistributionHead {
+function buildHead(ctx: BuildContext<HeadOptions, typeof needs>): LogitDistributionHead {
   const { tf, input, options } = ctx;
-  const unet = expectBlock<FeatureNet>(ctx.blocks, 'unet', ['channels']);
+  const unet = ctx.blocks.unet;
   const [h, w] = input.size;
   const k = input.classes;
   const r = options.rank;
@@ -45,7 +43,6 @@ export function buildHead(ctx: BuildContext<HeadOptions> & { role: BlockRole }):
   const bias = ctx.params.variable('bias', [outChannels], { kind: 'zeros' });
   const params = unet.channels * outChannels + outChannels;
   return {
-    rank: r,
     outputShapes: { mean: [h, w, k], log_diag: [h, w, k], factor: [h, w, k, r] },
     layers: [{ name: 'head', op: 'conv2d', output: [h, w, outChannels], flops: h * w * (2 * unet.channels + 1) * outChannels, params }],
     // Call inside a tidy or a gradient scope: the intermediates are freed with it (disposing
@@ -59,3 +56,11 @@ export function buildHead(ctx: BuildContext<HeadOptions> & { role: BlockRole }):
     },
   };
 }
+
+export const ssnHead = defineBlock({
+  description: "1x1 conv from the U-Net's features to a low-rank-plus-diagonal Gaussian over the logits (mean, log-diagonal, rank-r factor).",
+  roles: ['combiner'],
+  options: headSchema,
+  needs,
+  build: buildHead,
+});

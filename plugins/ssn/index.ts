@@ -14,21 +14,14 @@
  */
 import { definePlugin } from '../../compiler/api.js';
 import { ssnArchitecture } from './architecture.js';
-import { buildHead, headOptions, type HeadOptions } from './head.js';
+import { ssnHead } from './head.js';
 import { mcLoss } from './loss.js';
 
 export default definePlugin({
   name: 'punet-ssn',
-  version: '0.1.0',
-  punetApi: '^1.0.0',
+  version: '0.2.0',
+  punetApi: '^2.0.0',
   architectures: { ssn: ssnArchitecture },
-  blocks: {
-    'ssn-head': {
-      description: "1x1 conv from the U-Net's features to a low-rank-plus-diagonal Gaussian over the logits (mean, log-diagonal, rank-r factor).",
-      roles: ['combiner'],
-      options: headOptions,
-      build: (ctx) => buildHead(ctx as typeof ctx & { options: HeadOptions }),
-    },
-  },
+  blocks: { 'ssn-head': ssnHead },
   losses: { 'ssn-mc': mcLoss },
 });

@@ -37,17 +37,30 @@ export function diagGaussian(tf: Tf, mu: Tensor, logSigma: Tensor): Distribution
     mean() {
       return tf.clone(mu);
     },
+    stddev() {
+      return tf.exp(logSigma);
+    },
+    logProb(z) {
+      return tf.tidy(() => {
+        const batch = mu.shape[0]!;
+        const n = z.shape[1]!;
+        const size = eventShape.reduce((a, b) => a * b, 1);
+        const flatMu = tf.reshape(mu, [batch, 1, size]);
+        const flatLogSigma = tf.reshape(logSigma, [batch, 1, size]);
+        const standardised = tf.div(tf.sub(tf.reshape(z, [batch, n, size]), flatMu), tf.exp(flatLogSigma));
+        const perDim = tf.add(tf.add(tf.square(standardised), tf.mul(flatLogSigma, 2)), Math.log(2 * Math.PI));
+        return tf.mul(tf.sum(perDim, 2), -0.5);
+      });
+    },
   };
 }
 
 export const LOW_RANK_GAUSSIAN = 'low-rank-gaussian';
 
-/** A low-rank-plus-diagonal Gaussian; `logProb` is what Monte-Carlo KL estimators need. */
+/** A low-rank-plus-diagonal Gaussian. */
 export type LowRankGaussian = Distribution & {
   /** The rank r of the covariance factor. */
   readonly rank: number;
-  /** log N(z; mu, P P^T + D) for z [B, n, ...eventShape]: [B, n]. */
-  logProb(z: Tensor): Tensor;
 };
 
 /**
@@ -86,6 +99,11 @@ export function lowRankGaussian(tf: Tf, mu: Tensor, logDiag: Tensor, factor: Ten
     mean() {
       return tf.clone(mu);
     },
+    stddev() {
+      // Marginal variance of element i: D_i + sum_r P_ir^2.
+      return tf.tidy(() => tf.sqrt(tf.add(tf.exp(logDiag), tf.sum(tf.square(factor), -1))));
+    },
+    /** log N(z; mu, P P^T + D) for z [B, n, ...eventShape]: [B, n]. */
     logProb(z) {
       return tf.tidy(() => {
         // Woodbury and the determinant lemma with the r x r capacitance C = I + P^T D^-1 P:

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Prepared, Tensor } from '../../compiler/api.js';
-import type { LatentBlock } from '../../compiler/roles.js';
+import type { LatentBlock } from '../../plugins/builtin/contracts.js';
 import type { ResolvedSpec } from '../../spec/types.js';
 import { selectBackend, type BackendRequest } from '../backends/select.js';
 import { readJson, runPath } from '../run/folder.js';

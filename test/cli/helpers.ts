@@ -1,5 +1,5 @@
 /** CLI test helpers: run a command in-process capturing its output, or as a child on dist/. */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,4 +81,15 @@ export async function waitFor(check: () => boolean, ms: number, what: string): P
     if (Date.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Runs one of the package's bins (dist/runtime/cli/bin/NAME.js) to completion, as npm's symlink would. */
+export function runBin(bin: 'punet' | 'compile-and-train', args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  ensureDist();
+  const run = spawnSync(process.execPath, [join(ROOT, `dist/runtime/cli/bin/${bin}.js`), ...args], {
+    cwd: opts.cwd ?? ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, PUNET_WASM_THREADS: '1', ...opts.env },
+  });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }

@@ -66,7 +66,7 @@ describe('compile errors name the spec path', () => {
     spec.prior = { ...spec.prior!, sees: 'image+mask' };
     const err = compileError(spec);
     expect(err.path).toBe('prior.sees');
-    expect(err.message).toMatch(/prior cannot see the mask/);
+    expect(err.message).toMatch(/the prior must not see the mask/);
   });
 
   it('a block kind in a role it cannot fill', () => {
@@ -87,7 +87,7 @@ describe('compile errors name the spec path', () => {
     const broken = definePlugin({
       name: 'broken',
       version: '1.0.0',
-      punetApi: '^1.0.0',
+      punetApi: '^2.0.0',
       blocks: {
         enc: {
           description: 'throws',

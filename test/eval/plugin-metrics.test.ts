@@ -18,7 +18,7 @@ function metric(id: string, options: Record<string, unknown> = {}) {
 
 function iouDistance(options: Record<string, unknown> = {}) {
   const r = resolveEntry(registry, 'distances', { kind: 'iou', ...options }, 'eval.distance');
-  return (a: Mask, b: Mask) => r.contribution.distance(a, b, { options: r.options, classes: 3 });
+  return (a: Mask, b: Mask) => r.contribution.distance(a, b, { options: r.options, classes: 3, height: a.length, width: 1 });
 }
 
 const s1 = m(1, 1, 0, 0);

@@ -46,6 +46,10 @@ function fakeSegmenter(eventShape: number[] = [4]) {
           throw new Error('not used');
         },
         mean: () => tf.clone(mu),
+        stddev: () => tf.exp(logSigma),
+        logProb: () => {
+          throw new Error('not used');
+        },
       };
       return { prior, dispose: () => tf.dispose([mu, logSigma]) };
     },

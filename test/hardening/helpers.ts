@@ -48,6 +48,6 @@ export function tinySpec(dir: string, edit: (text: string) => string = (t) => t,
 /** A plugin module file with `body` (its contributions object literal entries) under `name`. */
 export function pluginFile(dir: string, file: string, name: string, body: string): string {
   const path = join(dir, file);
-  writeFileSync(path, `const plugin = { name: '${name}', version: '1.0.0', punetApi: '^1.0.0', ${body} };\nexport default plugin;\n`);
+  writeFileSync(path, `const plugin = { name: '${name}', version: '1.0.0', punetApi: '^2.0.0', ${body} };\nexport default plugin;\n`);
   return path;
 }

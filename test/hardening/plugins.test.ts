@@ -18,9 +18,9 @@ const specUsing = (file: string, edit: (t: string) => string = (t) => t) => tiny
 
 beforeAll(() => {
   dir = tempDir('punet-harden-plugins-');
-  writeFileSync(join(dir, 'never.js'), 'await new Promise(() => {});\nexport default { name: "never", version: "1.0.0", punetApi: "^1.0.0" };\n');
-  writeFileSync(join(dir, 'then-default.js'), 'export default { name: "thenable", version: "1.0.0", punetApi: "^1.0.0", then() {} };\n');
-  writeFileSync(join(dir, 'then-module.js'), 'export function then() {}\nexport default { name: "thenmod", version: "1.0.0", punetApi: "^1.0.0" };\n');
+  writeFileSync(join(dir, 'never.js'), 'await new Promise(() => {});\nexport default { name: "never", version: "1.0.0", punetApi: "^2.0.0" };\n');
+  writeFileSync(join(dir, 'then-default.js'), 'export default { name: "thenable", version: "1.0.0", punetApi: "^2.0.0", then() {} };\n');
+  writeFileSync(join(dir, 'then-module.js'), 'export function then() {}\nexport default { name: "thenmod", version: "1.0.0", punetApi: "^2.0.0" };\n');
   pluginFile(dir, 'namesake.js', 'punet-losses', 'description: "named like a built-in"');
 });
 
@@ -88,8 +88,8 @@ describe('case 10: plugin results are checked and reported as the plugin\'s erro
   it('a distance returning NaN, a string or nothing is the plugin\'s error', () => {
     for (const value of [NaN, 'close', undefined, Infinity]) {
       const d = wrapContribution(registered('distances', { description: '', options: {}, distance: () => value }));
-      expect(() => d.distance(new Uint8Array(4), new Uint8Array(4), { options: {}, classes: 2 })).toThrow(PluginContributionError);
-      expect(() => d.distance(new Uint8Array(4), new Uint8Array(4), { options: {}, classes: 2 })).toThrow(/plugin 'p' failed in distances 'p\/distances': returned .*, expected a finite number/);
+      expect(() => d.distance(new Uint8Array(4), new Uint8Array(4), { options: {}, classes: 2, height: 2, width: 2 })).toThrow(PluginContributionError);
+      expect(() => d.distance(new Uint8Array(4), new Uint8Array(4), { options: {}, classes: 2, height: 2, width: 2 })).toThrow(/plugin 'p' failed in distances 'p\/distances': returned .*, expected a finite number/);
     }
   });
 

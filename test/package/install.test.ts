@@ -149,7 +149,7 @@ const half: LossContribution<{ weight: number }> = {
 export default definePlugin({
   name: 'typed-plugin',
   version: '1.0.0',
-  punetApi: '^1.0.0',
+  punetApi: '^2.0.0',
   losses: { half },
 });
 

@@ -209,7 +209,7 @@ describe('hierarchical blocks for punet inspect', () => {
   it('report their output shapes', () => {
     const shapes = Object.fromEntries(model.summary.map((b) => [b.role, b.outputShapes]));
     expect(shapes.unet).toEqual({ level0: [32, 32, 4], level1: [16, 16, 8], level2: [8, 8, 8], level3: [4, 4, 8] });
-    expect(shapes.latent).toEqual({ z0: [4, 4, 1], z1: [8, 8, 1], z2: [16, 16, 1] });
+    expect(shapes.prior).toEqual({ z0: [4, 4, 1], z1: [8, 8, 1], z2: [16, 16, 1] });
     expect(shapes.combiner).toEqual({ logits: [32, 32, 2] });
   });
 });

@@ -30,7 +30,7 @@ const SCALED_CE = `// A third-party plugin, as a researcher would write it.
 export default {
   name: 'my-losses',
   version: '0.3.0',
-  punetApi: '^1.0.0',
+  punetApi: '^2.0.0',
   losses: {
     'scaled-ce': {
       description: 'cross-entropy times a constant',
@@ -73,16 +73,16 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
   dir = mkdtempSync(join(tmpdir(), 'punet-plugins-'));
   write('p.js', SCALED_CE);
-  write('named.js', "export const plugin = { name: 'named-export', version: '1.0.0', punetApi: '^1.0.0', distances: {} };\n");
+  write('named.js', "export const plugin = { name: 'named-export', version: '1.0.0', punetApi: '^2.0.0', distances: {} };\n");
   write('bad-syntax.js', "export default {\n  name: 'broken',\n  losses: { oops oops }\n};\n");
-  write('future.js', "export default { name: 'from-the-future', version: '9.0.0', punetApi: '^2.0.0' };\n");
+  write('future.js', "export default { name: 'from-the-future', version: '9.0.0', punetApi: '^3.0.0' };\n");
   write('no-export.js', 'export const helper = 1;\nexport function other() {}\n');
-  write('dup-a.js', "export default { name: 'dup', version: '1.0.0', punetApi: '^1.0.0', metrics: {} };\n");
-  write('dup-b.js', "export default { name: 'dup', version: '2.0.0', punetApi: '^1.0.0', metrics: {} };\n");
+  write('dup-a.js', "export default { name: 'dup', version: '1.0.0', punetApi: '^2.0.0', metrics: {} };\n");
+  write('dup-b.js', "export default { name: 'dup', version: '2.0.0', punetApi: '^2.0.0', metrics: {} };\n");
   write('throws.js', `export default {
   name: 'thrower',
   version: '1.0.0',
-  punetApi: '^1.0.0',
+  punetApi: '^2.0.0',
   losses: {
     bad: {
       description: 'always fails',
@@ -103,7 +103,7 @@ beforeAll(async () => {
 `);
   // An npm package next to the spec: ESM-only (exports.import), the way packages ship today.
   write('node_modules/punet-plugin-extra/package.json', JSON.stringify({ name: 'punet-plugin-extra', type: 'module', exports: { '.': { import: './lib/main.js' } } }));
-  write('node_modules/punet-plugin-extra/lib/main.js', "export default { name: 'punet-plugin-extra', version: '1.2.3', punetApi: '1.x', distances: {} };\n");
+  write('node_modules/punet-plugin-extra/lib/main.js', "export default { name: 'punet-plugin-extra', version: '1.2.3', punetApi: '2.x', distances: {} };\n");
 });
 
 afterAll(() => {
@@ -195,7 +195,7 @@ describe('broken plugins', () => {
   it('wrong API range: names the plugin, its range and the API version', async () => {
     const err = await rejection(() => loadPlugins(['./future.js'], createRegistry(), { fromDir: dir }));
     expect(err).toBeInstanceOf(PluginLoadError);
-    expect(err.message).toMatch(/plugin 'from-the-future': supports plugin API '\^2\.0\.0', but this punet implements 1\.0\.0/);
+    expect(err.message).toMatch(/plugin 'from-the-future': supports plugin API '\^3\.0\.0', but this punet implements 2\.0\.0/);
   });
 
   it('missing export: lists what the module does export', async () => {
@@ -210,7 +210,7 @@ describe('broken plugins', () => {
 
   it('duplicate ids inside the registry: the registry names both plugins', async () => {
     const registry = createRegistry();
-    const err = await rejection(async () => registry.register({ name: 'x', version: '1', punetApi: '^1.0.0', losses: { 'cross-entropy': registry.get('losses', 'cross-entropy')!.contribution } }, { builtin: true }));
+    const err = await rejection(async () => registry.register({ name: 'x', version: '1', punetApi: '^2.0.0', losses: { 'cross-entropy': registry.get('losses', 'cross-entropy')!.contribution } }, { builtin: true }));
     expect(err.message).toMatch(/plugin 'x': losses id 'cross-entropy' is already registered by plugin 'punet-losses'/);
   });
 

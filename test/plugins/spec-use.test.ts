@@ -20,7 +20,7 @@ let dir: string;
 const PLUGIN = `export default {
   name: 'my-losses',
   version: '0.3.0',
-  punetApi: '^1.0.0',
+  punetApi: '^2.0.0',
   losses: {
     'scaled-ce': {
       description: 'cross-entropy summed per image, times a constant',

@@ -1,19 +1,19 @@
 /** A small registry independent of the built-in plugins, for tests of registry-driven behaviour. */
-import { definePlugin, type OptionProblem, type PunetPlugin } from '../../compiler/api.js';
+import { defineContract, definePlugin, type CheckContext, type OptionProblem, type PunetPlugin } from '../../compiler/api.js';
 import { Registry } from '../../compiler/registry.js';
 
 const none = { type: 'object', properties: {} };
+const anything = defineContract<object>('anything', 'fixture: any block', {});
 /** What the fixture `net` block's check was last called with (tests read it). */
 export const lastNetCheck: { ctx?: unknown } = {};
 
 /** The fixture `net` block's own rules: widths match levels (an error), an input that is small for its levels (a warning with its own code). */
-function checkNet(o: { levels: number; widths?: number[] }, ctx?: { input: { size: number[] } }): OptionProblem[] {
+function checkNet(o: { levels: number; widths?: number[] }, ctx: CheckContext): OptionProblem[] {
   lastNetCheck.ctx = ctx;
   const problems: OptionProblem[] = [];
   if (o.widths && o.widths.length !== o.levels) problems.push({ option: 'widths', message: `lists ${o.widths.length} widths for ${o.levels} levels` });
-  if (ctx && Math.min(...ctx.input.size) < 2 ** o.levels) {
-    const warning = { option: 'levels', message: `input ${ctx.input.size.join('x')} is small for ${o.levels} levels`, severity: 'warning', code: 'W777' };
-    problems.push(warning);
+  if (Math.min(...ctx.input.size) < 2 ** o.levels) {
+    problems.push({ option: 'levels', message: `input ${ctx.input.size.join('x')} is small for ${o.levels} levels`, severity: 'warning', code: 'W777' });
   }
   return problems;
 }
@@ -25,9 +25,9 @@ const fail = () => {
 export const fixturePlugin: PunetPlugin = definePlugin({
   name: 'fixture',
   version: '1.0.0',
-  punetApi: '^1.0.0',
+  punetApi: '^2.0.0',
   architectures: {
-    tiny: { description: 'fixture architecture', options: none, roles: { required: ['unet'], optional: ['latent'] }, compose: fail },
+    tiny: { description: 'fixture architecture', options: none, slots: { unet: { contract: anything }, latent: { contract: anything, optional: true } }, compose: fail },
   },
   blocks: {
     net: {

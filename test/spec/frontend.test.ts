@@ -157,7 +157,7 @@ describe('registry-driven validation (fixture registry)', () => {
     const registry = fixtureRegistry();
     const text = FIXTURE_SPEC.replace('reconstruction ce', 'reconstruction extra');
     expect(checkSource(text, '/tmp/fx.punet', registry).diagnostics.map((d) => d.code)).toEqual(['E301']);
-    registry.register(definePlugin({ name: 'later', version: '1.0.0', punetApi: '^1.0.0', losses: { extra: { description: 'x', options: { type: 'object' }, compute: () => { throw new Error(); } } } }), { builtin: true });
+    registry.register(definePlugin({ name: 'later', version: '1.0.0', punetApi: '^2.0.0', losses: { extra: { description: 'x', options: { type: 'object' }, compute: () => { throw new Error(); } } } }), { builtin: true });
     expect(checkSource(text, '/tmp/fx.punet', registry).diagnostics).toEqual([]);
     expect(JSON.stringify(buildSchema(registry))).toContain('"extra"');
   });
@@ -179,7 +179,7 @@ describe('loadSpec and the plugin hook', () => {
       registry: fixtureRegistry(),
       loadPlugins: async (uses, registry) => {
         seen.push(...uses.map((u) => `${u.specifier}|${u.fromDir === dir}`));
-        registry.register(definePlugin({ name: 'hooked', version: '1.0.0', punetApi: '^1.0.0', losses: { extra: { description: 'x', options: { type: 'object' }, compute: () => { throw new Error(); } } } }), { builtin: true });
+        registry.register(definePlugin({ name: 'hooked', version: '1.0.0', punetApi: '^2.0.0', losses: { extra: { description: 'x', options: { type: 'object' }, compute: () => { throw new Error(); } } } }), { builtin: true });
         return [{ module: 'some-package', message: 'not installed' }];
       },
     });

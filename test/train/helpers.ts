@@ -71,7 +71,7 @@ export function referenceGed(samples: Mask[], annotations: Mask[], d = iouDistan
 const standInEval: PunetPlugin = {
   name: 'test-stand-in-eval',
   version: '0.0.0',
-  punetApi: '^1.0.0',
+  punetApi: '^2.0.0',
   distances: { iou: { description: 'test stand-in', options: { type: 'object' }, distance: (a, b) => iouDistance(a, b) } },
   metrics: {
     ged: { description: 'test stand-in', options: { type: 'object' }, compute: (c) => referenceGed(c.samples, c.annotations, c.distance) },

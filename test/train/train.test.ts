@@ -162,7 +162,7 @@ describe('train loop', () => {
     const nanAtThirdStep: PunetPlugin = {
       name: 'nan-test',
       version: '0.0.0',
-      punetApi: '^1.0.0',
+      punetApi: '^2.0.0',
       klEstimators: {
         'nan-at-3': {
           description: 'analytic-looking KL that turns NaN on its third call',

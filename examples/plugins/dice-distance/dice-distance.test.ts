@@ -55,7 +55,7 @@ describe('dice-distance plugin', () => {
     expect(loaded!.name).toBe(plugin.name);
     const dice = registry.get('distances', 'dice-distance/dice')!;
     expect(dice.plugin.name).toBe('dice-distance');
-    const d = (a: Uint8Array, b: Uint8Array) => dice.contribution.distance(a, b, { options: { foreground: 'any' }, classes: 2 });
+    const d = (a: Uint8Array, b: Uint8Array) => dice.contribution.distance(a, b, { options: { foreground: 'any' }, classes: 2, height: a.length, width: 1 });
     const samples = [m(1, 1, 0, 0), m(0, 0, 0, 0)];
     const annotations = [m(1, 0, 0, 0), m(1, 1, 0, 0), m(0, 0, 0, 0)];
     // GED^2 V-statistic by hand: 2 E d(S,Y) - E d(S,S') - E d(Y,Y').

@@ -57,7 +57,7 @@ const dice = {
 const plugin = {
   name: 'dice-distance',
   version: '1.0.0',
-  punetApi: '^1.0.0',
+  punetApi: '^2.0.0',
   distances: { dice },
 };
 

@@ -67,7 +67,7 @@ const focal = {
 const plugin = {
   name: 'focal-loss',
   version: '1.0.0',
-  punetApi: '^1.0.0',
+  punetApi: '^2.0.0',
   losses: { focal },
 };
 

@@ -98,7 +98,7 @@ const mc = {
 const plugin = {
   name: 'low-rank-latent',
   version: '1.0.0',
-  punetApi: '^1.0.0',
+  punetApi: '^2.0.0',
   blocks: { gaussian },
   klEstimators: { mc },
 };
