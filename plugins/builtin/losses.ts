@@ -111,6 +111,7 @@ export default definePlugin({
     analytic: {
       description:
         'Analytic KL(posterior || prior) of diagonal Gaussians, summed over latent dims and scales, mean over batch; optional free bits per dim.',
+      families: [DIAG_GAUSSIAN],
       options: {
         type: 'object',
         additionalProperties: false,

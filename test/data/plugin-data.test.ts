@@ -36,7 +36,7 @@ function registryWith(make: () => Dataset) {
     definePlugin({
       name: 'acme',
       version: '2.1.0',
-      punetApi: '^1.0.0',
+      punetApi: '^2.0.0',
       dataSources: { shapes: { description: 'test data', options: { type: 'object', properties: {} }, load: async () => make() } },
     }),
   );
@@ -99,7 +99,7 @@ describe('through the compile-and-train bin', () => {
       join(dir, 'acme.mjs'),
       `const masks = () => new Uint8Array(200);
 export default {
-  name: 'acme', version: '2.1.0', punetApi: '^1.0.0',
+  name: 'acme', version: '2.1.0', punetApi: '^2.0.0',
   dataSources: { shapes: { description: 'bad masks', options: { type: 'object', properties: {} }, load: async () => ({
     name: 'acme', height: ${H}, width: ${W}, channels: 1, classes: 2, provenance: {},
     items: [0, 1, 2].map((i) => ({ id: 'img' + i, group: 'g' + i, image: new Float32Array(${H * W}), annotations: [masks()] })),

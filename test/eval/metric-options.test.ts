@@ -13,7 +13,7 @@ const distanceCalls: unknown[] = [];
 const acme = definePlugin({
   name: 'acme',
   version: '1.0.0',
-  punetApi: '^1.0.0',
+  punetApi: '^2.0.0',
   distances: {
     // Counts differing pixels in the first row only: needs the width to know where the row ends.
     'first-row': {

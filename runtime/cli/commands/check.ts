@@ -88,8 +88,7 @@ async function compileDiagnostic(spec: ResolvedSpec, registry: Registry, file: s
   if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
   let model: { dispose(): void } | undefined;
   try {
-    // TODO(api v2 merge): { dry: true } (zero-initialised, nothing random).
-    model = compileModel(spec, registry, { seed: spec.train.seed });
+    model = compileModel(spec, registry, { dry: true });
     compileTraining(spec, registry);
   } catch (err) {
     if (err instanceof CompileError) return compileErrorDiagnostic(err, file);

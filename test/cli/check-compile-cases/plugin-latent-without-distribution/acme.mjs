@@ -3,7 +3,7 @@
 export default {
   name: 'acme',
   version: '1.0.0',
-  punetApi: '^1.0.0',
+  punetApi: '^2.0.0',
   blocks: {
     vector: {
       description: 'a latent without its distribution',
