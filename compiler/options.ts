@@ -3,12 +3,13 @@
  * options against the contribution's JSON Schema (defaults applied, then the contribution's own
  * `check`). Errors are CompileErrors naming the spec path and the plugin.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { BlockRole, CheckContext, Contributions, ExtensionPoint, KindSpec, ResolvedSpec } from './api.js';
 import { BLOCK_ROLES } from '../spec/types.js';
 import type { Registered, Registry } from './registry.js';
 import { CompileError, joinPath } from './errors.js';
 import { wrapContribution } from './plugin-loader.js';
+import { optionValidator } from '../spec/schema.js';
 
 /** How each extension point is named in messages. */
 const POINT_LABEL: Record<ExtensionPoint, string> = {
@@ -25,8 +26,6 @@ const POINT_LABEL: Record<ExtensionPoint, string> = {
   dataSources: 'data source',
 };
 
-const ajv = new Ajv({ useDefaults: true, allErrors: true, strict: false });
-const validators = new WeakMap<object, ValidateFunction>();
 
 export interface ResolvedEntry<P extends ExtensionPoint> {
   registered: Registered<P>;
@@ -81,14 +80,12 @@ export function validateOptions(
 ): Record<string, unknown> {
   const contribution = registered.contribution;
   const where = `${POINT_LABEL[registered.point]} kind '${registered.id}' of plugin '${registered.plugin.name}'`;
-  let validate = validators.get(contribution);
-  if (!validate) {
-    try {
-      validate = ajv.compile(contribution.options);
-    } catch (err) {
-      throw new CompileError(path, `${where} has an invalid options schema: ${(err as Error).message}`, registered.plugin.name);
-    }
-    validators.set(contribution, validate);
+  // The same compiled validator the spec front end used for these options (one per contribution).
+  let validate: ValidateFunction;
+  try {
+    validate = optionValidator(registered.id, contribution);
+  } catch (err) {
+    throw new CompileError(path, `${where} has an invalid options schema: ${(err as Error).message}`, registered.plugin.name);
   }
   if (!validate(options)) {
     const first = validate.errors![0]!;
