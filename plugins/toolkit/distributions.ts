@@ -90,7 +90,7 @@ export function lowRankGaussian(tf: Tf, mu: Tensor, logDiag: Tensor, factor: Ten
         // One draw split in two, so the two noise sources never share a seeded stream.
         const eps = tf.randomNormal([batch, n, rank + size], 0, 1, 'float32', seed);
         const [epsRank, epsDiag] = tf.split(eps, [rank, size], 2);
-        const correlated = tf.transpose(tf.matMul(flatFactor(), epsRank!, false, true), [0, 2, 1]); // [B, n, E]
+        const correlated = tf.matMul(epsRank!, flatFactor(), false, true); // eps_r P^T: [B, n, E]
         const independent = tf.mul(tf.reshape(tf.exp(tf.mul(logDiag, 0.5)), [batch, 1, size]), epsDiag!);
         const flat = tf.add(tf.add(tf.reshape(mu, [batch, 1, size]), correlated), independent);
         return tf.reshape(flat, [batch, n, ...eventShape]);
