@@ -26,7 +26,6 @@ const POINT_LABEL: Record<ExtensionPoint, string> = {
   dataSources: 'data source',
 };
 
-
 export interface ResolvedEntry<P extends ExtensionPoint> {
   registered: Registered<P>;
   contribution: Contributions[P];
