@@ -5,7 +5,7 @@
  * a point to the API without rules here is a type error.
  */
 import type { ExtensionPoint } from './api.js';
-import { optionsValidator } from './options-schema.js';
+import { optionsSchemaProblem } from './options-schema.js';
 import { BLOCK_ROLES } from '../spec/types.js';
 
 /**
@@ -45,12 +45,8 @@ const textList: Check = (v) => (Array.isArray(v) && v.every((s) => typeof s === 
 
 const schema: Check = (v) => {
   if (!isObject(v)) return `is ${describeValue(v)}, expected a JSON Schema object (e.g. Type.Object({...}) or { type: 'object', properties: {...} })`;
-  try {
-    optionsValidator(v);
-    return undefined;
-  } catch (err) {
-    return `is not a JSON Schema ajv can compile: ${(err as Error).message}`;
-  }
+  const problem = optionsSchemaProblem(v);
+  return problem === undefined ? undefined : `is not a JSON Schema ajv accepts: ${problem}`;
 };
 
 const KNOWN_ROLES: readonly string[] = BLOCK_ROLES;

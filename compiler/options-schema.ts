@@ -1,19 +1,14 @@
 /**
- * The one ajv instance that compiles contributions' option schemas (defaults applied, all errors
- * reported), and its cache: a schema is compiled once, when its plugin registers (so a broken
- * schema is a load error naming the plugin), and reused for every spec that names the kind.
+ * Whether a contribution's options schema is one ajv accepts, checked when its plugin registers
+ * (a broken schema is a load error naming the plugin). Only the meta-schema is checked here; the
+ * schema is compiled once, by the spec front end (spec/schema.ts optionValidator), and that one
+ * compiled validator serves `check` and the compiler alike.
  */
-import { Ajv, type ValidateFunction } from 'ajv';
+import { Ajv } from 'ajv';
 
-const ajv = new Ajv({ useDefaults: true, allErrors: true, strict: false });
-const validators = new WeakMap<object, ValidateFunction>();
+const ajv = new Ajv({ strict: false, validateSchema: true });
 
-/** The compiled validator of `schema`; throws ajv's error when it is not a schema ajv accepts. */
-export function optionsValidator(schema: object): ValidateFunction {
-  let validate = validators.get(schema);
-  if (!validate) {
-    validate = ajv.compile(schema);
-    validators.set(schema, validate);
-  }
-  return validate;
+/** Why `schema` is not a JSON Schema ajv accepts, or undefined. */
+export function optionsSchemaProblem(schema: object): string | undefined {
+  return ajv.validateSchema(schema) ? undefined : ajv.errorsText(ajv.errors);
 }

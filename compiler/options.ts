@@ -9,7 +9,7 @@ import { BLOCK_ROLES } from '../spec/types.js';
 import type { Registered, Registry } from './registry.js';
 import { CompileError, joinPath } from './errors.js';
 import { wrapContribution } from './plugin-loader.js';
-import { optionsValidator } from './options-schema.js';
+import { optionValidator } from '../spec/schema.js';
 
 /** How each extension point is named in messages. */
 const POINT_LABEL: Record<ExtensionPoint, string> = {
@@ -79,9 +79,10 @@ export function validateOptions(
 ): Record<string, unknown> {
   const contribution = registered.contribution;
   const where = `${POINT_LABEL[registered.point]} kind '${registered.id}' of plugin '${registered.plugin.name}'`;
+  // The same compiled validator the spec front end used for these options (one per contribution).
   let validate: ValidateFunction;
   try {
-    validate = optionsValidator(contribution.options);
+    validate = optionValidator(registered.id, contribution);
   } catch (err) {
     throw new CompileError(path, `${where} has an invalid options schema: ${(err as Error).message}`, registered.plugin.name);
   }

@@ -7,7 +7,30 @@ import * as tf from '@tensorflow/tfjs';
 import type { ObjectiveState, OptimizerHandle, ResolvedSpec, Scalar, Tensor, Tf } from './api.js';
 import type { Registry } from './registry.js';
 import type { CompiledModel } from './compile.js';
+import { CompileError } from './errors.js';
 import { resolveEntry, type ResolvedEntry } from './options.js';
+
+/**
+ * The KL estimator must handle the distributions the latent block produces: an estimator that
+ * declares `families` and a latent block that declares its `family` must agree (either left
+ * undeclared: nothing to check). Found here, `punet check` reports it too, not step 1.
+ */
+export function checkKLFamily(spec: ResolvedSpec, registry: Registry, kl: ResolvedEntry<'klEstimators'>): void {
+  const families = kl.contribution.families;
+  const latentKind = spec.latent?.kind;
+  const family = latentKind === undefined ? undefined : registry.get('blocks', latentKind)?.contribution.family;
+  if (!families || family === undefined || families.includes(family)) return;
+  const fitting = registry
+    .list('klEstimators')
+    .filter((r) => !r.contribution.families || r.contribution.families.includes(family))
+    .map((r) => r.id);
+  throw new CompileError(
+    'loss.kl',
+    `KL estimator '${kl.registered.id}' handles ${families.join(', ')} latents, but latent block '${latentKind}' produces '${family}': ` +
+      (fitting.length ? `use a KL estimator that handles it (${fitting.join(', ')})` : `no registered KL estimator handles '${family}'`),
+    kl.registered.plugin.name,
+  );
+}
 
 export interface LossTerms {
   loss: Scalar;
@@ -41,6 +64,7 @@ export type TrainedModel = Pick<CompiledModel, 'segmenter' | 'variables'>;
 export function compileTraining(spec: ResolvedSpec, registry: Registry, tfns: Tf = tf): CompiledTraining {
   const reconstruction = resolveEntry(registry, 'losses', spec.loss?.reconstruction, 'loss.reconstruction', spec);
   const kl = resolveEntry(registry, 'klEstimators', spec.loss?.kl, 'loss.kl', spec);
+  checkKLFamily(spec, registry, kl);
   const objective = resolveEntry(registry, 'objectives', spec.loss?.objective, 'loss.objective', spec);
   const regularizer = resolveEntry(registry, 'regularizers', spec.loss?.regularization, 'loss.regularization', spec);
   const optimizer = resolveEntry(registry, 'optimizers', spec.train?.optimizer, 'train.optimizer', spec);

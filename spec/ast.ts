@@ -63,7 +63,14 @@ export interface ListNode extends NodeBase {
   unit?: UnitNode;
 }
 
-export type ValueNode = NumberNode | StringNode | IdentNode | BoolNode | ListNode;
+/** `name { ... }` as a list item: a contribution with options, e.g. `metrics: [ged, my/metric { k: 3 }]`. */
+export interface KindValueNode extends NodeBase {
+  type: 'kind';
+  kind: KeyNode;
+  body: BodyNode;
+}
+
+export type ValueNode = NumberNode | StringNode | IdentNode | BoolNode | ListNode | KindValueNode;
 
 export interface KeyNode extends NodeBase {
   name: string;

@@ -44,26 +44,20 @@ export const CODES = {
   schemaOther: 'E308',
   unknownField: 'E309',
   unitMismatch: 'E310',
-  // semantic
-  sizeNotDivisible: 'E401',
-  latentSize: 'E402',
+  // semantic (E401, E404, E405, W402, W403 are raised by the built-in plugins' own checks)
   classes: 'E403',
-  posteriorMask: 'E404',
-  priorMask: 'E405',
-  widthsLevels: 'E406',
-  learningRate: 'E407',
   steps: 'E408',
   requiredRole: 'E409',
   unknownMetric: 'E410',
+  /** The same metric twice in eval.metrics (results are keyed by metric id). */
+  duplicateMetric: 'E411',
+  /** A plugin's own option check (`check(options, ctx)`), unless it names its code. */
   optionCheck: 'E412',
   /** The spec's estimated memory exceeds the limit (spec/budget.ts). */
   resourceBudget: 'E413',
   /** train.early_stop without validation to count. */
   earlyStop: 'E414',
   unusedRole: 'W401',
-  highLearningRate: 'W402',
-  normalizeSynthetic: 'W403',
-  /** A contribution's own check warns (plugin API `check`, severity 'warning'). */
   optionWarning: 'W412',
   // files and extends
   readFile: 'E501',

@@ -8,7 +8,8 @@
  *            | NAME ':' value                 field
  *            | NAME '{' body '}'              section (no kind)
  *            | NAME kind ( '{' body '}' )?    block; kind := NAME | STRING
- *   value   := NUMBER unit? | SIZE unit? | '[' (value ','?)* ']' unit? | STRING | NAME | 'true' | 'false'
+ *   value   := NUMBER unit? | SIZE unit? | '[' (item ','?)* ']' unit? | STRING | NAME | 'true' | 'false'
+ *   item    := kind '{' body '}' | value     (a contribution with options, e.g. `my/metric { k: 3 }`)
  *   unit    := 'px' | 'steps'     (only when not followed by ':', so `steps: 10` stays a field)
  */
 import type { IToken, IRecognitionException, IParserErrorMessageProvider, TokenType } from 'chevrotain';
@@ -257,7 +258,7 @@ class PunetParser extends EmbeddedActionsParser {
           const open = this.CONSUME(LSquare);
           const items: ValueNode[] = [];
           this.MANY(() => {
-            const v = this.SUBRULE3(this.value);
+            const v = this.SUBRULE(this.listItem);
             this.ACTION(() => v && items.push(v));
             this.OPTION3(() => this.CONSUME(Comma));
           });
@@ -270,6 +271,27 @@ class PunetParser extends EmbeddedActionsParser {
       { ALT: () => { const t = this.CONSUME(Identifier); return this.ACTION(() => ({ type: 'ident' as const, value: t.image, range: tokenRange(t, this.file) })); } },
       { ALT: () => { const t = this.CONSUME(True); return this.ACTION(() => ({ type: 'bool' as const, value: true, range: tokenRange(t, this.file) })); } },
       { ALT: () => { const t = this.CONSUME(False); return this.ACTION(() => ({ type: 'bool' as const, value: false, range: tokenRange(t, this.file) })); } },
+    ]);
+  });
+
+  /** A list item: a value, or `kind { options }` (a contribution chosen in a list, like a metric). */
+  private listItem = this.RULE('listItem', (): ValueNode => {
+    return this.OR([
+      {
+        GATE: () => this.LA(2).tokenType === LCurly,
+        ALT: () => {
+          const kindTok = this.OR2([{ ALT: () => this.CONSUME(Identifier) }, { ALT: () => this.CONSUME(StringLiteral) }]);
+          const open = this.CONSUME(LCurly);
+          const entries = this.SUBRULE(this.body);
+          const close = this.CONSUME(RCurly);
+          return this.ACTION(() => {
+            const kind: KeyNode =
+              kindTok.tokenType === StringLiteral ? { name: stringValue(kindTok.image), range: tokenRange(kindTok, this.file) } : this.key(kindTok);
+            return { type: 'kind' as const, kind, body: { entries, range: this.range(open, close) }, range: this.range(kindTok, close) };
+          });
+        },
+      },
+      { ALT: () => this.SUBRULE(this.value) },
     ]);
   });
 

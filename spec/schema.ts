@@ -14,7 +14,7 @@ import type AjvModule from 'ajv';
 import type { ValidateFunction } from 'ajv';
 import type { OptionsSchema } from '../compiler/api.js';
 import type { Registry } from '../compiler/registry.js';
-import { KIND_SLOTS, type KindSlot } from './slots.js';
+import { KIND_SLOTS, METRIC_SLOT, type KindSlot } from './slots.js';
 
 type Schema = Record<string, unknown>;
 
@@ -79,7 +79,7 @@ export function buildSchema(registry: Registry): Schema {
   const slot = (...path: string[]) => kindSchema(registry, KIND_SLOTS.find((s) => s.path.join('.') === path.join('.'))!);
   const metricIds = registry.ids('metrics');
   const definitions: Record<string, Schema> = {};
-  for (const slot of KIND_SLOTS) {
+  for (const slot of [...KIND_SLOTS, METRIC_SLOT]) {
     for (const id of kindsFor(registry, slot)) definitions[definitionKey(slot.point, id)] = closedOptions(id, registry.get(slot.point, id)!.contribution.options);
   }
   return {
@@ -135,9 +135,14 @@ export function buildSchema(registry: Registry): Schema {
           samples: { type: 'array', items: int(1), minItems: 1, default: [1, 4, 8, 16], description: 'Sample counts to report.' },
           metrics: {
             type: 'array',
-            items: metricIds.length ? { type: 'string', enum: metricIds } : { type: 'string', not: {} },
+            // A plain id takes the metric's default options; `kind { options }` sets them.
+            items: {
+              if: { type: 'string' },
+              then: metricIds.length ? { enum: metricIds } : { not: {} },
+              else: kindSchema(registry, METRIC_SLOT),
+            },
             default: DEFAULT_METRICS.filter((m) => metricIds.includes(m)),
-            description: 'Metric ids to report.',
+            description: 'Metrics to report: ids (`ged`) or metrics with options (`my/metric { k: 3 }`).',
           },
         },
       },
@@ -211,52 +216,118 @@ function signature(registry: Registry): string {
   return registry.pluginNames().join('\n');
 }
 
-/** The compiled validator for `registry` (built and compiled once per registry content). */
+/**
+ * The compiled validator for `registry` (built and compiled once per registry content). Each
+ * kind's options are compiled as their own function, which the compiler's option validation
+ * uses too (optionValidator): one compiled validator per contribution.
+ */
 export function compiledSchema(registry: Registry): CompiledSchema {
   const sig = signature(registry);
   const hit = cache.get(registry);
   if (hit && hit.signature === sig) return hit.compiled;
   const schema = buildSchema(registry);
-  const compiled = { schema, validate: compileWithDiskCache(schema) };
+  const { validate, options } = compileWithDiskCache(schema);
+  for (const slot of [...KIND_SLOTS, METRIC_SLOT]) {
+    for (const id of kindsFor(registry, slot)) {
+      const fn = options[definitionKey(slot.point, id)];
+      if (fn) shared.set(registry.get(slot.point, id)!.contribution, fn);
+    }
+  }
+  const compiled = { schema, validate };
   cache.set(registry, { signature: sig, compiled });
   return compiled;
 }
 
+/** Compiled options validators by contribution: the front end's, or compiled on first use. */
+const shared = new WeakMap<object, ValidateFunction>();
+let ownAjv: InstanceType<typeof AjvModule.default> | undefined;
+
+/**
+ * The compiled validator of a contribution's options (closed: unknown options are errors, defaults
+ * applied): the very function the spec front end validated them with when it has run, else
+ * compiled here once. Throws ajv's error for an invalid schema.
+ */
+export function optionValidator(id: string, contribution: { options: OptionsSchema }): ValidateFunction {
+  let fn = shared.get(contribution);
+  if (!fn) {
+    ownAjv ??= new (ajvClass())(AJV_OPTIONS);
+    fn = ownAjv.compile(closedOptions(id, contribution.options));
+    shared.set(contribution, fn);
+  }
+  return fn;
+}
+
+/** The id under which a kind's options schema is compiled (its own schema, referenced from the spec's). */
+function optionsId(key: string): string {
+  return `punet:options/${encodeURIComponent(key)}`;
+}
+
+/**
+ * The spec schema as ajv compiles it: each `#/definitions/<key>` becomes its own schema (id
+ * optionsId(key)), so the function compiled for it is the one the compiler's options validation
+ * gets (a fragment of the root would be compiled a second time).
+ */
+function forCompiling(schema: Schema): { root: Schema; options: Record<string, Schema> } {
+  const definitions = (schema.definitions as Record<string, Schema> | undefined) ?? {};
+  const options = Object.fromEntries(Object.entries(definitions).map(([key, def]) => [key, { ...def, $id: optionsId(key) }]));
+  const root = JSON.parse(JSON.stringify({ ...schema, definitions: undefined }), (k, v) =>
+    k === '$ref' && typeof v === 'string' && v.startsWith('#/definitions/') ? optionsId(v.slice('#/definitions/'.length).replace(/~1/g, '/').replace(/~0/g, '~')) : v,
+  ) as Schema;
+  return { root, options };
+}
+
+interface Compiled {
+  validate: ValidateFunction;
+  /** Each kind's options validator by definition key. */
+  options: Record<string, ValidateFunction>;
+}
+
 /**
  * Compiling the whole schema with ajv takes a few hundred milliseconds, most of `punet check`'s
- * cold start. The generated validator (ajv "standalone" code) is therefore cached on disk under
- * node_modules/.cache/punet-schema, keyed by a hash of the schema and the ajv version: the same
- * registry compiles once per machine. PUNET_SCHEMA_CACHE=0 disables it; any cache problem falls
- * back to compiling in memory.
+ * cold start. The generated validators (ajv "standalone" code: the spec's and each kind's
+ * options') are therefore cached on disk under node_modules/.cache/punet-schema, keyed by a hash
+ * of the schema and the ajv version: the same registry compiles once per machine.
+ * PUNET_SCHEMA_CACHE=0 disables it; any cache problem falls back to compiling in memory.
  */
-function compileWithDiskCache(schema: Schema): ValidateFunction {
+function compileWithDiskCache(schema: Schema): Compiled {
+  const { root, options } = forCompiling(schema);
   const dir = schemaCacheDir();
-  if (!dir) return new (ajvClass())(AJV_OPTIONS).compile(schema);
+  const compileIn = (ajv: InstanceType<typeof AjvModule.default>): Compiled => {
+    for (const def of Object.values(options)) ajv.addSchema(def);
+    const validate = ajv.compile(root);
+    return { validate, options: Object.fromEntries(Object.keys(options).map((key) => [key, ajv.getSchema(optionsId(key))!])) };
+  };
+  if (!dir) return compileIn(new (ajvClass())(AJV_OPTIONS));
   const version = (require('ajv/package.json') as { version: string }).version;
   const key = createHash('sha256').update(`${version}\n${JSON.stringify(AJV_OPTIONS)}\n${JSON.stringify(schema)}`).digest('hex').slice(0, 24);
   const file = path.join(dir, `spec-${key}.cjs`);
   if (fs.existsSync(file)) {
     try {
-      const mod = require(file) as { default?: ValidateFunction } & ValidateFunction;
-      return (mod.default ?? mod) as ValidateFunction;
+      const mod = require(file) as Record<string, ValidateFunction>;
+      const validate = mod[SPEC_EXPORT];
+      if (typeof validate === 'function') return { validate, options: Object.fromEntries(Object.keys(options).map((k) => [k, mod[k]!])) };
     } catch {
       // a corrupt or foreign file: recompile below and overwrite it
     }
   }
   const ajv = new (ajvClass())({ ...AJV_OPTIONS, code: { source: true } });
-  const validate = ajv.compile(schema);
+  const compiled = compileIn(ajv);
   try {
-    const standalone = require('ajv/dist/standalone') as { default: (ajv: unknown, v: ValidateFunction) => string };
-    const code = standalone.default(ajv, validate);
+    const standalone = require('ajv/dist/standalone') as { default: (ajv: unknown, refs: Record<string, string>) => string };
+    const refs: Record<string, string> = { [SPEC_EXPORT]: String(schema.$id), ...Object.fromEntries(Object.keys(options).map((k) => [k, optionsId(k)])) };
+    const code = standalone.default(ajv, refs);
     fs.mkdirSync(dir, { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, code);
     fs.renameSync(tmp, file);
   } catch {
-    // read-only install, full disk...: the in-memory validator still works
+    // read-only install, full disk...: the in-memory validators still work
   }
-  return validate;
+  return compiled;
 }
+
+/** The spec validator's export name in the cached module (kinds' are their definition keys, which contain ':'). */
+const SPEC_EXPORT = 'spec';
 
 function schemaCacheDir(): string | undefined {
   const env = process.env.PUNET_SCHEMA_CACHE;

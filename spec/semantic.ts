@@ -1,23 +1,24 @@
 /**
- * Stage 5: semantic checks on the validated JSON (defaults applied): rules that span fields or
- * need the registry, which JSON Schema cannot express. Each check is its own function with its
- * own code; a check skips values that already have a schema error, to avoid double reports.
+ * Stage 5: semantic checks on the validated JSON (defaults applied): rules about the language's
+ * own fields that JSON Schema cannot express, the roles the architecture needs, and each
+ * contribution's own `check` (rules of a particular plugin live in that plugin, never here).
+ * Each check is its own function with its own code; a check skips values that already have a
+ * schema error, to avoid double reports.
  */
+import type { ExtensionPoint, OptionProblem } from '../compiler/api.js';
 import type { Registry } from '../compiler/registry.js';
-import type { OptionProblem } from '../compiler/api.js';
+import { slotOrder } from '../compiler/contracts.js';
+import { checkContextFor } from '../compiler/options.js';
 import type { Range } from './ast.js';
 import { CODES, error, warning, type Diagnostic } from './diagnostics.js';
-import { isUnder } from './pointer.js';
+import { dotted, isUnder } from './pointer.js';
 import { kindsFor } from './schema.js';
 import { KIND_SLOTS } from './slots.js';
 import type { JsonObject, Origins } from './to-json.js';
 import { originOf } from './validate.js';
-import { BLOCK_ROLES } from './types.js';
-import type { ResolvedSpec } from './types.js';
-import { slotOrder } from '../compiler/contracts.js';
-import { checkContextFor } from '../compiler/options.js';
+import { BLOCK_ROLES, type BlockRole, type ResolvedSpec } from './types.js';
 
-export interface CheckContext {
+export interface SemanticContext {
   spec: JsonObject;
   registry: Registry;
   /** Source range of a JSON pointer (nearest ancestor with one); `key` prefers the key's range. */
@@ -26,54 +27,15 @@ export interface CheckContext {
   broken(ptr: string): boolean;
 }
 
-export type Check = (ctx: CheckContext) => Diagnostic[];
+export type Check = (ctx: SemanticContext) => Diagnostic[];
 
 const obj = (v: unknown): JsonObject | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : undefined);
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-const numList = (v: unknown): number[] | undefined => (Array.isArray(v) && v.every((x) => typeof x === 'number') ? (v as number[]) : undefined);
-
-export const checkLatentSize: Check = ({ spec, at, broken }) => {
-  const size = num(obj(spec.latent)?.size);
-  if (size === undefined || size >= 1 || broken('/latent/size')) return [];
-  return [error(CODES.latentSize, `latent size must be at least 1 (the paper uses 6); found ${size}`, at('/latent/size'))];
-};
 
 export const checkClasses: Check = ({ spec, at, broken }) => {
   const classes = num(obj(spec.input)?.classes);
   if (classes === undefined || classes >= 2 || broken('/input/classes')) return [];
   return [error(CODES.classes, `'input.classes' counts the background too, so it must be at least 2 (2 = background + lesion); found ${classes}`, at('/input/classes'))];
-};
-
-export const checkWidthsMatchLevels: Check = ({ spec, at, broken }) => {
-  const out: Diagnostic[] = [];
-  for (const role of BLOCK_ROLES) {
-    const block = obj(spec[role]);
-    const levels = num(block?.levels);
-    const widths = numList(block?.widths);
-    if (levels === undefined || !widths || broken(`/${role}`)) continue;
-    if (widths.length !== levels) {
-      out.push(error(CODES.widthsLevels, `'${role}.widths' lists ${widths.length} widths but '${role}.levels' is ${levels}: give one width per level`, at(`/${role}/widths`)));
-    }
-  }
-  return out;
-};
-
-export const checkLearningRate: Check = ({ spec, at, broken }) => {
-  const out: Diagnostic[] = [];
-  const optimizer = obj(obj(spec.train)?.optimizer);
-  const lr = num(optimizer?.lr);
-  if (lr !== undefined && !broken('/train/optimizer/lr')) {
-    if (lr <= 0) out.push(error(CODES.learningRate, `the learning rate must be > 0; found ${lr}`, at('/train/optimizer/lr')));
-    // The divergence report is about Adam (Kohl et al.'s optimiser); SGD rates are on another scale.
-    else if (lr > 1e-3 && optimizer?.kind === 'adam') out.push(warning(CODES.highLearningRate, `learning rate ${lr} is above 1e-3, which is reported to make the Probabilistic U-Net diverge (NaN); the paper uses 1e-4`, at('/train/optimizer/lr')));
-  }
-  const values = numList(obj(obj(spec.train)?.schedule)?.values);
-  values?.forEach((v, i) => {
-    if (v <= 0 && !broken(`/train/schedule/values/${i}`)) {
-      out.push(error(CODES.learningRate, `learning rates in the schedule must be > 0; found ${v}`, at(`/train/schedule/values/${i}`)));
-    }
-  });
-  return out;
 };
 
 export const checkSteps: Check = ({ spec, at, broken }) => {
@@ -88,6 +50,19 @@ export const checkEarlyStop: Check = ({ spec, at, broken }) => {
   if (!obj(train?.early_stop) || broken('/train/early_stop') || broken('/train/validate_every')) return [];
   if (num(train?.validate_every) !== 0) return [];
   return [error(CODES.earlyStop, "'train.early_stop' needs validation: set 'validate_every' above 0 (e.g. validate_every: 200 steps)", at('/train/early_stop', true))];
+};
+
+/** Results are keyed by metric id: the same metric listed twice (e.g. with other options) would collide. */
+export const checkDistinctMetrics: Check = ({ spec, at, broken }) => {
+  const seen = new Set<string>();
+  const out: Diagnostic[] = [];
+  for (const entry of contributionEntries(spec).filter((e) => e.point === 'metrics')) {
+    if (seen.has(entry.kind) && !broken(entry.ptr)) {
+      out.push(error(CODES.duplicateMetric, `metric '${entry.kind}' is listed twice in 'eval.metrics': list each metric once`, at(entry.ptr)));
+    }
+    seen.add(entry.kind);
+  }
+  return out;
 };
 
 /** The architecture says which block roles it composes: required ones must be present. */
@@ -116,66 +91,84 @@ export const checkArchitectureRoles: Check = ({ spec, registry, at, broken }) =>
   return out;
 };
 
-/** Each contribution may check its own options beyond JSON Schema (`check(options)` in the plugin API). */
-export const checkContributionOptions: Check = ({ spec, registry, at, broken }) => {
-  const out: Diagnostic[] = [];
+/** A `{ kind, ...options }` entry of the spec that names a contribution, with where it sits. */
+export interface ContributionEntry {
+  /** JSON pointer, e.g. `/loss/kl` or `/eval/metrics/1`. */
+  ptr: string;
+  point: ExtensionPoint;
+  kind: string;
+  options: JsonObject;
+  what: string;
+  role?: BlockRole;
+}
+
+/** Every contribution entry of the spec: the kind slots, then each `eval.metrics` entry. */
+export function contributionEntries(spec: JsonObject): ContributionEntry[] {
+  const out: ContributionEntry[] = [];
   for (const slot of KIND_SLOTS) {
-    const ptr = '/' + slot.path.join('/');
     let block: unknown = spec;
     for (const seg of slot.path) block = obj(block)?.[seg];
-    const kind = obj(block)?.kind;
+    const entry = obj(block);
+    if (typeof entry?.kind !== 'string') continue;
+    const { kind, ...options } = entry;
+    out.push({ ptr: '/' + slot.path.join('/'), point: slot.point, kind: kind as string, options, what: slot.what, ...(slot.role ? { role: slot.role } : {}) });
+  }
+  const metrics = obj(spec.eval)?.metrics;
+  if (Array.isArray(metrics)) {
+    metrics.forEach((m, i) => {
+      const entry = metricEntry(m);
+      if (entry) out.push({ ptr: `/eval/metrics/${i}`, point: 'metrics', kind: entry.kind, options: entry.options, what: 'metric' });
+    });
+  }
+  return out;
+}
+
+/** A metric is written as a plain id (`ged`) or as a block with options (`my/metric { k: 3 }`). */
+function metricEntry(m: unknown): { kind: string; options: JsonObject } | undefined {
+  if (typeof m === 'string') return { kind: m, options: {} };
+  const entry = obj(m);
+  if (typeof entry?.kind !== 'string') return undefined;
+  const { kind, ...options } = entry;
+  return { kind: kind as string, options };
+}
+
+/**
+ * Each contribution checks its own options beyond JSON Schema (`check(options, ctx)` in the plugin
+ * API), seeing the input and the whole spec; a problem's severity and code are the plugin's
+ * (default E412 / W412). The compiler runs the same checks (compiler/options.ts).
+ */
+export const checkContributionOptions: Check = ({ spec, registry, at, broken }) => {
+  const out: Diagnostic[] = [];
+  for (const entry of contributionEntries(spec)) {
     // Checks may read `input`: skip them while it is broken (its own error is reported).
-    if (typeof kind !== 'string' || broken(ptr) || broken('/input')) continue;
-    const entry = registry.get(slot.point, kind);
-    if (!entry?.contribution.check) continue;
-    const { kind: _kind, ...options } = obj(block)!;
+    if (broken(entry.ptr) || broken('/input')) continue;
+    const check = registry.get(entry.point, entry.kind)?.contribution.check;
+    if (!check) continue;
     let problems: OptionProblem[];
     try {
-      problems = entry.contribution.check(structuredClone(options), checkContextFor(spec as unknown as ResolvedSpec, slot.path.join('.'))) ?? [];
+      problems = check(structuredClone(entry.options), checkContextFor(spec as unknown as ResolvedSpec, dotted(entry.ptr))) ?? [];
     } catch (e) {
       problems = [{ option: '', message: `its option check failed: ${(e as Error)?.message ?? String(e)}` }];
     }
     for (const p of problems) {
-      const where = p.at ? `/${p.at.split('.').join('/')}` : p.option ? `${ptr}/${p.option.split('.').join('/')}` : ptr;
-      const report = p.severity === 'warning' ? warning : error;
-      const code = p.code ?? (p.severity === 'warning' ? CODES.optionWarning : CODES.optionCheck);
-      out.push(report(code, `${slot.what} kind '${kind}': ${p.message}`, at(where, !p.option && !p.at)));
+      // `at` points anywhere in the spec (e.g. `input.size`); `option` inside the entry.
+      const where = p.at ? `/${p.at.split('.').join('/')}` : p.option ? `${entry.ptr}/${p.option.split('.').join('/')}` : entry.ptr;
+      const message = `${entry.what} kind '${entry.kind}': ${p.message}`;
+      const keyOnly = !p.option && !p.at;
+      out.push(
+        p.severity === 'warning'
+          ? warning(p.code ?? CODES.optionWarning, message, at(where, keyOnly))
+          : error(p.code ?? CODES.optionCheck, message, at(where, keyOnly)),
+      );
     }
   }
   return out;
 };
 
-/**
- * The built-in synthetic images are already in [0, 1] with fixed contrast; normalising them
- * changes what the published reference numbers were measured on.
- */
-export const checkNormalizeData: Check = ({ spec, at, broken }) => {
-  const mode = obj(spec.input)?.normalize;
-  const data = obj(obj(spec.train)?.data);
-  if (typeof mode !== 'string' || mode === 'none' || broken('/input/normalize') || data?.kind !== 'synthetic') return [];
-  return [
-    warning(
-      CODES.normalizeSynthetic,
-      `'input.normalize: ${mode}' changes the built-in synthetic images, so results are not comparable to the reference numbers (docs/language.md); use it for imported data, or 'none' here`,
-      at('/input/normalize'),
-    ),
-  ];
-};
-
-export const SEMANTIC_CHECKS: readonly Check[] = [
-  checkLatentSize,
-  checkClasses,
-  checkWidthsMatchLevels,
-  checkLearningRate,
-  checkSteps,
-  checkEarlyStop,
-  checkArchitectureRoles,
-  checkContributionOptions,
-  checkNormalizeData,
-];
+export const SEMANTIC_CHECKS: readonly Check[] = [checkClasses, checkSteps, checkEarlyStop, checkArchitectureRoles, checkDistinctMetrics, checkContributionOptions];
 
 export function runSemanticChecks(spec: JsonObject, origins: Origins, registry: Registry, errorPointers: Set<string>): Diagnostic[] {
-  const ctx: CheckContext = {
+  const ctx: SemanticContext = {
     spec,
     registry,
     at: (ptr, key) => {

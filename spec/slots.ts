@@ -31,9 +31,12 @@ export const KIND_SLOTS: readonly KindSlot[] = [
   { path: ['train', 'data'], point: 'dataSources', what: 'data source', defaultKind: 'synthetic' },
 ];
 
+/** `eval.metrics` entries: a list, each a plain id (`ged`) or `kind { options }`. */
+export const METRIC_SLOT: KindSlot = { path: ['eval', 'metrics'], point: 'metrics', what: 'metric' };
+
 const byPointer = new Map(KIND_SLOTS.map((s) => [pointer(s.path), s]));
 
-/** The slot whose block lives at `ptr` (e.g. `/loss/kl`), if any. */
+/** The slot whose block lives at `ptr` (e.g. `/loss/kl`, `/eval/metrics/2`), if any. */
 export function slotAt(ptr: string): KindSlot | undefined {
-  return byPointer.get(ptr);
+  return byPointer.get(ptr) ?? (/^\/eval\/metrics\/\d+$/.test(ptr) ? METRIC_SLOT : undefined);
 }

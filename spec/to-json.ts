@@ -106,6 +106,9 @@ export function valueToJson(v: ValueNode, path: (string | number)[], origins: Or
     case 'ident':
     case 'bool':
       return v.value;
+    case 'kind':
+      origins.set(pointer([...path, 'kind']), { range: v.kind.range, keyRange: v.kind.range });
+      return { kind: v.kind.name, ...bodyToJson(v.body, path.map(String), origins, diagnostics, new Set(['kind'])) };
     case 'list':
       return v.items.map((item, i) => {
         const itemPath = [...path, i];

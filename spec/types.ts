@@ -44,8 +44,16 @@ export interface EvalSpec {
   distance: KindSpec;
   /** Sample counts to report (the paper: 1, 4, 8, 16). */
   samples: number[];
-  /** Metric ids (extension point `metrics`). */
-  metrics: string[];
+  /** Metrics (extension point `metrics`): a plain id, or `kind { options }`. */
+  metrics: MetricEntry[];
+}
+
+/** An `eval.metrics` entry as written: `ged` or `my/metric { k: 3 }`. */
+export type MetricEntry = string | KindSpec;
+
+/** A metric entry in block form: a plain id has no options (its schema defaults apply). */
+export function metricKindSpec(entry: MetricEntry): KindSpec {
+  return typeof entry === 'string' ? { kind: entry } : entry;
 }
 
 /** Checkpoint selection: validation GED, GED + (1 - Hungarian-matched IoU), or the last step. */

@@ -193,7 +193,11 @@ function describeError(e: ErrorObject, value: JsonObject, origins: Origins, regi
 function knownKeys(registry: Registry, ptr: string, owner: JsonObject | undefined): string[] {
   const root = compiledSchema(registry).schema;
   let node: Record<string, unknown> | undefined = root;
-  for (const seg of segmentsOf(ptr)) node = (node?.properties as Record<string, Record<string, unknown>> | undefined)?.[seg];
+  for (const seg of segmentsOf(ptr)) {
+    const items = node?.items as Record<string, unknown> | undefined;
+    // A list item (an `eval.metrics` entry): its block form is the `else` of the items schema.
+    node = /^\d+$/.test(seg) && items ? ((items.else as Record<string, unknown> | undefined) ?? items) : (node?.properties as Record<string, Record<string, unknown>> | undefined)?.[seg];
+  }
   const own = Object.keys((node?.properties as object | undefined) ?? {});
   const branch = Object.keys((branchFor(root, node, owner?.kind)?.properties as object | undefined) ?? {});
   return [...new Set([...own, ...branch])].filter((k) => k !== 'kind');
@@ -216,6 +220,12 @@ function unknownKind(slot: (typeof KIND_SLOTS)[number], kind: string, range: Ran
         known.length ? `kinds for role '${slot.role}': ${known.join(', ')}` : `no registered block kind fills role '${slot.role}'`,
       ]);
     }
+  }
+  if (slot.point === 'metrics') {
+    return error(CODES.unknownMetric, `unknown metric '${kind}'${suggestionSuffix(kind, known)}`, range, [
+      known.length ? `known metrics: ${known.join(', ')}` : 'no metrics are registered',
+      'a metric from a plugin needs `use "<module>"` at the top of the spec',
+    ]);
   }
   const notes = [
     known.length ? `known ${slot.what} kinds: ${known.join(', ')}` : `no ${slot.what} kinds are registered`,

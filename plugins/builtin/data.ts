@@ -1,22 +1,22 @@
 /**
  * Built-in data sources: `synthetic` (the known-distribution generator, the default),
  * `png-folder` (a folder of PNGs read as is) and `dataset` (a folder written by `punet import`).
- * Readers are imported lazily so `punet check` does not load them.
+ * Readers are imported lazily so `punet check` does not load them. Each option schema is written
+ * once (TypeBox): the JSON Schema the spec is validated against and the static type of `ctx.options`.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { definePlugin } from '../../compiler/api.js';
+import { Type, type Static } from '@sinclair/typebox';
+import { defineContribution, definePlugin } from '../../compiler/api.js';
 import type { DataSourceContribution, InputSpec, OptionProblem } from '../../compiler/api.js';
 import type { Dataset } from '../../runtime/data/types.js';
 import type { SplitFractions } from '../../runtime/data/splits.js';
 
-const splitsSchema = {
-  type: 'array',
-  items: { type: 'number', minimum: 0, maximum: 1 },
+const Splits = Type.Array(Type.Number({ minimum: 0, maximum: 1 }), {
   minItems: 3,
   maxItems: 3,
   default: [0.7, 0.15, 0.15],
   description: 'Fractions [train, val, test] (by group: groups never straddle splits).',
-} as const;
+});
 
 function checkSplits(splits: number[] | undefined, option = 'splits'): OptionProblem[] {
   if (!splits) return [];
@@ -34,49 +34,40 @@ function dataPath(specDir: string, path: string): string {
 
 // ---------------------------------------------------------------------------------------------
 
-interface SyntheticSourceOptions {
-  count: number;
-  annotators: number;
-  seed?: number;
-  seed_offset: number;
-  noise: number;
-  jitter: number;
-  min_shapes: number;
-  max_shapes: number;
-  min_mode_probability: number;
-  group_size: number;
-  splits: number[];
-}
-
-const synthetic: DataSourceContribution<SyntheticSourceOptions> = {
-  description: 'Built-in ambiguous shapes with a known distribution over segmentations (image size from input.size).',
-  options: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      count: { type: 'integer', minimum: 1, default: 240, description: 'Number of images.' },
-      annotators: { type: 'integer', minimum: 1, default: 4, description: 'Annotations per image.' },
-      seed: { type: 'integer', minimum: 0, description: 'Fixed data seed; when absent: train.seed + seed_offset.' },
-      seed_offset: { type: 'integer', minimum: 0, default: 0, description: 'Added to train.seed when `seed` is absent.' },
-      noise: { type: 'number', minimum: 0, default: 0.06, description: 'Std of the Gaussian pixel noise.' },
-      jitter: { type: 'number', minimum: 0, maximum: 2, default: 0.5, description: "Annotators' boundary jitter, pixels." },
-      min_shapes: { type: 'integer', minimum: 1, maximum: 6, default: 1 },
-      max_shapes: { type: 'integer', minimum: 1, maximum: 6, default: 3 },
-      min_mode_probability: {
-        type: 'number',
-        minimum: 0,
-        exclusiveMaximum: 1,
-        default: 0.01,
-        description: 'Modes less likely than this are dropped and the rest renormalised.',
-      },
-      group_size: { type: 'integer', minimum: 1, default: 1, description: 'Consecutive images per group (a "patient").' },
-      splits: splitsSchema,
-    },
+const SyntheticSchema = Type.Object(
+  {
+    count: Type.Integer({ minimum: 1, default: 240, description: 'Number of images.' }),
+    annotators: Type.Integer({ minimum: 1, default: 4, description: 'Annotations per image.' }),
+    seed: Type.Optional(Type.Integer({ minimum: 0, description: 'Fixed data seed; when absent: train.seed + seed_offset.' })),
+    seed_offset: Type.Integer({ minimum: 0, default: 0, description: 'Added to train.seed when `seed` is absent.' }),
+    noise: Type.Number({ minimum: 0, default: 0.06, description: 'Std of the Gaussian pixel noise.' }),
+    jitter: Type.Number({ minimum: 0, maximum: 2, default: 0.5, description: "Annotators' boundary jitter, pixels." }),
+    min_shapes: Type.Integer({ minimum: 1, maximum: 6, default: 1 }),
+    max_shapes: Type.Integer({ minimum: 1, maximum: 6, default: 3 }),
+    min_mode_probability: Type.Number({
+      minimum: 0,
+      exclusiveMaximum: 1,
+      default: 0.01,
+      description: 'Modes less likely than this are dropped and the rest renormalised.',
+    }),
+    group_size: Type.Integer({ minimum: 1, default: 1, description: 'Consecutive images per group (a "patient").' }),
+    splits: Splits,
   },
-  check: (o: Partial<SyntheticSourceOptions>) => {
+  { additionalProperties: false },
+);
+
+const synthetic = defineContribution<DataSourceContribution<Static<typeof SyntheticSchema>>>()({
+  description: 'Built-in ambiguous shapes with a known distribution over segmentations (image size from input.size).',
+  options: SyntheticSchema,
+  check: (o, ctx) => {
     const problems = checkSplits(o.splits);
-    if (o.min_shapes !== undefined && o.max_shapes !== undefined && o.min_shapes > o.max_shapes) {
-      problems.push({ option: 'min_shapes', message: `must be <= max_shapes (${o.max_shapes}), got ${o.min_shapes}` });
+    if (o.min_shapes > o.max_shapes) problems.push({ option: 'min_shapes', message: `must be <= max_shapes (${o.max_shapes}), got ${o.min_shapes}` });
+    const mode = ctx.input.normalize;
+    if (mode && mode !== 'none') {
+      // The synthetic images are already in [0, 1] with fixed contrast: normalising them changes
+      // what the published reference numbers were measured on.
+      const message = `'input.normalize: ${mode}' changes the built-in synthetic images, so results are not comparable to the reference numbers (docs/language.md); use it for imported data, or 'none' here`;
+      problems.push({ option: '', at: 'input.normalize', severity: 'warning', code: 'W403', message });
     }
     return problems;
   },
@@ -99,26 +90,24 @@ const synthetic: DataSourceContribution<SyntheticSourceOptions> = {
       ...(o.splits ? { fractions: fractions(o.splits)! } : {}),
     });
   },
-};
+});
 
 // ---------------------------------------------------------------------------------------------
 
-interface FolderOptions {
-  path: string;
-  split_seed: number;
-  splits: number[];
-}
+const FolderSchema = Type.Object(
+  {
+    path: Type.String({ minLength: 1, description: 'The folder, relative to the spec file.' }),
+    split_seed: Type.Integer({ minimum: 0, default: 0, description: 'Seed of the group split when the data has none.' }),
+    splits: Splits,
+  },
+  { additionalProperties: false },
+);
+type FolderOptions = Static<typeof FolderSchema>;
 
-const folderProperties = {
-  path: { type: 'string', minLength: 1, description: 'The folder, relative to the spec file.' },
-  split_seed: { type: 'integer', minimum: 0, default: 0, description: 'Seed of the group split when the data has none.' },
-  splits: splitsSchema,
-} as const;
-
-const pngFolder: DataSourceContribution<FolderOptions> = {
+const pngFolder = defineContribution<DataSourceContribution<FolderOptions>>()({
   description: 'PNG folder: DIR/<id>/image.png + DIR/<id>/annotation-*.png, optional DIR/splits.json.',
-  options: { type: 'object', additionalProperties: false, required: ['path'], properties: folderProperties },
-  check: (o: Partial<FolderOptions>) => checkSplits(o.splits),
+  options: FolderSchema,
+  check: (o) => checkSplits(o.splits),
   load: async ({ options: o, input, specDir }) => {
     const { readPngFolder } = await import('../../runtime/data/png-folder.js');
     return readPngFolder(dataPath(specDir, o.path), {
@@ -130,14 +119,14 @@ const pngFolder: DataSourceContribution<FolderOptions> = {
       ...(o.splits ? { fractions: fractions(o.splits)! } : {}),
     });
   },
-};
+});
 
 // ---------------------------------------------------------------------------------------------
 
-const dataset: DataSourceContribution<FolderOptions> = {
+const dataset = defineContribution<DataSourceContribution<FolderOptions>>()({
   description: "A dataset folder written by 'punet import' (dataset.json + images.bin + masks.bin).",
-  options: { type: 'object', additionalProperties: false, required: ['path'], properties: folderProperties },
-  check: (o: Partial<FolderOptions>) => checkSplits(o.splits),
+  options: FolderSchema,
+  check: (o) => checkSplits(o.splits),
   load: async ({ options: o, input, specDir }) => {
     const dir = dataPath(specDir, o.path);
     const [{ readDataset }, { DataError }, { splitByGroup }] = await Promise.all([
@@ -161,7 +150,7 @@ const dataset: DataSourceContribution<FolderOptions> = {
     }
     return data;
   },
-};
+});
 
 function describeMismatch(data: Dataset, input: InputSpec): string | undefined {
   const [height, width] = input.size;

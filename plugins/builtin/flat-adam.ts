@@ -11,14 +11,20 @@
  * collects an optimizer's own tf.Variable fields finds only those two.
  */
 import type * as tfNs from '@tensorflow/tfjs';
+import { Type, type Static } from '@sinclair/typebox';
 import type { Tensor, Tf, Variable } from '../../compiler/api.js';
 
-export interface FlatAdamOptions {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-}
+/** Adam's hyperparameters: the `adam` optimizer's options (plugins/builtin/training.ts). */
+export const AdamOptionsSchema = Type.Object(
+  {
+    lr: Type.Number({ exclusiveMinimum: 0, default: 1e-4, description: 'Base learning rate.' }),
+    beta1: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0.9 }),
+    beta2: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0.999 }),
+    epsilon: Type.Number({ exclusiveMinimum: 0, default: 1e-8 }),
+  },
+  { additionalProperties: false },
+);
+export type FlatAdamOptions = Static<typeof AdamOptionsSchema>;
 
 /** Layout of the flat moment vectors: one segment per variable, in applyGradients order. */
 interface Slots {

@@ -1,18 +1,50 @@
 /**
  * Built-in loss terms (Kohl et al. 2018 conventions): softmax cross-entropy summed per image,
  * analytic KL between diagonal Gaussians (optional free bits), rec + beta * KL (optional KL warm-up),
- * L2 weight decay. No TensorFlow.js
- * import: `tf` arrives in ctx.
+ * L2 weight decay. Each option schema is written once (TypeBox): the JSON Schema the spec is
+ * validated against and the static type of `ctx.options`. No TensorFlow.js import: `tf` arrives
+ * in ctx.
  */
-import { definePlugin } from '../../compiler/api.js';
-import type { ObjectiveState, Scalar, Tensor, Tf, TrainForward } from '../../compiler/api.js';
+import { Type, type Static } from '@sinclair/typebox';
+import { defineContribution, definePlugin, StringEnum } from '../../compiler/api.js';
+import type { KLContribution, LossContribution, ObjectiveContribution, ObjectiveState, RegularizerContribution, Scalar, Tensor, Tf, TrainForward } from '../../compiler/api.js';
 import { DIAG_GAUSSIAN } from '../toolkit/distributions.js';
 
-const noOptions = { type: 'object', additionalProperties: false, properties: {} } as const;
+const NoOptions = Type.Object({}, { additionalProperties: false });
 
-interface CrossEntropyOptions {
-  reduction: 'sum-per-image' | 'mean';
-}
+const CrossEntropySchema = Type.Object(
+  {
+    reduction: StringEnum(['sum-per-image', 'mean'], {
+      default: 'sum-per-image',
+      description: 'sum-per-image: sum over pixels, mean over batch (Kohl et al.); mean: mean over pixels and batch.',
+    }),
+  },
+  { additionalProperties: false },
+);
+type CrossEntropyOptions = Static<typeof CrossEntropySchema>;
+
+const AnalyticKLSchema = Type.Object(
+  {
+    free_bits: Type.Number({
+      minimum: 0,
+      default: 0,
+      description:
+        'Nats per latent dimension that cost nothing: the gradient is that of sum_d max(free_bits, batch-mean KL_d); the value stays the true KL. 0 = off.',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const WeightedSchema = Type.Object(
+  {
+    beta: Type.Number({ minimum: 0, default: 1, description: 'Weight of the KL term.' }),
+    warmup_steps: Type.Integer({ minimum: 0, default: 0, description: 'KL warm-up: the weight rises linearly from 0 to beta over this many steps. 0 = off.' }),
+  },
+  { additionalProperties: false },
+);
+export type WeightedOptions = Static<typeof WeightedSchema>;
+
+const L2Schema = Type.Object({ scale: Type.Number({ minimum: 0, default: 1e-5, description: 'Weight decay factor.' }) }, { additionalProperties: false });
 
 /**
  * Softmax cross-entropy. `sum-per-image`: summed over pixels, mean over the batch (the reference
@@ -71,118 +103,68 @@ function withGradientOf(tf: Tf, value: Scalar, surrogate: Scalar): Scalar {
   return tf.add(surrogate, stopGradient(tf.sub(value, surrogate)) as Tensor) as Scalar;
 }
 
-interface AnalyticKLOptions {
-  free_bits: number;
-}
-
-export interface WeightedOptions {
-  beta: number;
-  warmup_steps: number;
-}
-
 /** The KL weight after `steps` completed steps: beta * min(1, steps / warmup_steps). */
 export function klWeight(options: WeightedOptions, steps: number): number {
   if (options.warmup_steps <= 0) return options.beta;
   return options.beta * Math.min(1, steps / options.warmup_steps);
 }
 
+const crossEntropyLoss = defineContribution<LossContribution<CrossEntropyOptions>>()({
+  description: 'Softmax cross-entropy; sum-per-image (summed over pixels, mean over batch) or mean.',
+  options: CrossEntropySchema,
+  compute: ({ tf, options, logits, labels }) => crossEntropy(tf, logits, labels, options.reduction),
+});
+
+const analytic = defineContribution<KLContribution<Static<typeof AnalyticKLSchema>>>()({
+  description: 'Analytic KL(posterior || prior) of diagonal Gaussians, summed over latent dims and scales, mean over batch; optional free bits per dim.',
+  families: [DIAG_GAUSSIAN],
+  options: AnalyticKLSchema,
+  compute: ({ tf, options, latents }) =>
+    tf.tidy(() => {
+      const perDim = latentKLs(tf, latents);
+      // Summed per image over dims and scales, then the batch mean (the order KL always had).
+      const perImage = perDim.reduce<Tensor>((total, d) => tf.add(total, tf.sum(d, 1)), tf.zeros([perDim[0]?.shape[0] ?? 1]));
+      const trueKL = tf.mean(perImage) as Scalar;
+      return options.free_bits > 0 ? withGradientOf(tf, trueKL, freeBitsKL(tf, perDim, options.free_bits)) : trueKL;
+    }),
+});
+
+const weighted = defineContribution<ObjectiveContribution<WeightedOptions>>()({
+  description: 'loss = reconstruction + beta * KL; beta optionally warmed up linearly from 0 over warmup_steps.',
+  options: WeightedSchema,
+  // Only a warm-up needs the step count; without one the state stays {} as before.
+  initialState: (options): ObjectiveState => (options.warmup_steps > 0 ? { steps: 0 } : {}),
+  combine: ({ tf, options, reconstruction, kl, state }) => {
+    const weight = klWeight(options, state.steps ?? 0);
+    const loss = tf.add(reconstruction, tf.mul(kl, weight)) as Scalar;
+    return options.warmup_steps > 0 ? { loss, logs: { kl_weight: tf.scalar(weight) } } : { loss };
+  },
+  nextState: ({ options, state }) => (options.warmup_steps > 0 ? { ...state, steps: (state.steps ?? 0) + 1 } : state),
+});
+
+const l2 = defineContribution<RegularizerContribution<Static<typeof L2Schema>>>()({
+  description: 'scale * sum(w^2) / 2 over the regularised weights (conv kernels, not biases).',
+  options: L2Schema,
+  compute: ({ tf, options, weights }) =>
+    tf.tidy(() => {
+      if (weights.length === 0) return tf.scalar(0);
+      const sums = weights.map((w) => tf.sum(tf.square(w)));
+      return tf.mul(tf.addN(sums), options.scale / 2) as Scalar;
+    }),
+});
+
+const none = defineContribution<RegularizerContribution>()({
+  description: 'No weight regularisation.',
+  options: NoOptions,
+  compute: ({ tf }) => tf.scalar(0),
+});
+
 export default definePlugin({
   name: 'punet-losses',
   version: '0.1.0',
   punetApi: '^2.0.0',
-  losses: {
-    'cross-entropy': {
-      description: 'Softmax cross-entropy; sum-per-image (summed over pixels, mean over batch) or mean.',
-      options: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          reduction: {
-            enum: ['sum-per-image', 'mean'],
-            default: 'sum-per-image',
-            description: 'sum-per-image: sum over pixels, mean over batch (Kohl et al.); mean: mean over pixels and batch.',
-          },
-        },
-      },
-      compute: ({ tf, options, logits, labels }) => crossEntropy(tf, logits, labels, (options as CrossEntropyOptions).reduction),
-    },
-  },
-  klEstimators: {
-    analytic: {
-      description:
-        'Analytic KL(posterior || prior) of diagonal Gaussians, summed over latent dims and scales, mean over batch; optional free bits per dim.',
-      options: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          free_bits: {
-            type: 'number',
-            minimum: 0,
-            default: 0,
-            description:
-              'Nats per latent dimension that cost nothing: the gradient is that of sum_d max(free_bits, batch-mean KL_d); the value stays the true KL. 0 = off.',
-          },
-        },
-      },
-      compute: ({ tf, options, latents }) =>
-        tf.tidy(() => {
-          const perDim = latentKLs(tf, latents);
-          // Summed per image over dims and scales, then the batch mean (the order KL always had).
-          const perImage = perDim.reduce<Tensor>((total, d) => tf.add(total, tf.sum(d, 1)), tf.zeros([perDim[0]?.shape[0] ?? 1]));
-          const trueKL = tf.mean(perImage) as Scalar;
-          const freeBits = (options as AnalyticKLOptions).free_bits;
-          return freeBits > 0 ? withGradientOf(tf, trueKL, freeBitsKL(tf, perDim, freeBits)) : trueKL;
-        }),
-    },
-  },
-  objectives: {
-    weighted: {
-      description: 'loss = reconstruction + beta * KL; beta optionally warmed up linearly from 0 over warmup_steps.',
-      options: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          beta: { type: 'number', minimum: 0, default: 1, description: 'Weight of the KL term.' },
-          warmup_steps: {
-            type: 'integer',
-            minimum: 0,
-            default: 0,
-            description: 'KL warm-up: the weight rises linearly from 0 to beta over this many steps. 0 = off.',
-          },
-        },
-      },
-      // Only a warm-up needs the step count; without one the state stays {} as before.
-      initialState: (options): ObjectiveState => ((options as WeightedOptions).warmup_steps > 0 ? { steps: 0 } : {}),
-      combine: ({ tf, options, reconstruction, kl, state }) => {
-        const o = options as WeightedOptions;
-        const weight = klWeight(o, state.steps ?? 0);
-        const loss = tf.add(reconstruction, tf.mul(kl, weight)) as Scalar;
-        return o.warmup_steps > 0 ? { loss, logs: { kl_weight: tf.scalar(weight) } } : { loss };
-      },
-      nextState: ({ options, state }) =>
-        (options as WeightedOptions).warmup_steps > 0 ? { ...state, steps: (state.steps ?? 0) + 1 } : state,
-    },
-  },
-  regularizers: {
-    l2: {
-      description: 'scale * sum(w^2) / 2 over the regularised weights (conv kernels, not biases).',
-      options: {
-        type: 'object',
-        additionalProperties: false,
-        properties: { scale: { type: 'number', minimum: 0, default: 1e-5, description: 'Weight decay factor.' } },
-      },
-      compute: ({ tf, options, weights }) =>
-        tf.tidy(() => {
-          const scale = (options as { scale: number }).scale;
-          if (weights.length === 0) return tf.scalar(0);
-          const sums = weights.map((w) => tf.sum(tf.square(w)));
-          return tf.mul(tf.addN(sums), scale / 2) as Scalar;
-        }),
-    },
-    none: {
-      description: 'No weight regularisation.',
-      options: noOptions,
-      compute: ({ tf }) => tf.scalar(0),
-    },
-  },
+  losses: { 'cross-entropy': crossEntropyLoss },
+  klEstimators: { analytic },
+  objectives: { weighted },
+  regularizers: { l2, none },
 });

@@ -201,3 +201,14 @@ export async function selectBackend(requested: BackendRequest, opts: SelectBacke
   }
   throw new UserError(`no TensorFlow.js backend could be loaded (${skipped.join('; ')}).\nFix: ${FIXES.cpu}.`);
 }
+
+/**
+ * The cpu backend for commands that only build a model (check, inspect): nothing heavy runs, so
+ * no "install tfjs-node" banner; the kernel fixes are registered like every selection does.
+ */
+export async function useCpuForBuilding(): Promise<void> {
+  registerCpuKernelFixes();
+  if (tf.getBackend() !== 'cpu') await tf.setBackend('cpu');
+  const cpu = tf.findBackend('cpu') as { firstUse?: boolean } | null;
+  if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
+}

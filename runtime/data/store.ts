@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writ
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Dataset, DataItem, Mode, SplitName } from './types.js';
 import { DataError } from './errors.js';
+import { datasetProblems } from './validate.js';
 import type { IntensityRecord } from './normalize.js';
 
 export const DATASET_FORMAT = 'punet-dataset';
@@ -95,23 +96,12 @@ export function writeDataset(dir: string, dataset: Dataset, options: WriteOption
 
 function toJson(dataset: Dataset): DatasetJson {
   const { name, height, width, channels, classes, items, splits, provenance, annotators, intensity } = dataset;
-  for (const [key, value] of Object.entries({ height, width, channels, classes })) {
-    if (!Number.isInteger(value) || value <= 0) throw new RangeError(`writeDataset: ${key} must be a positive integer, got ${value}`);
-  }
-  if (classes > 256) throw new RangeError(`writeDataset: at most 256 classes fit in uint8 masks, got ${classes}`);
+  // The same rules a loaded dataset is held to (data/validate.ts); an import may leave splits empty.
+  const problems = datasetProblems(dataset);
+  if (problems.length) throw new RangeError(`writeDataset: ${problems.join('; ')}`);
   const splitOf = new Map<number, SplitName>();
-  for (const split of SPLITS) {
-    for (const index of splits[split] ?? []) {
-      if (splitOf.has(index)) throw new RangeError(`writeDataset: item ${index} is in both ${splitOf.get(index)} and ${split}`);
-      splitOf.set(index, split);
-    }
-  }
-  const pixels = height * width;
+  for (const split of SPLITS) for (const index of splits[split] ?? []) splitOf.set(index, split);
   const stored = items.map((item, index): StoredItem => {
-    if (item.image.length !== pixels * channels) throw new RangeError(`writeDataset: item ${item.id} image has ${item.image.length} values, expected ${pixels * channels}`);
-    for (const mask of [...item.annotations, ...(item.modes ?? []).map((m) => m.mask)]) {
-      if (mask.length !== pixels) throw new RangeError(`writeDataset: item ${item.id} has a mask of ${mask.length} pixels, expected ${pixels}`);
-    }
     const entry: StoredItem = { id: item.id, group: item.group, split: splitOf.get(index) ?? null, annotations: item.annotations.length };
     if (item.modes) entry.modes = item.modes.map((m) => ({ probability: m.probability, label: m.label }));
     return entry;

@@ -1,9 +1,10 @@
 /**
- * Drives a model for the latent-grid figure: ONE `prepare` of the image, the prior's mu and
- * sigma read back, the G*G grid latents built on the host, then ONE `decode` of all of them.
+ * Drives a model for the latent-grid figure: ONE `prepare` of the image, the prior's mean and
+ * marginal standard deviation read back (Distribution.mean / stddev: a low-rank factor or an
+ * ancestral prior counts, whatever the family's parameters are called), the G*G grid latents
+ * built on the host, then ONE `decode` of all of them.
  *
- * Works on any prior whose params are `mu` and `log_sigma` over a latent of any event shape:
- * the latent is handled as its flattened vector (the hierarchical model's is already flat, all
+ * The latent is handled as its flattened vector (the hierarchical model's is already flat, all
  * scales coarse to fine), so "dimension d" is index d of that vector.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -36,7 +37,7 @@ export interface DecodedLatentGrid {
   eventShape: number[];
 }
 
-/** Thrown for a prior the figure cannot be drawn for (not a diagonal Gaussian, too few dimensions). */
+/** Thrown for a prior the figure cannot be drawn for (too few dimensions, a bad dimension). */
 export class LatentGridError extends Error {
   override name = 'LatentGridError';
 }
@@ -49,13 +50,14 @@ export async function decodeLatentGrid(segmenter: ProbabilisticSegmenter, req: L
   let hard: tf.Tensor | undefined;
   try {
     const { prior } = prepared;
-    const muT = prior.params.mu;
-    const logSigmaT = prior.params.log_sigma;
-    if (!muT || !logSigmaT) {
-      throw new LatentGridError(`the model's prior (${prior.family}) has no mu/log_sigma parameters; the latent grid needs a Gaussian prior`);
+    const moments = tf.tidy(() => [prior.mean(), prior.stddev()]);
+    let mu: Float32Array;
+    let sigma: Float32Array;
+    try {
+      [mu, sigma] = await Promise.all(moments.map(async (t) => Float32Array.from(await t.data())));
+    } finally {
+      tf.dispose(moments);
     }
-    const mu = Float32Array.from(await muT.data());
-    const sigma = Float32Array.from(await logSigmaT.data(), Math.exp);
     const M = mu.length;
     if (M < 2) throw new LatentGridError(`the latent has ${M} dimension; the grid needs at least 2`);
     const dims = req.dims ?? largestSigmaDims(sigma);

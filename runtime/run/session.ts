@@ -17,6 +17,7 @@ import { EXIT, UserError } from '../cli/errors.js';
 import { isDatasetDir } from '../data/store.js';
 import type { Dataset } from '../data/types.js';
 import { normalizeDataset } from '../data/normalize.js';
+import { datasetProblems } from '../data/validate.js';
 import { resolve as resolveContribution, withDefaults } from '../train/contributions.js';
 import { restoreWeights } from '../train/snapshot.js';
 import { readLatestCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
@@ -94,15 +95,17 @@ export function dataSourceFromFlag(value: string, registry: Registry): KindSpec 
 export async function loadData(spec: ResolvedSpec, registry: Registry, specDir: string): Promise<Dataset> {
   const { contribution, options } = wrapCompile(() => resolveContribution(registry, 'dataSources', spec.train.data, 'train.data'));
   const dataset = await contribution.load({ options, input: spec.input, seed: spec.train.seed, specDir });
-  const [h, w] = spec.input.size;
-  const problems: string[] = [];
-  if (dataset.height !== h || dataset.width !== w) problems.push(`images are ${dataset.height}x${dataset.width}, the spec's input.size is [${h}, ${w}]`);
-  if (dataset.channels !== spec.input.channels) problems.push(`images have ${dataset.channels} channels, input.channels is ${spec.input.channels}`);
-  if (dataset.classes > spec.input.classes) problems.push(`masks have ${dataset.classes} classes, input.classes is ${spec.input.classes}`);
-  if (problems.length) throw new UserError(`the data does not fit the model: ${problems.join('; ')}; change the spec's input or the data`);
-  if (dataset.splits.train.length === 0) throw new UserError(`the data (${dataset.name}) has no training items`);
+  // Every source's result (built-in or a plugin's) is held to the rules an imported dataset obeys.
+  const problems = datasetProblems(dataset, { input: spec.input, requireSplits: true });
+  if (problems.length) throw new UserError(`${describeSource(registry, spec.train.data.kind)} returned unusable data: ${problems.join('; ')}; fix the data source or change the spec's input`);
   // input.normalize, the same for training, evaluation and sampling (runtime/data/normalize.ts).
   return normalizeDataset(dataset, spec.input.normalize);
+}
+
+/** `data source 'acme/shapes' (plugin acme 1.2.0)`: whose data it is, for error messages. */
+function describeSource(registry: Registry, kind: string): string {
+  const registered = registry.get('dataSources', kind);
+  return registered ? `data source '${kind}' (plugin ${registered.plugin.name} ${registered.plugin.version})` : `data source '${kind}'`;
 }
 
 export function describeData(d: Dataset): string {

@@ -8,7 +8,7 @@
 import type { Mask, MetricContribution, ProbabilisticSegmenter } from '../../compiler/api.js';
 import type { Registry } from '../../compiler/registry.js';
 import type { Dataset, SplitName } from '../data/types.js';
-import type { KindSpec, ResolvedSpec } from '../../spec/types.js';
+import { metricKindSpec, type KindSpec, type ResolvedSpec } from '../../spec/types.js';
 import { resolve } from '../train/contributions.js';
 import { hash32, STREAM } from '../train/rng.js';
 import { bootstrapIndices, formatWithCi, metricStats, type MetricStats } from '../eval/uncertainty.js';
@@ -20,17 +20,26 @@ export interface MetricSetup {
   classes: number;
 }
 
-export function setupMetrics(spec: ResolvedSpec, registry: Registry, ids: string[] = spec.eval.metrics): MetricSetup {
+/**
+ * The spec's metrics (or the metrics `ids`, with the options the spec gives them, if any) and its
+ * distance, resolved and validated.
+ */
+export function setupMetrics(spec: ResolvedSpec, registry: Registry, ids?: string[]): MetricSetup {
   const distanceSpec: KindSpec = spec.eval.distance;
   const { contribution: distance, options: distanceOptions } = resolve(registry, 'distances', distanceSpec, 'eval.distance');
   const classes = spec.input.classes;
+  // Masks are flat; a distance that looks at shape (boundaries, neighbourhoods) needs height and width.
   const [height, width] = spec.input.size;
+  const distanceCtx = { options: distanceOptions, classes, height, width };
+  const written = spec.eval.metrics.map(metricKindSpec);
+  const entries = ids ? ids.map((id) => written.find((m) => m.kind === id) ?? { kind: id }) : written;
   return {
-    metrics: ids.map((id, i) => {
-      const r = resolve(registry, 'metrics', { kind: id }, `eval.metrics.${i}`);
-      return { id, contribution: r.contribution, options: r.options };
+    metrics: entries.map((entry) => {
+      const at = written.indexOf(entry);
+      const r = resolve(registry, 'metrics', entry, at >= 0 ? `eval.metrics.${at}` : `metric '${entry.kind}'`);
+      return { id: entry.kind, contribution: r.contribution, options: r.options };
     }),
-    distance: (a, b) => distance.distance(a, b, { options: distanceOptions, classes, height, width }),
+    distance: (a, b) => distance.distance(a, b, distanceCtx),
     classes,
   };
 }

@@ -153,7 +153,7 @@ describe('dataset store', () => {
   it('a failure while writing leaves neither a dataset nor a temp folder', () => {
     const ds = smallDataset();
     ds.items[1].annotations[0] = new Uint8Array(5); // wrong size: detected before anything lands
-    expect(() => writeDataset(join(root, 'bad'), ds)).toThrow(/mask of 5 pixels, expected 6/);
+    expect(() => writeDataset(join(root, 'bad'), ds)).toThrow(/annotation 0 has 5 pixels, expected 6/);
     expect(readdirSync(root)).toEqual([]);
   });
 });

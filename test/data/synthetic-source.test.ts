@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Registry } from '../../compiler/registry.js';
 import { resolveEntry } from '../../compiler/options.js';
 import dataPlugin from '../../plugins/builtin/data.js';
-import type { InputSpec } from '../../compiler/api.js';
+import type { InputSpec, ResolvedSpec } from '../../compiler/api.js';
 import { writePng } from '../../runtime/data/png.js';
 import { writeDataset } from '../../runtime/data/store.js';
 import { syntheticDataset } from '../../runtime/data/synthetic.js';
@@ -47,8 +47,10 @@ describe('data sources', () => {
   });
 
   it('synthetic: option problems name the option', () => {
-    expect(() => resolveEntry(registry, 'dataSources', { kind: 'synthetic', splits: [0.5, 0.5, 0.5] }, 'train.data')).toThrow(/splits: must sum to 1/);
-    expect(() => resolveEntry(registry, 'dataSources', { kind: 'synthetic', min_shapes: 4, max_shapes: 2 }, 'train.data')).toThrow(/min_shapes: must be <= max_shapes/);
+    // The contribution's own check runs when the compiler has the spec it belongs to.
+    const spec = { input } as unknown as ResolvedSpec;
+    expect(() => resolveEntry(registry, 'dataSources', { kind: 'synthetic', splits: [0.5, 0.5, 0.5] }, 'train.data', spec)).toThrow(/splits: must sum to 1/);
+    expect(() => resolveEntry(registry, 'dataSources', { kind: 'synthetic', min_shapes: 4, max_shapes: 2 }, 'train.data', spec)).toThrow(/min_shapes: must be <= max_shapes/);
     expect(() => resolveEntry(registry, 'dataSources', { kind: 'synthetic', count: 0 }, 'train.data')).toThrow(/count/);
   });
 

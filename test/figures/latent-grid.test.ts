@@ -15,6 +15,7 @@ import {
   latentGridVectors,
 } from '../../runtime/figures/latent-grid.js';
 import { writePng } from '../../runtime/data/png.js';
+import { lowRankGaussian } from '../../plugins/toolkit/distributions.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -151,6 +152,50 @@ describe('decodeLatentGrid with a recording fake model', () => {
     await expect(decodeLatentGrid(segmenter, { image, height: H, width: W, channels: 1, grid: 3, range: 1, dims: [0, 7] })).rejects.toThrow(/dimension 7 does not exist.*4 dimensions/);
     await expect(decodeLatentGrid(segmenter, { image, height: H, width: W, channels: 1, grid: 3, range: 1, dims: [2, 2] })).rejects.toThrow(/must differ/);
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('decodeLatentGrid with a low-rank prior', () => {
+  // Covariance P P^T + diag(exp(logDiag)): the marginal sigma of dim i is sqrt(exp(logDiag_i) + sum_r P_ir^2).
+  const LOG_DIAG = [Math.log(0.04), Math.log(0.09), Math.log(0.01), Math.log(0.25)];
+  const P = [
+    [0.3, 0.4],
+    [0, 0],
+    [1.2, 0.5],
+    [0.1, 0],
+  ];
+  const marginal = LOG_DIAG.map((l, i) => Math.sqrt(Math.exp(l) + P[i]![0]! ** 2 + P[i]![1]! ** 2)); // [0.539, 0.3, 1.304, 0.510]
+
+  it('uses the marginal stddev (the factor included), not exp of a parameter', async () => {
+    const decoded: number[][] = [];
+    const segmenter: ProbabilisticSegmenter = {
+      prepare(images: Tensor): Prepared {
+        const mu = tf.tensor2d([MU], [1, 4]);
+        const logDiag = tf.tensor2d([LOG_DIAG], [1, 4]);
+        const factor = tf.tensor3d([P], [1, 4, 2]);
+        expect(images.shape[0]).toBe(1);
+        return { prior: lowRankGaussian(tf, mu, logDiag, factor), dispose: () => tf.dispose([mu, logDiag, factor]) };
+      },
+      decode(_prepared: Prepared, z: Tensor): Tensor {
+        decoded.push(Array.from(z.dataSync()));
+        return tf.zeros([1, z.shape[1]!, H, W, 2]);
+      },
+      sample: () => {
+        throw new Error('not used');
+      },
+      trainForward: () => {
+        throw new Error('not used');
+      },
+    };
+    const before = tf.memory().numTensors;
+    const grid = await decodeLatentGrid(segmenter, { image: new Float32Array(H * W), height: H, width: W, channels: 1, grid: 3, range: 1 });
+    expect(tf.memory().numTensors).toBe(before);
+    Array.from(grid.sigma).forEach((s, i) => expect(s).toBeCloseTo(marginal[i]!, 5));
+    // The two largest marginal sigmas are dims 2 and 0 (dim 3's diagonal alone would have beaten dim 0).
+    expect(grid.dims).toEqual([0, 2]);
+    // Grid point (row 0, col 2): t_x = +1 on dim 0, t_y = +1 on dim 2.
+    const z = decoded[0]!.slice(2 * 4, 3 * 4);
+    [MU[0]! + marginal[0]!, MU[1]!, MU[2]! + marginal[2]!, MU[3]!].forEach((v, m) => expect(z[m]).toBeCloseTo(v, 5));
   });
 });
 

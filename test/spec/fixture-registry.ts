@@ -1,9 +1,23 @@
 /** A small registry independent of the built-in plugins, for tests of registry-driven behaviour. */
-import { defineContract, definePlugin, type PunetPlugin } from '../../compiler/api.js';
+import { defineContract, definePlugin, type CheckContext, type OptionProblem, type PunetPlugin } from '../../compiler/api.js';
 import { Registry } from '../../compiler/registry.js';
 
 const none = { type: 'object', properties: {} };
 const anything = defineContract<object>('anything', 'fixture: any block', {});
+/** What the fixture `net` block's check was last called with (tests read it). */
+export const lastNetCheck: { ctx?: unknown } = {};
+
+/** The fixture `net` block's own rules: widths match levels (an error), an input that is small for its levels (a warning with its own code). */
+function checkNet(o: { levels: number; widths?: number[] }, ctx: CheckContext): OptionProblem[] {
+  lastNetCheck.ctx = ctx;
+  const problems: OptionProblem[] = [];
+  if (o.widths && o.widths.length !== o.levels) problems.push({ option: 'widths', message: `lists ${o.widths.length} widths for ${o.levels} levels` });
+  if (Math.min(...ctx.input.size) < 2 ** o.levels) {
+    problems.push({ option: 'levels', message: `input ${ctx.input.size.join('x')} is small for ${o.levels} levels`, severity: 'warning', code: 'W777' });
+  }
+  return problems;
+}
+
 const fail = () => {
   throw new Error('fixture: not for running');
 };
@@ -20,6 +34,7 @@ export const fixturePlugin: PunetPlugin = definePlugin({
       description: 'fixture net',
       roles: ['unet'],
       options: { type: 'object', properties: { levels: { type: 'integer', default: 2 }, widths: { type: 'array', items: { type: 'integer' } } } },
+      check: checkNet,
       build: fail,
     },
     // One kind in two roles; an option with a declared unit.

@@ -10,7 +10,7 @@ import { parseTokens } from '../../spec/parser.js';
 import { editDistance, didYouMean } from '../../spec/suggest.js';
 import { mergeLayers } from '../../spec/merge.js';
 import { modelToJson, type Layer } from '../../spec/to-json.js';
-import { FIXTURE_SPEC, fixtureRegistry } from './fixture-registry.js';
+import { FIXTURE_SPEC, fixtureRegistry, lastNetCheck } from './fixture-registry.js';
 
 function parse(text: string) {
   const lexed = tokenize(text, 'mem.punet');
@@ -142,11 +142,16 @@ describe('registry-driven validation (fixture registry)', () => {
       ['E412', "optimizer kind 'opt': a quarter is unlucky"],
     ]);
   });
-  it('checks widths against levels and lists kinds per role', () => {
-    const text = FIXTURE_SPEC.replace('unet net { widths: [4, 8] }', 'unet net { levels: 3  widths: [4, 8] }\n  latent enc');
+  it("runs a block's own check with input, spec, path and role, honouring its severity and code; lists kinds per role", () => {
+    const text = FIXTURE_SPEC.replace('unet net { widths: [4, 8] }', 'unet net { levels: 5  widths: [4, 8] }\n  latent enc');
     const r = checkSource(text, '/tmp/fx.punet', fixtureRegistry());
-    expect(r.diagnostics.map((d) => d.code)).toEqual(['E406', 'E302']);
-    expect(r.diagnostics[1]!.message).toBe("block kind 'enc' cannot fill role 'latent' (it fills: prior, posterior)");
+    expect(r.diagnostics.map((d) => [d.code, d.severity, d.message])).toEqual([
+      ['W777', 'warning', "block kind 'net': input 16x16 is small for 5 levels"],
+      ['E412', 'error', "block kind 'net': lists 2 widths for 5 levels"],
+      ['E302', 'error', "block kind 'enc' cannot fill role 'latent' (it fills: prior, posterior)"],
+    ]);
+    expect(r.diagnostics.map((d) => d.range?.start.line)).toEqual([4, 4, 5]);
+    expect(lastNetCheck.ctx).toMatchObject({ input: { size: [16, 16] }, path: 'unet', role: 'unet', spec: { model: 'fx', unet: { kind: 'net', levels: 5 } } });
   });
   it('rebuilds the schema when a plugin is registered later', () => {
     const registry = fixtureRegistry();

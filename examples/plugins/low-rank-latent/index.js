@@ -31,6 +31,8 @@ import { floorLogVariance, lowRankGaussian, LOW_RANK_GAUSSIAN } from 'punet';
 const gaussian = {
   description: 'Gaussian latent of size M with covariance P P^T + D (rank r): mean, log-diagonal and factor from the encoder head.',
   roles: ['latent'],
+  // KL estimators that declare the families they handle (the built-in `analytic`) are checked against it.
+  family: LOW_RANK_GAUSSIAN,
   options: {
     type: 'object',
     additionalProperties: false,

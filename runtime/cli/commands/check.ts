@@ -1,19 +1,23 @@
 /** `punet check FILE...`: validates specs; exit 0 valid, 1 errors, 2 usage. */
 import { parseCommandArgs, PLUGIN_FLAG, pluginFlags, pluginHelp } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
-import { hasErrors, toJsonDiagnostic } from '../../../spec/index.js';
+import { hasErrors, toJsonDiagnostic, type Diagnostic } from '../../../spec/index.js';
+import type { Registry } from '../../../compiler/registry.js';
+import type { ResolvedSpec } from '../../../spec/types.js';
 import { CODES } from '../../../spec/diagnostics.js';
 import { dirname } from 'node:path';
 import { estimateResources, memoryLimit, overBudget } from '../../../spec/budget.js';
 import { commandRegistry, printDiagnostics, readSpec } from '../../../spec/frontend-cli.js';
 
-export const summary = 'validate .punet specs (syntax, schema, semantic checks)';
+export const summary = 'validate .punet specs (syntax, schema, semantic checks, then a dry compile)';
 
 const HELP = `usage: punet check [--json] [--plugin MODULE]... [--set PATH=VALUE]... FILE...
 
 Checks each spec (and the specs it extends) and prints every error and warning with
-file:line:col, the source line and a caret. Exit code 0 = all valid (warnings allowed),
-1 = errors, 2 = usage error.
+file:line:col, the source line and a caret. A spec that passes these checks is then compiled
+as compile-and-train would (model and training, weights left at zero, on the cpu backend), so
+a spec that passes check compiles (E601: an error the compiler found). Exit code 0 = all
+valid (warnings allowed), 1 = errors, 2 = usage error.
 
 options:
   --json            machine-readable output on stdout: { files: [{ file, ok, diagnostics }], errors, warnings }
@@ -39,6 +43,13 @@ export async function run(argv: string[]): Promise<number> {
     const result = await readSpec(file, registry, args.values.set ?? []);
     const budget = result.spec && overBudget(estimateResources(result.spec, dirname(file)), limit);
     if (budget) result.diagnostics.push({ severity: 'error', code: CODES.resourceBudget, message: budget, file });
+    if (result.spec && !hasErrors(result.diagnostics)) {
+      const found = await compileDiagnostic(result.spec, registry, file);
+      if (found) {
+        result.diagnostics.push(found.diagnostic);
+        for (const [f, text] of found.sources) if (!result.sources.has(f)) result.sources.set(f, text);
+      }
+    }
     const failed = hasErrors(result.diagnostics);
     errors += result.diagnostics.filter((d) => d.severity === 'error').length;
     warnings += result.diagnostics.filter((d) => d.severity === 'warning').length;
@@ -55,4 +66,31 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`\n${errors} error${errors > 1 ? 's' : ''}${warnings ? `, ${warnings} warning${warnings > 1 ? 's' : ''}` : ''}\n`);
   }
   return errors ? EXIT.failure : EXIT.ok;
+}
+
+/**
+ * Compiles a spec that passed the front end exactly as compile-and-train does (the model with
+ * zero weights, nothing random; the training side), so rules only the compiler and the plugins'
+ * builders can see (contracts, shapes, KL families) are reported by check too. Frees everything.
+ */
+async function compileDiagnostic(spec: ResolvedSpec, registry: Registry, file: string): Promise<{ diagnostic: Diagnostic; sources: Map<string, string> } | undefined> {
+  const [{ useCpuForBuilding }, { compileModel }, { compileTraining }, { CompileError }, { compileErrorDiagnostic }] = await Promise.all([
+    import('../../backends/select.js'),
+    import('../../../compiler/compile.js'),
+    import('../../../compiler/training.js'),
+    import('../../../compiler/errors.js'),
+    import('../../../compiler/locate.js'),
+  ]);
+  await useCpuForBuilding();
+  let model: { dispose(): void } | undefined;
+  try {
+    model = compileModel(spec, registry, { dry: true });
+    compileTraining(spec, registry);
+  } catch (err) {
+    if (err instanceof CompileError) return compileErrorDiagnostic(err, file);
+    throw err;
+  } finally {
+    model?.dispose();
+  }
+  return undefined;
 }

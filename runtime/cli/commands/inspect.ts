@@ -43,11 +43,9 @@ export async function run(argv: string[]): Promise<number> {
   const { checkBudget, estimateResources, memoryLimit } = await import('../../../spec/budget.js');
   checkBudget(estimateResources(spec, path.dirname(file)), memoryLimit());
   // Heavy imports only now: tfjs loads with the compiler.
-  const tf = await import('@tensorflow/tfjs');
   const { compileModel } = await import('../../../compiler/compile.js');
   const { CompileError } = await import('../../../compiler/errors.js');
-  await tf.setBackend('cpu');
-  quietCpuBanner(tf);
+  await (await import('../../backends/select.js')).useCpuForBuilding();
   let model;
   try {
     model = compileModel(spec, registry, { seed });
@@ -107,11 +105,6 @@ async function describeCompileError(err: InstanceType<typeof import('../../../co
 }
 
 /** The cpu backend prints a "use tfjs-node" banner on first use; inspect runs nothing heavy. */
-function quietCpuBanner(tf: typeof import('@tensorflow/tfjs')): void {
-  const cpu = tf.findBackend('cpu') as { firstUse?: boolean } | null;
-  if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
-}
-
 interface InspectReport {
   model: string;
   spec: string;
