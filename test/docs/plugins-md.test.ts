@@ -124,8 +124,11 @@ describe('docs/plugins.md code blocks', () => {
     expect(tsc.code).toBe(0);
   });
 
-  it('the Laplace latent: checked by its own rule, then trained two steps by compile-and-train', () => {
+  it('the Laplace latent: passes punet check, fails it by its own rule, and trains two steps by compile-and-train', () => {
     const punet = join(ROOT, 'dist/runtime/cli/bin/punet.js');
+    const good = node([punet, 'check', 'laplace-tiny.punet'], out);
+    expect(good.output).toMatch(/laplace-tiny\.punet: ok/);
+    expect(good.code).toBe(0);
     const bad = node([punet, 'check', 'laplace-tiny.punet', '--set', 'latent.log_scale_max=-6'], out);
     expect(bad.code).toBe(1);
     expect(bad.output).toMatch(/E412: block kind 'laplace-latent\/laplace': must be above log_scale_min \(-5\), got -6/);
