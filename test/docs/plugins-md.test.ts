@@ -3,9 +3,9 @@
  * project that imports `punet` (the built package, dist/), type-checked by the repository's tsc in
  * strict mode; the Laplace latent (section 7) and the late-fusion architecture (section 8) are
  * compiled to JS and trained for two steps by the installed `compile-and-train` binary from the
- * specs written in the page; the Laplace distribution's numbers are checked against plain-JS
- * computations; and every role contract of the built-in plugins has a section whose table lists
- * exactly its members, with their kinds.
+ * specs written in the page; the page's own vitest test runs; the Laplace distribution's numbers
+ * are checked against plain-JS computations; and every role contract of the built-in plugins has
+ * a section whose table lists exactly its members, with their kinds.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
@@ -67,7 +67,8 @@ function link(dir: string, name: string, target: string): void {
 
 function node(args: string[], cwd: string) {
   const result = spawnSync(process.execPath, args, { cwd, encoding: 'utf8', env: { ...process.env, PUNET_WASM_THREADS: '1' } });
-  return { code: result.status, output: `${result.stdout}${result.stderr}` };
+  // Without colour codes (vitest colours its summary when its parent does).
+  return { code: result.status, output: `${result.stdout}${result.stderr}`.replace(/\x1b\[[0-9;]*m/g, '') };
 }
 
 const markdown = readFileSync(DOC, 'utf8');
@@ -154,6 +155,12 @@ describe('docs/plugins.md code blocks', () => {
     const refused = node([bin, 'late-fusion-tiny.punet', '--steps', '1', '--out', 'run-fcomb', '--set', 'combiner=fcomb'], out);
     expect(refused.code).toBe(1);
     expect(refused.output).toMatch(/cannot fill role 'combiner' of architecture 'late-fusion\/late-fusion' \(contract 'pixel-decoder'.*lacks 'decode' \(function\)/);
+  });
+
+  it("the page's own test of the Laplace latent passes when run with vitest, as its reader would", () => {
+    const run = node([join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run', '--root', project, 'laplace-latent.test.ts'], project);
+    expect(run.output).toMatch(/Tests\s+1 passed/);
+    expect(run.code, run.output).toBe(0);
   });
 
   it("the Laplace distribution's logProb, stddev and KL agree with plain-JS computations", async () => {
