@@ -36,7 +36,7 @@ export function diceDistance(a, b, foreground) {
   return 1 - (2 * both) / sizes;
 }
 
-/** @type {import('../../../compiler/api.js').DistanceContribution<DiceOptions>} */
+/** @type {import('punet').DistanceContribution<DiceOptions>} */
 const dice = {
   description: 'd = 1 - Dice of the foreground (both empty -> 0, exactly one empty -> 1).',
   options: {
@@ -53,7 +53,7 @@ const dice = {
   distance: (a, b, { options }) => diceDistance(a, b, options.foreground ?? 'any'),
 };
 
-/** @type {import('../../../compiler/api.js').PunetPlugin} */
+/** @type {import('punet').PunetPlugin} */
 const plugin = {
   name: 'dice-distance',
   version: '1.0.0',

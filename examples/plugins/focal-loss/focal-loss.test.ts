@@ -62,11 +62,12 @@ describe('focal-loss plugin', () => {
     expect(value({ gamma: 0 })).toBeCloseTo(builtin, 5);
   });
 
-  it('reports a wrong number of class weights and validates options through the compiler', async () => {
-    expect(() => value({ class_weights: [1, 2, 3] })).toThrow(/3 values but the model predicts 2 classes/);
+  it('validates options through the compiler: unknown names, class weights against input.classes', async () => {
     const registry = createRegistry();
     await loadPlugins(['./index.js'], registry, { fromDir: here });
     const spec = tinyFlatSpec();
+    spec.loss.reconstruction = { kind: 'focal-loss/focal', class_weights: [1, 2, 3] };
+    expect(() => compileTraining(spec, registry)).toThrow(/loss\.reconstruction\.class_weights: .*needs one weight per class \(2, background first\), got 3/);
     spec.loss.reconstruction = { kind: 'focal-loss/focal', gama: 2 };
     expect(() => compileTraining(spec, registry)).toThrow(/loss\.reconstruction\.gama: unknown option 'gama'.*plugin 'focal-loss'/);
     spec.loss.reconstruction = { kind: 'focal-loss/focal', class_weights: [0, 0] };

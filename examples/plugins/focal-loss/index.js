@@ -17,10 +17,10 @@
 
 /**
  * @typedef {{ gamma: number, class_weights?: number[], reduction: 'sum-per-image' | 'mean' }} FocalOptions
- * @typedef {import('../../../compiler/api.js').Tensor} Tensor
+ * @typedef {import('punet').Tensor} Tensor
  */
 
-/** @type {import('../../../compiler/api.js').LossContribution<FocalOptions>} */
+/** @type {import('punet').LossContribution<FocalOptions>} */
 const focal = {
   description: 'focal loss -w_y (1 - p_y)^gamma log p_y, summed per image, mean over the batch',
   options: {
@@ -37,18 +37,17 @@ const focal = {
       reduction: { enum: ['sum-per-image', 'mean'], default: 'sum-per-image' },
     },
   },
-  // Checks JSON Schema cannot express on its own.
-  check(options) {
+  // Rules JSON Schema cannot express on its own; `punet check` and the compiler run them.
+  check(options, { input }) {
     const w = options.class_weights;
-    if (w && w.every((/** @type {number} */ x) => x === 0)) return [{ option: 'class_weights', message: 'at least one weight must be positive' }];
+    if (!w) return [];
+    if (w.length !== input.classes) return [{ option: 'class_weights', message: `needs one weight per class (${input.classes}, background first), got ${w.length}` }];
+    if (w.every((x) => x === 0)) return [{ option: 'class_weights', message: 'at least one weight must be positive' }];
     return [];
   },
   compute({ tf, options, logits, labels }) {
     const classes = /** @type {number} */ (logits.shape[logits.shape.length - 1]);
     const weights = options.class_weights;
-    if (weights && weights.length !== classes) {
-      throw new Error(`class_weights has ${weights.length} values but the model predicts ${classes} classes`);
-    }
     return tf.tidy(() => {
       const onehot = tf.oneHot(/** @type {any} */ (tf.cast(labels, 'int32')), classes);
       const logpTrue = tf.sum(tf.mul(tf.logSoftmax(logits), onehot), -1); // [B, H, W]
@@ -63,7 +62,7 @@ const focal = {
   },
 };
 
-/** @type {import('../../../compiler/api.js').PunetPlugin} */
+/** @type {import('punet').PunetPlugin} */
 const plugin = {
   name: 'focal-loss',
   version: '1.0.0',

@@ -9,41 +9,35 @@
  *     latent low-rank-latent/gaussian { size: 6  rank: 2 }
  *     loss { kl low-rank-latent/mc { samples: 4 } }
  *
- * The distribution itself is punet's shared one (`lowRankGaussian`, exported by the package);
- * tensors come from ctx.tf.
+ * Plain JavaScript with JSDoc types, written against plugin API 2 (docs/plugins.md): the options
+ * are one TypeBox schema that `defineBlock` turns into the type of `ctx.options`; the block fills
+ * the `latent` contract of `prob-unet` (section 6); the distribution is punet's shared
+ * `lowRankGaussian`. Tensors come from ctx.tf.
  */
-import { floorLogVariance, lowRankGaussian, LOW_RANK_GAUSSIAN } from 'punet';
+import { Type } from '@sinclair/typebox';
+import { defineBlock, definePlugin, floorLogVariance, lowRankGaussian, LOW_RANK_GAUSSIAN } from 'punet';
 
-/**
- * @typedef {{ size: number, rank: number, diagonal_floor: number, head_init_std: number }} LatentOptions
- * @typedef {import('punet').Tensor} Tensor
- * @typedef {import('punet').LowRankGaussian} LowRankGaussian
- */
+/** @typedef {import('punet').Tensor} Tensor */
 
-/**
- * Role `latent` of the `prob-unet` architecture. What that architecture and its `conv-encoder`
- * and `fcomb` blocks read (not declared by the plugin API 1.0; see docs/plugins.md):
- * `headChannels` (values each encoder head outputs), `headBiasStd` (the heads' bias init),
- * `eventShape` (fcomb tiles a vector latent), `distribution(head [B, headChannels])`, and for
- * `punet inspect` `outputShapes` and `layers`.
- * @type {import('punet').BlockContribution<LatentOptions>}
- */
-const gaussian = {
+const latentOptions = Type.Object(
+  {
+    size: Type.Integer({ minimum: 1, default: 6, description: 'Latent dimensions M.' }),
+    rank: Type.Integer({ minimum: 1, default: 2, description: 'Rank r of the covariance factor.' }),
+    diagonal_floor: Type.Number({ exclusiveMinimum: 0, default: 1e-4, description: 'Added to the diagonal variance: D = exp(raw) + floor.' }),
+    head_init_std: Type.Number({ minimum: 0, default: 0.001, description: "Std of the truncated-normal init of the encoders' head biases." }),
+  },
+  { additionalProperties: false },
+);
+
+/** Role `latent` of `prob-unet`: `conv-encoder` reads headChannels and headBiasStd, `fcomb` eventShape. */
+const gaussian = defineBlock({
   description: 'Gaussian latent of size M with covariance P P^T + D (rank r): mean, log-diagonal and factor from the encoder head.',
   roles: ['latent'],
   // KL estimators that declare the families they handle (the built-in `analytic`) are checked against it.
   family: LOW_RANK_GAUSSIAN,
-  options: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      size: { type: 'integer', minimum: 1, default: 6, description: 'Latent dimensions M.' },
-      rank: { type: 'integer', minimum: 1, default: 2, description: 'Rank r of the covariance factor.' },
-      diagonal_floor: { type: 'number', exclusiveMinimum: 0, default: 1e-4, description: 'Added to the diagonal variance: D = exp(raw) + floor.' },
-      head_init_std: { type: 'number', minimum: 0, default: 0.001, description: "Std of the truncated-normal init of the encoders' head biases." },
-    },
-  },
+  options: latentOptions,
   check: (o) => (o.rank > o.size ? [{ option: 'rank', message: `must be <= size (${o.size}), got ${o.rank}` }] : []),
+  /** @returns {import('punet').LatentBlock} */
   build({ tf, options: o }) {
     const m = o.size;
     const r = o.rank;
@@ -56,38 +50,29 @@ const gaussian = {
       /** @param {Tensor} head [B, M (2 + r)] */
       distribution(head) {
         const batch = /** @type {number} */ (head.shape[0]);
-        const [mu, raw, factor] = tf.split(head, [m, m, m * r], 1);
+        const [mu, raw, factor] = /** @type {[Tensor, Tensor, Tensor]} */ (tf.split(head, [m, m, m * r], 1));
         // Every tensor the distribution reads is in its params: the architecture keeps only those.
-        return lowRankGaussian(tf, /** @type {Tensor} */ (mu), floorLogVariance(tf, /** @type {Tensor} */ (raw), o.diagonal_floor), tf.reshape(/** @type {Tensor} */ (factor), [batch, m, r]));
+        return lowRankGaussian(tf, mu, floorLogVariance(tf, raw, o.diagonal_floor), tf.reshape(factor, [batch, m, r]));
       },
     };
   },
-};
+});
 
 /**
  * KL(q || p) = E_q[log q(z) - log p(z)], estimated with `samples` reparameterised draws from the
- * posterior (so it has gradients), summed over latent scales, mean over the batch.
+ * posterior (so it has gradients), summed over latent scales, mean over the batch. It needs only
+ * `sample` and `logProb`, which every Distribution has: no `families`, so it fits any latent.
  * @type {import('punet').KLContribution<{ samples: number }>}
  */
 const mc = {
-  description: 'Monte-Carlo KL(posterior || prior) from reparameterised posterior samples; any distribution with logProb (low-rank Gaussian).',
-  options: {
-    type: 'object',
-    additionalProperties: false,
-    properties: { samples: { type: 'integer', minimum: 1, maximum: 1000, default: 4, description: 'Posterior samples per image.' } },
-  },
+  description: 'Monte-Carlo KL(posterior || prior) from reparameterised posterior samples; any distribution family.',
+  options: Type.Object(
+    { samples: Type.Integer({ minimum: 1, maximum: 1000, default: 4, description: 'Posterior samples per image.' }) },
+    { additionalProperties: false },
+  ),
   compute({ tf, options, latents, seed }) {
-    for (const [scale, pair] of latents.entries()) {
-      for (const d of [pair.posterior, pair.prior]) {
-        if (typeof (/** @type {any} */ (d).logProb) !== 'function') {
-          throw new Error(`the Monte-Carlo KL needs distributions with logProb (e.g. ${LOW_RANK_GAUSSIAN}); latent scale ${scale} is '${d.family}'`);
-        }
-      }
-    }
     return tf.tidy(() => {
-      const perScale = latents.map(({ posterior, prior }, scale) => {
-        const q = /** @type {LowRankGaussian} */ (posterior);
-        const p = /** @type {LowRankGaussian} */ (prior);
+      const perScale = latents.map(({ posterior: q, prior: p }, scale) => {
         const z = q.sample(options.samples, seed + scale);
         return tf.mean(tf.sub(q.logProb(z), p.logProb(z)), 1); // [B]
       });
@@ -96,13 +81,10 @@ const mc = {
   },
 };
 
-/** @type {import('punet').PunetPlugin} */
-const plugin = {
+export default definePlugin({
   name: 'low-rank-latent',
-  version: '1.0.0',
+  version: '2.0.0',
   punetApi: '^2.0.0',
   blocks: { gaussian },
   klEstimators: { mc },
-};
-
-export default plugin;
+});
