@@ -16,7 +16,8 @@ function images(count: number, maxValue: 255 | 65535, lo: number, hi: number, se
   const rng = createRandom(seed);
   return Array.from({ length: count }, (_, k) => {
     const top = hi - k * Math.floor((hi - lo) / (2 * count));
-    const data = (maxValue === 255 ? Uint8Array : Uint16Array).from({ length: SIDE * SIDE }, () => lo + Math.floor(rng.next() * (top - lo + 1)));
+    const samples = Array.from({ length: SIDE * SIDE }, () => lo + Math.floor(rng.next() * (top - lo + 1)));
+    const data = maxValue === 255 ? Uint8Array.from(samples) : Uint16Array.from(samples);
     return { width: SIDE, height: SIDE, channels: 1, data, maxValue };
   });
 }
