@@ -32,7 +32,7 @@ export async function samplePrior(
   seed: number,
   perScale?: Array<'sample' | 'mean'>,
 ): Promise<ImageSamples[]> {
-  return withPrepared(segmenter, images, shape, (prepared) => drawPrepared(segmenter, prepared, shape, n, seed, perScale));
+  return withPrepared(segmenter, images, shape, (prepared) => drawPrepared(segmenter, prepared, shape, { n, seed, perScale }));
 }
 
 /** Runs `use` with the batch's prepared features (U-Net + prior pass), disposing them after. */
@@ -55,15 +55,15 @@ async function withPrepared<T>(
   }
 }
 
+/** One draw: n samples per image with this noise seed. */
+interface Draw {
+  n: number;
+  seed: number;
+  perScale?: Array<'sample' | 'mean'>;
+}
+
 /** n prior samples per image from already prepared features (no U-Net pass). */
-async function drawPrepared(
-  segmenter: ProbabilisticSegmenter,
-  prepared: Prepared,
-  shape: SampleShape,
-  n: number,
-  seed: number,
-  perScale?: Array<'sample' | 'mean'>,
-): Promise<ImageSamples[]> {
+async function drawPrepared(segmenter: ProbabilisticSegmenter, prepared: Prepared, shape: SampleShape, { n, seed, perScale }: Draw): Promise<ImageSamples[]> {
   const { batch: B, height: H, width: W } = shape;
   let classes: tf.Tensor | undefined;
   let foreground: tf.Tensor | undefined;
@@ -125,7 +125,7 @@ export async function sampleItems(
       for (let block = 0; block * SAMPLE_BLOCK < n; block++) {
         const count = n <= SAMPLE_BLOCK ? n : SAMPLE_BLOCK;
         const seed = block === 0 ? tfSeed(opts.seed, opts.stream, chunk) : tfSeed(opts.seed, opts.stream, chunk, block);
-        const drawn = await drawPrepared(segmenter, prepared, batch.shape, count, seed, opts.perScale);
+        const drawn = await drawPrepared(segmenter, prepared, batch.shape, { n: count, seed, perScale: opts.perScale });
         const keep = Math.min(count, n - block * SAMPLE_BLOCK);
         drawn.forEach((d, b) => {
           merged[b]!.masks.push(...d.masks.slice(0, keep));
