@@ -4,7 +4,9 @@
  * differences (variant - baseline) pooled over seed-matched run pairs, with a paired bootstrap
  * CI of the mean difference and an exact sign test.
  */
-import { pairedBootstrap, signTest, tInterval, type Interval, type SignTest } from './stats.js';
+import { BOOTSTRAP_RESAMPLES, bootstrapCi95 } from '../eval/uncertainty.js';
+import { mean, signTest, tInterval, type Interval, type SignTest } from './stats.js';
+import { variantLabels } from './labels.js';
 import type { RunRecord } from './runs.js';
 
 export interface Variant {
@@ -47,13 +49,18 @@ export function groupVariants(runs: RunRecord[]): Variant[] {
   const byKey = new Map<string, RunRecord[]>();
   for (const r of runs) byKey.set(r.variantKey, [...(byKey.get(r.variantKey) ?? []), r]);
   const used = new Map<string, number>();
-  return [...byKey.values()].map((rs) => {
-    const base = rs[0]!.label;
+  const groups = [...byKey.values()];
+  const labels = variantLabels(groups.map((rs) => rs[0]!.spec));
+  return groups.map((rs, g) => {
+    const base = labels[g]!;
     const k = (used.get(base) ?? 0) + 1;
     used.set(base, k);
     return { label: k === 1 ? base : `${base} (${k})`, runs: [...rs].sort((a, b) => a.seed - b.seed) };
   });
 }
+
+/** Seed of the paired bootstrap; exported so tests can redraw it. */
+export const PAIRED_BOOTSTRAP_SEED = 1;
 
 export function compareRuns(runs: RunRecord[], o: { resamples?: number } = {}): Comparison {
   const variants = groupVariants(runs);
@@ -85,13 +92,19 @@ export function compareRuns(runs: RunRecord[], o: { resamples?: number } = {}): 
           });
         }
         if (!diffs.length) continue;
-        paired.push({ variant: v.label, baseline: baseline!.label, seeds, diff: pairedBootstrap(diffs, { resamples: o.resamples, seed: 1 }), sign: signTest(diffs) });
+        paired.push({ variant: v.label, baseline: baseline!.label, seeds, diff: pairedInterval(diffs, o.resamples), sign: signTest(diffs) });
       }
       tables.push({ metric, samples: n, rows, paired });
     }
   }
   if (!counts.length) problems.push('the runs share no sample count in eval.json: nothing to compare');
   return { variants: variants.map((v) => ({ label: v.label, runs: v.runs.map((r) => r.dir) })), tables, problems };
+}
+
+/** Mean paired difference with the evaluation's percentile-bootstrap 95% interval (fixed seed: reproducible). */
+function pairedInterval(diffs: number[], resamples = BOOTSTRAP_RESAMPLES): Interval {
+  const [lo, hi] = bootstrapCi95(diffs, PAIRED_BOOTSTRAP_SEED, resamples);
+  return { mean: mean(diffs), lo, hi, n: diffs.length };
 }
 
 /** Baseline and variant runs with the same seed and the same test images. */

@@ -12,7 +12,6 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../cli/errors.js';
 import { MetricsLog, readJson, runPath, writeJsonAtomic } from '../run/folder.js';
-import type { RunInfo } from '../run/session.js';
 import type { ResolvedSpec } from '../../spec/types.js';
 import type { SplitName } from '../data/types.js';
 import { finishedRunDirs, isSweepDir } from '../sweep/manifest.js';
@@ -32,7 +31,6 @@ export interface RunRecord {
   dir: string;
   /** Runs with the same spec apart from the seed form a variant. */
   variantKey: string;
-  label: string;
   seed: number;
   spec: ResolvedSpec;
   /** The data the run was evaluated on, as a comparable string (spec's data + seed). */
@@ -63,7 +61,6 @@ export function expandRunArgs(args: string[]): string[] {
 export function readRun(dir: string): RunRecord {
   const spec = readJson<ResolvedSpec>(runPath(dir, 'spec'));
   const evalJson = readJson<EvalJson>(runPath(dir, 'eval'));
-  const info = existsSync(runPath(dir, 'run')) ? readJson<RunInfo>(runPath(dir, 'run')) : undefined;
   const { seed, ...train } = spec.train;
   const { sweep: _sweep, ...rest } = spec;
   const variantKey = JSON.stringify({ ...rest, train });
@@ -79,7 +76,6 @@ export function readRun(dir: string): RunRecord {
   return {
     dir,
     variantKey,
-    label: labelOf(spec, info),
     seed,
     spec,
     dataKey: JSON.stringify({ data: spec.train.data, seed, input: spec.input, split: evalJson.split }),
@@ -88,13 +84,6 @@ export function readRun(dir: string): RunRecord {
     validation,
     loss,
   };
-}
-
-/** The model name plus the run's own --set overrides (the seed left out): `prob-unet-tiny lr=1e-3`. */
-function labelOf(spec: ResolvedSpec, info: RunInfo | undefined): string {
-  const cmd = info?.command ?? [];
-  const sets = cmd.flatMap((a, i) => (cmd[i - 1] === '--set' && !a.startsWith('train.seed=') ? [a.replace(/^.*\.(?=[^.=]*=)/, '')] : []));
-  return [spec.model, ...sets].join(' ');
 }
 
 function perImageFromEval(e: EvalJson): { imageIds: string[]; values: PerImage } | undefined {

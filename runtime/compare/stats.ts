@@ -1,9 +1,9 @@
 /**
- * The statistics of `punet compare`: Student-t confidence intervals over seeds, a paired
- * percentile bootstrap and an exact sign test over per-image differences. Plain numerics, no
- * dependencies; tests check them against tabulated values and direct computations.
+ * The statistics of `punet compare`: Student-t confidence intervals over seeds and an exact sign
+ * test over per-image differences (their bootstrap interval is the evaluation's,
+ * runtime/eval/uncertainty.ts). Plain numerics, no dependencies; tests check them against
+ * tabulated values and direct computations.
  */
-import { createRandom } from '../data/synthetic.js';
 
 export function mean(xs: readonly number[]): number {
   return xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -95,27 +95,6 @@ export function tInterval(xs: readonly number[], level = 0.95): Interval {
   if (n < 2) return { mean: m, lo: NaN, hi: NaN, n };
   const half = studentTQuantile(1 - (1 - level) / 2, n - 1) * (sampleSd(xs) / Math.sqrt(n));
   return { mean: m, lo: m - half, hi: m + half, n };
-}
-
-/**
- * Percentile bootstrap CI of the mean of paired differences: resample the pairs with
- * replacement `resamples` times (seeded: the same input gives the same interval).
- */
-export function pairedBootstrap(diffs: readonly number[], o: { resamples?: number; seed?: number; level?: number } = {}): Interval {
-  const n = diffs.length;
-  if (!n) return { mean: NaN, lo: NaN, hi: NaN, n };
-  const resamples = o.resamples ?? 10_000;
-  const level = o.level ?? 0.95;
-  const rng = createRandom(o.seed ?? 1);
-  const means = new Float64Array(resamples);
-  for (let r = 0; r < resamples; r++) {
-    let s = 0;
-    for (let i = 0; i < n; i++) s += diffs[Math.floor(rng.next() * n)]!;
-    means[r] = s / n;
-  }
-  means.sort();
-  const at = (q: number) => means[Math.min(resamples - 1, Math.max(0, Math.round(q * (resamples - 1))))]!;
-  return { mean: mean(diffs), lo: at((1 - level) / 2), hi: at(1 - (1 - level) / 2), n };
 }
 
 export interface SignTest {

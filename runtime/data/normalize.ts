@@ -22,10 +22,21 @@ export type { IntensityRecord, IntensityWindowMode } from '../../compiler/datase
 export const INTENSITY_WINDOW_MODES: readonly IntensityWindowMode[] = ['dataset', 'image', 'none'];
 export const DEFAULT_PERCENTILES: [number, number] = [0.5, 99.5];
 
-/** Histogram of integer samples 0..maxValue (exact percentiles without sorting millions of values). */
-export function histogram(data: ArrayLike<number>, maxValue: number, into = new Float64Array(maxValue + 1)): Float64Array {
+/**
+ * Histogram of integer samples 0..top (exact percentiles without sorting millions of values),
+ * added into `into` when given. `top` is the largest sample present, so the bins follow the bits
+ * actually used (4096 for 12-bit data in 16-bit files), not the file's full scale.
+ */
+export function histogram(data: ArrayLike<number>, top: number, into = new Float64Array(top + 1)): Float64Array {
   for (let i = 0; i < data.length; i++) into[data[i]!]! += 1;
   return into;
+}
+
+/** The largest sample of `data` (0 when empty). */
+export function largestSample(data: ArrayLike<number>): number {
+  let top = 0;
+  for (let i = 0; i < data.length; i++) if (data[i]! > top) top = data[i]!;
+  return top;
 }
 
 /** The value below which `p` percent of the histogram's samples lie (nearest rank). */
@@ -64,14 +75,16 @@ export function intensityWindow(
   percentiles: [number, number] = DEFAULT_PERCENTILES,
 ): { values: Float32Array[]; record: IntensityRecord } {
   const maxValue = Math.max(...images.map((i) => i.maxValue));
-  const hists = images.map((img) => histogram(img.data, maxValue));
-  const pooled = new Float64Array(maxValue + 1);
-  for (const h of hists) for (let v = 0; v <= maxValue; v++) pooled[v]! += h[v]!;
+  // Memory: two histograms over the samples present (pooled, and one per-image buffer reused),
+  // whatever the number of images.
+  const top = images.reduce((t, img) => Math.max(t, largestSample(img.data)), 0);
+  const pooled = new Float64Array(top + 1);
+  for (const img of images) histogram(img.data, top, pooled);
   const range: [number, number] = [histogramPercentile(pooled, 0), histogramPercentile(pooled, 100)];
   let count = 0;
   let sum = 0;
   let sq = 0;
-  for (let v = 0; v <= maxValue; v++) {
+  for (let v = 0; v <= top; v++) {
     count += pooled[v]!;
     sum += v * pooled[v]!;
     sq += v * v * pooled[v]!;
@@ -93,7 +106,8 @@ export function intensityWindow(
     const window = windowOf(pooled, percentiles);
     return { values: images.map((img) => applyWindow(img.data, window[0], window[1])), record: { ...base, percentiles, window } };
   }
-  const windows = hists.map((h) => windowOf(h, percentiles));
+  const own = new Float64Array(top + 1);
+  const windows = images.map((img) => windowOf(histogram(img.data, top, own.fill(0)), percentiles));
   const spread = (k: 0 | 1): [number, number] => [Math.min(...windows.map((w) => w[k])), Math.max(...windows.map((w) => w[k]))];
   return {
     values: images.map((img, i) => applyWindow(img.data, windows[i]![0], windows[i]![1])),
@@ -114,8 +128,8 @@ export function windowLikeImport(image: DeepRasterImage, record: IntensityRecord
     return { values: applyWindow(data, low, high), how: `the dataset's window ${low}..${high}` };
   }
   const percentiles = record.percentiles ?? DEFAULT_PERCENTILES;
-  const hist = histogram(Uint32Array.from(data, Math.round), record.maxValue);
-  const [low, high] = windowOf(hist, percentiles);
+  const samples = Uint32Array.from(data, Math.round);
+  const [low, high] = windowOf(histogram(samples, largestSample(samples)), percentiles);
   return { values: applyWindow(data, low, high), how: `its own ${percentiles[0]}-${percentiles[1]} percentile window ${low}..${high}` };
 }
 

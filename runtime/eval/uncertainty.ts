@@ -49,13 +49,35 @@ export function metricStats(values: readonly number[], indices: Int32Array): Met
   const images = finite.length;
   const mean = images ? finite.reduce((a, b) => a + b, 0) / images : NaN;
   const std = images > 1 ? Math.sqrt(finite.reduce((a, v) => a + (v - mean) ** 2, 0) / (images - 1)) : NaN;
-  const resamples = n ? indices.length / n : 0;
+  return {
+    mean,
+    images,
+    nan: n - images,
+    std,
+    ci95: percentileCi95(values, n ? indices.length / n : 0, (r, i) => indices[r * n + i]!),
+    perImage: values.map((v) => (Number.isFinite(v) ? v : null)),
+  };
+}
+
+/**
+ * The same 95% interval as metricStats with `bootstrapIndices(values.length, seed, resamples)`,
+ * drawing the indices as it goes instead of from a table (memory O(resamples), not
+ * O(values x resamples)): for one-off intervals over many values, e.g. the per-image differences
+ * `punet compare` pools over seeds.
+ */
+export function bootstrapCi95(values: readonly number[], seed: number, resamples = BOOTSTRAP_RESAMPLES): [number, number] {
+  return percentileCi95(values, values.length ? resamples : 0, (r, i) => randomInt(values.length, seed, r, i));
+}
+
+/** 2.5/97.5 % quantiles of the replicate means; replicate r's i-th draw is values[pick(r, i)]. */
+function percentileCi95(values: readonly number[], resamples: number, pick: (r: number, i: number) => number): [number, number] {
+  const n = values.length;
   const means: number[] = [];
   for (let r = 0; r < resamples; r++) {
     let sum = 0;
     let count = 0;
     for (let i = 0; i < n; i++) {
-      const v = values[indices[r * n + i]!]!;
+      const v = values[pick(r, i)]!;
       if (Number.isFinite(v)) {
         sum += v;
         count++;
@@ -64,14 +86,7 @@ export function metricStats(values: readonly number[], indices: Int32Array): Met
     if (count) means.push(sum / count);
   }
   means.sort((a, b) => a - b);
-  return {
-    mean,
-    images,
-    nan: n - images,
-    std,
-    ci95: [quantile(means, 0.025), quantile(means, 0.975)],
-    perImage: values.map((v) => (Number.isFinite(v) ? v : null)),
-  };
+  return [quantile(means, 0.025), quantile(means, 0.975)];
 }
 
 /** "0.2412 ± [0.2210, 0.2630]"-style text for tables: mean and the CI bounds. */

@@ -15,8 +15,8 @@ import type { RgbImage } from './canvas.js';
 import { decodeLatentGrid, type DecodedLatentGrid } from './latent-decode.js';
 import { latentGridFigure } from './latent-grid.js';
 import { latentGridSvg } from './latent-grid-svg.js';
-import { sampleGridFigure, type SampleGridOptions, type SampleGridRow } from './sample-grid.js';
-import { sampleGridSvg } from './sample-grid-svg.js';
+import { gridContent, renderGridRaster, sampleGridFigure, type SampleGridOptions, type SampleGridRow } from './sample-grid.js';
+import { renderGridSvg } from './sample-grid-svg.js';
 
 /** Options of the figure other than the data's geometry (taken from the dataset). */
 export type FigureStyle = Omit<SampleGridOptions, 'height' | 'width' | 'channels' | 'classes'> & {
@@ -58,10 +58,10 @@ export function sampleGridForItems(dataset: Dataset, items: number[], samples: I
  */
 export function writeSampleGrid(file: string, dataset: Dataset, items: number[], samples: ImageSamples[], style: FigureStyle = {}): string {
   mkdirSync(dirname(file), { recursive: true });
-  const rows = sampleGridRows(dataset, items, samples);
   const options = gridOptions(dataset, items, style);
-  writePng(file, sampleGridFigure(rows, options));
-  writeTextAtomic(file.replace(/\.png$/, '') + '.svg', sampleGridSvg(rows, options));
+  const content = gridContent(sampleGridRows(dataset, items, samples), options); // tiles and maps, shared by both renderings
+  writePng(file, renderGridRaster(content, options));
+  writeTextAtomic(file.replace(/\.png$/, '') + '.svg', renderGridSvg(content));
   return file;
 }
 

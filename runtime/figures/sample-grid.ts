@@ -2,8 +2,9 @@
  * The sample grid: one row per image with the input (contrast-stretched for display), its
  * annotations, the model's samples and per-pixel maps: how often the annotators marked a pixel
  * next to how often the model's samples do, then the samples' entropy and std. `gridContent`
- * decides what every panel shows; `sampleGridFigure` draws it as a raster with a bitmap font
- * (quick look), `sampleGridSvg` (sample-grid-svg.ts) as the paper figure with real text.
+ * decides what every panel shows; `renderGridRaster` draws it as a raster with a bitmap font
+ * (quick look), `renderGridSvg` (sample-grid-svg.ts) as the paper figure with real text; build
+ * the content once to draw both.
  */
 import { blitScaled, createCanvas, fillRect, type Rgb, type RgbImage } from './canvas.js';
 import { GLYPH_ADVANCE, drawText, fitText, textHeight, textWidth } from './font.js';
@@ -182,12 +183,16 @@ export function gridContent(rows: SampleGridRow[], o: SampleGridOptions): GridCo
 
 /** The raster figure: tiles upscaled by nearest neighbour, bitmap-font labels, a one-line legend. */
 export function sampleGridFigure(rows: SampleGridRow[], o: SampleGridOptions): RgbImage {
-  const content = gridContent(rows, o);
-  const scale = o.scale ?? defaultScale(o.height, o.width);
+  return renderGridRaster(gridContent(rows, o), o);
+}
+
+/** Draws already built grid content as the raster figure (`scale`, `gap` as in SampleGridOptions). */
+export function renderGridRaster(content: GridContent, o: Pick<SampleGridOptions, 'scale' | 'gap'> = {}): RgbImage {
+  const scale = o.scale ?? defaultScale(content.height, content.width);
   const gap = o.gap ?? 2;
   const maps = content.maps.map((m) => m.kind);
   const labels = columnLabels(content.nAnnotations, content.nSamples, maps, content.annotators?.map((a) => a.toUpperCase()));
-  const layout = gridLayout(rows.length, labels.length, o.height * scale, o.width * scale, gap, maps.length > 0);
+  const layout = gridLayout(content.tiles.length, labels.length, content.height * scale, content.width * scale, gap, maps.length > 0);
   const canvas = createCanvas(layout.width, layout.height);
 
   labels.forEach((label, c) => {
@@ -211,7 +216,7 @@ export function sampleGridFigure(rows: SampleGridRow[], o: SampleGridOptions): R
     }
   });
 
-  if (maps.length) drawLegend(canvas, layout, maps, Math.log2(Math.max(2, o.classes)));
+  if (maps.length) drawLegend(canvas, layout, maps, Math.log2(Math.max(2, content.classes)));
   return canvas;
 }
 

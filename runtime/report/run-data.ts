@@ -3,9 +3,9 @@
  * trained, how the run was started, the metrics log split into training steps and validations,
  * every evaluation file, and the figure PNGs in samples/.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { basename, join, relative, sep } from 'node:path';
-import { MetricsLog, runPath } from '../run/folder.js';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { MetricsLog, readJson, runPath } from '../run/folder.js';
 
 /** One training step as logged by the trainer: step, lr, reconstruction, KL, regularization, loss, objective logs. */
 export type StepRecord = { step: number } & Record<string, number>;
@@ -68,12 +68,13 @@ export interface RunReportData {
 /** samples/ PNGs that are whole figures (not the per-panel PNGs `punet sample` also writes). */
 export const FIGURE_PATTERN = /^(?:sample-grid|eval-grid|latent-grid)[A-Za-z0-9._-]*\.png$/;
 
+/** A run file through the runs' one JSON reader; a damaged one becomes its one-line message on the page. */
 function readJsonOr(path: string, problems: string[]): Record<string, unknown> | undefined {
   if (!existsSync(path)) return undefined;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    return readJson<Record<string, unknown>>(path);
   } catch (e) {
-    problems.push(`${basename(path)} is not valid JSON (${(e as Error).message})`);
+    problems.push((e as Error).message);
     return undefined;
   }
 }

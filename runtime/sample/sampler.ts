@@ -1,10 +1,10 @@
 /**
- * Prior sampling: the U-Net features and the prior are computed once per image (`prepare`), then
- * all n samples come from one batched combiner pass (`sample`). Samples always come from the
+ * Prior sampling: the U-Net features and the prior are computed once per batch of images
+ * (`prepare`), then samples come from batched combiner passes (`sample`) that reuse them. Samples always come from the
  * PRIOR; the posterior is for training only.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ProbabilisticSegmenter } from '../../compiler/api.js';
+import type { Prepared, ProbabilisticSegmenter } from '../../compiler/api.js';
 import type { Dataset } from '../data/types.js';
 import { assembleBatch } from '../train/batches.js';
 import { tfSeed } from '../train/rng.js';
@@ -23,7 +23,7 @@ export interface SampleShape {
   channels: number;
 }
 
-/** n prior samples for each image of a batch [B, H, W, C]. */
+/** n prior samples for each image of a batch [B, H, W, C]: one `prepare`, one draw. */
 export async function samplePrior(
   segmenter: ProbabilisticSegmenter,
   images: Float32Array,
@@ -32,9 +32,39 @@ export async function samplePrior(
   seed: number,
   perScale?: Array<'sample' | 'mean'>,
 ): Promise<ImageSamples[]> {
-  const { batch: B, height: H, width: W, channels: C } = shape;
-  const input = tf.tensor4d(images, [B, H, W, C]);
-  const prepared = segmenter.prepare(input);
+  return withPrepared(segmenter, images, shape, (prepared) => drawPrepared(segmenter, prepared, shape, { n, seed, perScale }));
+}
+
+/** Runs `use` with the batch's prepared features (U-Net + prior pass), disposing them after. */
+async function withPrepared<T>(
+  segmenter: ProbabilisticSegmenter,
+  images: Float32Array,
+  shape: SampleShape,
+  use: (prepared: Prepared) => Promise<T>,
+): Promise<T> {
+  const input = tf.tensor4d(images, [shape.batch, shape.height, shape.width, shape.channels]);
+  try {
+    const prepared = segmenter.prepare(input);
+    try {
+      return await use(prepared);
+    } finally {
+      prepared.dispose();
+    }
+  } finally {
+    input.dispose();
+  }
+}
+
+/** One draw: n samples per image with this noise seed. */
+interface Draw {
+  n: number;
+  seed: number;
+  perScale?: Array<'sample' | 'mean'>;
+}
+
+/** n prior samples per image from already prepared features (no U-Net pass). */
+async function drawPrepared(segmenter: ProbabilisticSegmenter, prepared: Prepared, shape: SampleShape, { n, seed, perScale }: Draw): Promise<ImageSamples[]> {
+  const { batch: B, height: H, width: W } = shape;
   let classes: tf.Tensor | undefined;
   let foreground: tf.Tensor | undefined;
   try {
@@ -64,8 +94,6 @@ export async function samplePrior(
   } finally {
     classes?.dispose();
     foreground?.dispose();
-    prepared.dispose();
-    input.dispose();
   }
 }
 
@@ -92,16 +120,19 @@ export async function sampleItems(
     const slice = items.slice(start, start + size);
     const batch = assembleBatch(dataset, slice);
     const merged: ImageSamples[] = slice.map(() => ({ masks: [], foreground: [] }));
-    for (let block = 0; block * SAMPLE_BLOCK < n; block++) {
-      const count = n <= SAMPLE_BLOCK ? n : SAMPLE_BLOCK;
-      const seed = block === 0 ? tfSeed(opts.seed, opts.stream, chunk) : tfSeed(opts.seed, opts.stream, chunk, block);
-      const drawn = await samplePrior(segmenter, batch.images, batch.shape, count, seed, opts.perScale);
-      const keep = Math.min(count, n - block * SAMPLE_BLOCK);
-      drawn.forEach((d, b) => {
-        merged[b]!.masks.push(...d.masks.slice(0, keep));
-        merged[b]!.foreground.push(...d.foreground.slice(0, keep));
-      });
-    }
+    // One U-Net + prior pass for the chunk; every block draws from it with its own seed.
+    await withPrepared(segmenter, batch.images, batch.shape, async (prepared) => {
+      for (let block = 0; block * SAMPLE_BLOCK < n; block++) {
+        const count = n <= SAMPLE_BLOCK ? n : SAMPLE_BLOCK;
+        const seed = block === 0 ? tfSeed(opts.seed, opts.stream, chunk) : tfSeed(opts.seed, opts.stream, chunk, block);
+        const drawn = await drawPrepared(segmenter, prepared, batch.shape, { n: count, seed, perScale: opts.perScale });
+        const keep = Math.min(count, n - block * SAMPLE_BLOCK);
+        drawn.forEach((d, b) => {
+          merged[b]!.masks.push(...d.masks.slice(0, keep));
+          merged[b]!.foreground.push(...d.foreground.slice(0, keep));
+        });
+      }
+    });
     out.push(...merged);
     opts.onChunk?.(Math.min(items.length, start + size));
   }

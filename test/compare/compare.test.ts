@@ -3,11 +3,14 @@
  * training-time evaluation writes them): numbers checked against direct computations.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { PAIRED_BOOTSTRAP_SEED } from '../../runtime/compare/analyze.js';
+import { BOOTSTRAP_RESAMPLES } from '../../runtime/eval/uncertainty.js';
 import { createRandom } from '../../runtime/data/synthetic.js';
+import { randomInt } from '../../runtime/train/rng.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'dist/runtime/cli/bin/punet.js');
@@ -18,14 +21,18 @@ interface FakeRun {
   ged: number[];
   ids?: string[];
   lr?: number;
+  /** Folder name suffix (several variants of one model and seed). */
+  tag?: string;
+  /** Training command recorded in run.json. */
+  command?: string[];
 }
 
 function writeRun(dir: string, r: FakeRun): string {
-  const run = join(dir, `${r.model}-${r.seed}`);
+  const run = join(dir, `${r.model}-${r.seed}${r.tag ?? ''}`);
   mkdirSync(run, { recursive: true });
   const spec = { model: r.model, use: [], input: { size: [16, 16], channels: 1, classes: 2 }, train: { seed: r.seed, steps: 10, data: { kind: 'synthetic' }, optimizer: { kind: 'adam', lr: r.lr ?? 1e-3 } } };
   writeFileSync(join(run, 'spec.json'), JSON.stringify(spec));
-  writeFileSync(join(run, 'run.json'), JSON.stringify({ command: ['compile-and-train', 'x.punet', '--set', `train.seed=${r.seed}`] }));
+  writeFileSync(join(run, 'run.json'), JSON.stringify({ command: r.command ?? ['compile-and-train', 'x.punet', '--set', `train.seed=${r.seed}`] }));
   const mean = r.ged.reduce((a, b) => a + b, 0) / r.ged.length;
   const ids = r.ids ?? r.ged.map((_, i) => `synthetic-${i}`);
   const evalJson = { split: 'test', images: r.ged.length, sampleCounts: [16], imageIds: ids, results: { '16': { ged: { mean, images: r.ged.length, nan: 0, perImage: r.ged } } }, checkpoint: { which: 'best', step: 10 } };
@@ -34,7 +41,7 @@ function writeRun(dir: string, r: FakeRun): string {
   return run;
 }
 
-const compare = (args: string[]) => spawnSync(process.execPath, [BIN, 'compare', ...args], { encoding: 'utf8' });
+const compare = (args: string[], cwd?: string) => spawnSync(process.execPath, [BIN, 'compare', ...args], { encoding: 'utf8', cwd });
 
 describe('punet compare', () => {
   const dir = mkdtempSync(join(tmpdir(), 'punet-compare-'));
@@ -66,6 +73,17 @@ describe('punet compare', () => {
     expect(paired.baseline).toBe('flat');
     expect(paired.diff.n).toBe(75);
     expect(paired.diff.mean).toBeCloseTo(mean(diffs), 12);
+    // the percentile bootstrap, redrawn here: replicate r takes pair randomInt(75, seed, r, i) as its i-th draw
+    const boot: number[] = [];
+    for (let r = 0; r < BOOTSTRAP_RESAMPLES; r++) boot.push(mean(diffs.map((_, i) => diffs[randomInt(diffs.length, PAIRED_BOOTSTRAP_SEED, r, i)]!)));
+    boot.sort((a, b) => a - b);
+    const q = (p: number) => {
+      const pos = (boot.length - 1) * p;
+      const lo = Math.floor(pos);
+      return boot[lo]! + (boot[lo + 1]! - boot[lo]!) * (pos - lo);
+    };
+    expect(paired.diff.lo).toBeCloseTo(q(0.025), 12);
+    expect(paired.diff.hi).toBeCloseTo(q(0.975), 12);
     expect(paired.diff.lo).toBeLessThan(paired.diff.mean);
     expect(paired.diff.hi).toBeGreaterThan(paired.diff.mean);
     const pos = diffs.filter((d) => d > 0).length;
@@ -110,6 +128,26 @@ describe('punet compare', () => {
     const none = compare([...runs, '--samples', '4', '--html', join(dir, 'p5.html')]);
     expect(none.status).toBe(2);
     expect(none.stderr).toContain('--samples/--metrics leave no table; the runs have ged@16');
+  });
+
+  it('names variants of one model by the spec settings they differ in, whatever their run.json command says', () => {
+    const sub = join(dir, 'labels');
+    // one started with --set=..., one by a sweep task: neither command has a '--set X' pair to read
+    const a = writeRun(sub, { model: 'flat', seed: 1, ged: base[0]!.ged, lr: 1e-3, tag: '-a', command: ['compile-and-train', 'x.punet', '--set=train.optimizer.lr=1e-3'] });
+    const b = writeRun(sub, { model: 'flat', seed: 1, ged: better[0]!.ged, lr: 3e-3, tag: '-b', command: ['sweep-task', 'sweep', '0'] });
+    const c = writeRun(sub, { model: 'hier', seed: 1, ged: better[0]!.ged, lr: 3e-3, tag: '-c' });
+    const r = compare([a, b, c, '--json', '--html', join(sub, 'page.html')]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).variants.map((v: { label: string }) => v.label)).toEqual(['flat lr=0.001', 'flat lr=0.003', 'hier']);
+  });
+
+  it('writes the page into the folder holding the compared runs by default, not the current folder', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'punet-compare-cwd-'));
+    const r = compare(runs, cwd);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`page: ${join(dir, 'compare.html')}`);
+    expect(readFileSync(join(dir, 'compare.html'), 'utf8')).toContain('diff vs flat');
+    expect(existsSync(join(cwd, 'compare.html'))).toBe(false);
   });
 
   it('refuses folders that are not runs', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { incompleteBeta, logGamma, pairedBootstrap, sampleSd, signTest, studentTCdf, studentTQuantile, tInterval } from '../../runtime/compare/stats.js';
+import { incompleteBeta, logGamma, sampleSd, signTest, studentTCdf, studentTQuantile, tInterval } from '../../runtime/compare/stats.js';
+import { bootstrapCi95, bootstrapIndices, metricStats } from '../../runtime/eval/uncertainty.js';
 import { createRandom } from '../../runtime/data/synthetic.js';
 
 /** C(n, k) by exact integer products (small n). */
@@ -73,21 +74,22 @@ describe('sign test', () => {
   });
 });
 
-describe('paired bootstrap', () => {
-  it('is deterministic for a seed and collapses on constant differences', () => {
-    const flat = pairedBootstrap([0.2, 0.2, 0.2]);
-    for (const v of [flat.mean, flat.lo, flat.hi]) expect(v).toBeCloseTo(0.2, 12);
+describe('paired bootstrap (the evaluation\'s, drawn without the index table)', () => {
+  it('equals metricStats with the shared index table, is deterministic for a seed and collapses on constant differences', () => {
+    for (const v of bootstrapCi95([0.2, 0.2, 0.2], 1)) expect(v).toBeCloseTo(0.2, 12);
     const xs = [0.1, -0.3, 0.25, 0.05, 0.4, -0.1];
-    expect(pairedBootstrap(xs, { seed: 3 })).toEqual(pairedBootstrap(xs, { seed: 3 }));
+    expect(bootstrapCi95(xs, 3)).toEqual(bootstrapCi95(xs, 3));
+    expect(bootstrapCi95(xs, 3)).toEqual(metricStats(xs, bootstrapIndices(xs.length, 3)).ci95);
+    expect(bootstrapCi95([], 3).every(Number.isNaN)).toBe(true);
   });
 
   it('agrees with the normal-theory interval for many roughly normal differences', () => {
     const rng = createRandom(11);
     const xs = Array.from({ length: 400 }, () => 0.05 + 0.2 * rng.normal());
-    const boot = pairedBootstrap(xs, { resamples: 4000, seed: 5 });
+    const [lo, hi] = bootstrapCi95(xs, 5, 4000);
     const t = tInterval(xs);
-    expect(boot.lo).toBeCloseTo(t.lo, 2);
-    expect(boot.hi).toBeCloseTo(t.hi, 2);
+    expect(lo).toBeCloseTo(t.lo, 2);
+    expect(hi).toBeCloseTo(t.hi, 2);
   });
 });
 

@@ -42,6 +42,23 @@ describe('punet latent-grid', () => {
     );
   });
 
+  it('--image is prepared by the same code as punet sample --image: the same printed steps', async () => {
+    const dir = tempDir();
+    const input = join(dir, 'wide.png');
+    writeFileSync(input, encodePng({ width: 30, height: 18, channels: 1, data: Uint8Array.from({ length: 540 }, (_, i) => (i * 11) % 256) }));
+    const grid = await runInProcess(command, [runDir, '--image', input, '--out', join(dir, 'grid.png'), '--grid', '2', '--backend', 'cpu']);
+    const sampled = await runInProcess(() => import('../../runtime/cli/commands/sample.js'), [runDir, '--image', input, '-n', '1', '--out', join(dir, 'samples'), '--backend', 'cpu']);
+    expect([grid.code, sampled.code], grid.stderr + sampled.stderr).toEqual([0, 0]);
+    const steps = (stdout: string) => stdout.split('\n').filter((l) => l.startsWith('image: '));
+    expect(steps(grid.stdout)).toEqual([
+      'image: read wide.png: 30x18, 1 channel(s), 8-bit',
+      "image: crop: 18x18 at (6, 0): centred, to the model's aspect ratio (the run's data was not imported)",
+      'image: resize: 18x18 -> 16x16 (bilinear, antialiased, as import)',
+      'image: intensities: full scale 0..255 -> 0..1',
+    ]);
+    expect(steps(sampled.stdout)).toEqual(steps(grid.stdout));
+  });
+
   it('user mistakes: clear messages, no stack trace', async () => {
     const cases: Array<[string[], RegExp]> = [
       [[runDir, '--dims', '0,5', '--backend', 'cpu'], /dimension 5 does not exist: the latent has 2 dimensions/],

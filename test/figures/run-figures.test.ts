@@ -1,14 +1,23 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Prepared, ProbabilisticSegmenter, Tensor } from '../../compiler/api.js';
 import { readPng } from '../../runtime/data/png.js';
 import type { Dataset } from '../../runtime/data/types.js';
 import { getPixel } from '../../runtime/figures/canvas.js';
 import { viridis } from '../../runtime/figures/colormap.js';
-import { renderSampleGrid, sampleGridRows, writeSampleGrid } from '../../runtime/figures/run-figures.js';
+import { renderSampleGrid, sampleGridForItems, sampleGridRows, writeSampleGrid } from '../../runtime/figures/run-figures.js';
 import { gridLayout } from '../../runtime/figures/sample-grid.js';
+import { sampleGridSvg } from '../../runtime/figures/sample-grid-svg.js';
+import { displayStretch } from '../../runtime/figures/tiles.js';
+import { writePng } from '../../runtime/data/png.js';
+
+// Counts how often the grid's panels are built: displayStretch runs once per row and build.
+vi.mock('../../runtime/figures/tiles.js', async (original) => {
+  const m = await original<typeof import('../../runtime/figures/tiles.js')>();
+  return { ...m, displayStretch: vi.fn(m.displayStretch) };
+});
 import { tempDir } from './helpers.js';
 
 beforeAll(async () => {
@@ -87,5 +96,19 @@ describe('sample grids from dataset items', () => {
     expect(svg).toContain(`>${d.items[0]!.id}</text>`);
     expect(svg.match(/fill="url\(#viridis\)"/g)).toHaveLength(3);
     expect(svg).toContain('Annotator frequency (share of annotators marking the pixel)');
+  });
+
+  it('writeSampleGrid builds the panels once and draws them twice: the same PNG and SVG as the separate renderers', () => {
+    const dir = tempDir();
+    const d = dataset();
+    const samples = [1, 2].map((k) => ({ masks: [d.items[k]!.annotations[0]!, new Uint8Array(H * W)], foreground: [new Float32Array(H * W).fill(0.7), new Float32Array(H * W).fill(0.2)] }));
+    vi.mocked(displayStretch).mockClear();
+    writeSampleGrid(join(dir, 'grid.png'), d, [1, 2], samples, { scale: 3 });
+    expect(vi.mocked(displayStretch)).toHaveBeenCalledTimes(2); // one per row, not one per row and format
+    // independently: each format rendered from the rows on its own
+    const options = { scale: 3, height: H, width: W, channels: 1, classes: 2, annotators: undefined, rowLabels: ['item-1', 'item-2'] };
+    writePng(join(dir, 'alone.png'), sampleGridForItems(d, [1, 2], samples, { scale: 3 }));
+    expect(readFileSync(join(dir, 'grid.png')).equals(readFileSync(join(dir, 'alone.png')))).toBe(true);
+    expect(readFileSync(join(dir, 'grid.svg'), 'utf8')).toBe(sampleGridSvg(sampleGridRows(d, [1, 2], samples), options));
   });
 });

@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { escapeHtml } from '../../runtime/report/html.js';
 import { buildReportHtml } from '../../runtime/report/build.js';
 import { readRunReportData } from '../../runtime/report/run-data.js';
+import { readJson } from '../../runtime/run/folder.js';
 import { downsample, lineChart, movingAverage, niceTicks, tickLabels } from '../../runtime/report/svg-chart.js';
 import { writeReport } from '../../runtime/report/write.js';
 import { externalReferences } from './external.js';
@@ -90,6 +91,22 @@ describe('report page', () => {
     // JSON strings are escaped too (inside the spec's <pre>).
     expect(html).toContain(escapeHtml(JSON.stringify(NASTY)).slice(1, 40));
     expect(html).toContain('/specs/demo &amp; co.punet');
+  });
+
+  it('a damaged run file is named on the page with the same one-line message the other commands give', async () => {
+    const dir = fakeRunDir({ steps: 0, withFigure: false, withEval: false });
+    writeFileSync(join(dir, 'run.json'), '{"specFile": "x.punet",');
+    const data = readRunReportData(dir);
+    expect(data.info).toBeUndefined();
+    let message = '';
+    try {
+      readJson(join(dir, 'run.json')); // what eval, sample, compare and resume say about it
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/run\.json is damaged \(not valid JSON: .*\); restore it, or re-create the run$/);
+    expect(data.problems).toEqual([message]);
+    expect(buildReportHtml(data)).toContain(escapeHtml(message));
   });
 
   it('a run with nothing but a spec still gives a page saying what is missing', async () => {

@@ -4,10 +4,10 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readPng } from '../../runtime/data/png.js';
 import { evaluateSplit } from '../../runtime/sample/evaluate.js';
-import { foregroundFrequency, samplePrior, sampleItems } from '../../runtime/sample/sampler.js';
+import { foregroundFrequency, SAMPLE_BLOCK, samplePrior, sampleItems } from '../../runtime/sample/sampler.js';
 import { writeSampleImages } from '../../runtime/sample/write.js';
 import { assembleBatch } from '../../runtime/train/batches.js';
-import { STREAM } from '../../runtime/train/rng.js';
+import { STREAM, tfSeed } from '../../runtime/train/rng.js';
 import { compileTiny, referenceGed, tempDir, testRegistry, tinyDataset, tinySpec, useCpu } from './helpers.js';
 
 beforeAll(useCpu);
@@ -53,6 +53,34 @@ describe('prior sampling', () => {
         const p = image.foreground[s]![i]!;
         if (Math.abs(p - 0.5) > 1e-6) expect(v).toBe(p > 0.5 ? 1 : 0);
       }));
+    }
+    dispose();
+  });
+
+  it('sampleItems prepares each batch once for all blocks, drawing the same samples as one prepare per block', async () => {
+    const { compiled, model, dispose } = compileTiny(tinySpec(), testRegistry());
+    const unet = countCalls(compiled.blocks.unet, 'features');
+    const prior = countCalls(compiled.blocks.prior, 'encode');
+    const combine = countCalls(compiled.blocks.combiner, 'combine');
+    const dataset = tinyDataset();
+    const before = tf.memory().numTensors;
+    const n = 2 * SAMPLE_BLOCK + 3; // two whole blocks and part of a third
+    const got = await sampleItems(model.segmenter, dataset, [8, 9], n, { seed: 4, stream: STREAM.evaluation, batchSize: 2 });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(unet.count).toBe(1);
+    expect(prior.count).toBe(1);
+    expect(combine.count).toBe(3);
+    // the same draws, each block from its own prepare with the seed sampleItems documents
+    const batch = assembleBatch(dataset, [8, 9]);
+    const blocks = [];
+    for (let block = 0; block < 3; block++) {
+      const seed = block === 0 ? tfSeed(4, STREAM.evaluation, 0) : tfSeed(4, STREAM.evaluation, 0, block);
+      blocks.push(await samplePrior(model.segmenter, batch.images, batch.shape, SAMPLE_BLOCK, seed));
+    }
+    for (const b of [0, 1]) {
+      const expected = blocks.flatMap((drawn) => drawn[b]!.foreground).slice(0, n);
+      expect(got[b]!.foreground.map((f) => Array.from(f))).toEqual(expected.map((f) => Array.from(f)));
+      expect(got[b]!.masks.map((m) => Array.from(m))).toEqual(blocks.flatMap((drawn) => drawn[b]!.masks).slice(0, n).map((m) => Array.from(m)));
     }
     dispose();
   });

@@ -8,12 +8,12 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { intFlag, parseCommandArgs, PLUGIN_FLAG, pluginFlags, pluginHelp } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
+import { checkImageFlag, prepareImageFlag } from '../image-flag.js';
 import { runPath } from '../../run/folder.js';
 import { loadData, openRun, readRunSpec, useBackend } from '../../run/session.js';
 import { LatentGridError } from '../../figures/latent-decode.js';
 import { latentGridForImage, writeLatentGrid } from '../../figures/run-figures.js';
 import { safeName } from '../../figures/input.js';
-import { prepareImage } from '../../sample/image-input.js';
 import { parseCheckpoint, parseSplit } from './sample.js';
 
 export const summary = "Draw the latent-space figure: samples decoded on a grid of prior-normalised latent positions";
@@ -82,7 +82,7 @@ export async function run(argv: string[]): Promise<number> {
   const masks = values.masks ?? 'overlay';
   if (masks !== 'overlay' && masks !== 'binary') throw new UserError(`latent-grid: --masks must be overlay or binary, got '${masks}'`, EXIT.usage);
   if (values.out !== undefined && !values.out.toLowerCase().endsWith('.png')) throw new UserError(`latent-grid: --out must name a .png file, got '${values.out}'`, EXIT.usage);
-  if (values.image !== undefined && !existsSync(values.image)) throw new UserError(`latent-grid: image not found: ${values.image}`);
+  checkImageFlag('latent-grid', values.image);
 
   const out = (s: string) => process.stdout.write(s);
   const warn = (s: string) => process.stderr.write(`warning: ${s}\n`);
@@ -100,14 +100,7 @@ export async function run(argv: string[]): Promise<number> {
     let id: string;
     let image: Float32Array;
     if (values.image !== undefined) {
-      // Prepared like `sample --image`: the run's import rules, window and input.normalize.
-      const data = await loadData(spec, opened.registry, opened.info.specDir || opened.runDir).catch((e: Error) => {
-        warn(`cannot load the run's data (${e.message.split('\n')[0]}); preparing the image without its import rules`);
-        return undefined;
-      });
-      const prepared = prepareImage(values.image, spec.input, data);
-      for (const step of prepared.steps) out(`image: ${step}\n`);
-      ({ id, image } = prepared.dataset.items[0]!);
+      ({ id, image } = (await prepareImageFlag(values.image, opened, out, warn)).items[0]!);
     } else {
       const dataset = await loadData(spec, opened.registry, opened.info.specDir || opened.runDir);
       const items = dataset.splits[split];

@@ -6,9 +6,9 @@ import { existsSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { intFlag, parseCommandArgs, PLUGIN_FLAG, pluginFlags, pluginHelp } from '../args.js';
 import { EXIT, UserError } from '../errors.js';
-import type { Dataset, SplitName } from '../../data/types.js';
+import { checkImageFlag, prepareImageFlag } from '../image-flag.js';
+import type { SplitName } from '../../data/types.js';
 import { runPath, writeJsonAtomic } from '../../run/folder.js';
-import { prepareImage } from '../../sample/image-input.js';
 import { checkResultName, replaceFolder, resultName } from '../../sample/output-folder.js';
 import { loadData, openRun, readRunSpec, useBackend } from '../../run/session.js';
 import { sampleSplitToFolder } from '../../sample/report.js';
@@ -63,7 +63,7 @@ export async function run(argv: string[]): Promise<number> {
   const n = intFlag('sample', 'samples', values.samples) ?? 16;
   const limit = intFlag('sample', 'limit', values.limit) ?? 8;
   const seed = intFlag('sample', 'seed', values.seed, true);
-  if (values.image && !existsSync(values.image)) throw new UserError(`sample: image not found: ${values.image}`);
+  checkImageFlag('sample', values.image);
   if (values.name !== undefined) checkResultName('sample: --name', values.name);
   if (values.name !== undefined && values.out !== undefined) throw new UserError('sample: give either --name or --out, not both', EXIT.usage);
 
@@ -83,17 +83,9 @@ export async function run(argv: string[]): Promise<number> {
     resultName(values.image ? ['image', basename(values.image, extname(values.image))] : [split, opened.which, `n${n}`, `limit${limit}`, seed !== undefined && `seed${seed}`]);
   const outDir = resolve(values.out ?? join(runPath(opened.runDir, 'samples'), name));
   try {
-    let dataset: Dataset;
-    if (values.image) {
-      // The run's data tells how its images were cropped, windowed and normalised.
-      const data = await loadData(spec, opened.registry, opened.info.specDir || opened.runDir).catch((e: Error) => {
-        warn(`cannot load the run's data (${e.message.split('\n')[0]}); preparing the image without its import rules`);
-        return undefined;
-      });
-      const prepared = prepareImage(values.image, spec.input, data);
-      for (const step of prepared.steps) out(`image: ${step}\n`);
-      dataset = prepared.dataset;
-    } else dataset = await loadData(spec, opened.registry, opened.info.specDir || opened.runDir);
+    const dataset = values.image
+      ? await prepareImageFlag(values.image, opened, out, warn)
+      : await loadData(spec, opened.registry, opened.info.specDir || opened.runDir);
     const chosenSplit: SplitName = values.image ? 'test' : split;
     if (!dataset.splits[chosenSplit].length) throw new UserError(`the run's data has no ${chosenSplit} images`);
     const t0 = performance.now();
