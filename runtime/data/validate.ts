@@ -78,7 +78,10 @@ function splitProblems(d: Dataset, requireSplits: boolean): string[] {
       else if (splitOf.has(index)) out.push(`item ${index} is in both ${splitOf.get(index)} and ${split}: splits must be disjoint`);
       else splitOf.set(index, split);
     }
-    if (requireSplits && (split === 'train' || split === 'test') && indices.length === 0) out.push(`the ${split} split is empty`);
+    if (requireSplits && split === 'train' && indices.length === 0) out.push('it has no training items (the train split is empty): give the train split a share');
+    if (requireSplits && split === 'test' && indices.length === 0) {
+      out.push('it has no test images, so the trained model could not be evaluated; give it a test share (e.g. splits: [0.7, 0.15, 0.15], or --split when importing)');
+    }
   }
   return capped(out);
 }

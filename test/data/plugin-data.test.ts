@@ -73,7 +73,7 @@ describe('plugin datasets are validated like imported ones', () => {
     ['a short image', (d) => (d.items[0]!.image = new Float32Array(10)), /item 0 \("img0"\): image has 10 values, expected 256 \(16x16x1\)/],
     ['a class id beyond classes', (d) => (d.items[3]!.annotations[0]![7] = 2), /item 3 \("img3"\): annotation 0 has class 2 at pixel 7, but there are 2 classes/],
     ['overlapping splits', (d) => (d.splits.test = [5, 1]), /item 1 is in both train and test: splits must be disjoint/],
-    ['an empty test split', (d) => (d.splits.test = []), /the test split is empty/],
+    ['an empty test split', (d) => (d.splits.test = []), /has no test images, so the trained model could not be evaluated/],
     ['an item without annotations', (d) => (d.items[4]!.annotations = []), /item 4 \("img4"\): needs at least one annotation/],
     ['another image size', (d) => Object.assign(d, { height: 8 }), /images are 8x16, the spec's input.size is \[16, 16\]/],
   ];

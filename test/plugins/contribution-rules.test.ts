@@ -28,7 +28,7 @@ const CASES: Array<[string, string, string, string]> = [
   ['no options', 'distances', "{ description: 'd', distance: () => 0 }", "distances 'x' has no 'options'"],
   ['distance: 42', 'distances', `{ description: 'd', options: ${OPTIONS}, distance: 42 }`, "distances 'x' 'distance' is 42, expected a function"],
   ['description not a string', 'losses', `{ description: 7, options: ${OPTIONS}, compute() {} }`, "losses 'x' 'description' is 7, expected a non-empty string"],
-  ['options not a schema ajv compiles', 'metrics', "{ description: 'm', options: { type: 'nonsense' }, compute: () => 0 }", "metrics 'x' 'options' is not a JSON Schema ajv can compile"],
+  ['options not a schema ajv accepts', 'metrics', "{ description: 'm', options: { type: 'nonsense' }, compute: () => 0 }", "metrics 'x' 'options' is not a JSON Schema ajv accepts"],
   ['options a string', 'schedules', "{ description: 's', options: 'none', learningRate: () => 1 }", `schedules 'x' 'options' is "none", expected a JSON Schema object`],
   ['check not a function', 'regularizers', `{ description: 'r', options: ${OPTIONS}, compute() {}, check: true }`, "regularizers 'x' 'check' is true, expected a function"],
   ['no load', 'dataSources', `{ description: 'd', options: ${OPTIONS} }`, "dataSources 'x' has no 'load'"],
@@ -47,7 +47,7 @@ const CASES: Array<[string, string, string, string]> = [
 describe('contributions are validated when their plugin loads', () => {
   it.each(CASES)('%s', async (name, point, source, problem) => {
     const file = join(dir, `${name.replace(/\W+/g, '-')}.js`);
-    writeFileSync(file, `export default { name: 'acme', version: '1.0.0', punetApi: '^1.0.0', ${point}: { x: ${source} } };\n`);
+    writeFileSync(file, `export default { name: 'acme', version: '1.0.0', punetApi: '^2.0.0', ${point}: { x: ${source} } };\n`);
     const err = await loadPlugins(['./' + file.slice(dir.length + 1)], createRegistry(), { fromDir: dir }).then(
       () => undefined,
       (e: Error) => e,
@@ -63,7 +63,7 @@ describe('contributions are validated when their plugin loads', () => {
     const file = join(dir, 'valid.js');
     writeFileSync(
       file,
-      `export default { name: 'acme-ok', version: '1.0.0', punetApi: '^1.0.0',
+      `export default { name: 'acme-ok', version: '1.0.0', punetApi: '^2.0.0',
   blocks: { b: ${c(`roles: ['latent'], needs: { unet: ${CONTRACT} }, family: 'diag-gaussian', build() {}`)} },
   architectures: { a: ${c(`slots: { unet: { contract: ${CONTRACT} }, latent: { contract: ${CONTRACT}, optional: true } }, compose() {}`)} },
   losses: { l: ${c('compute() {}')} },
