@@ -278,8 +278,10 @@ describe('threaded wasm backend (child processes)', () => {
       const [first, second = 0] = multi!.report.perThread;
       // An even split would be 1:1; allow for scheduling on a loaded machine.
       expect(second).toBeGreaterThan(0.25 * first!);
+      // With one thread, the busiest other thread is V8's background work (compilation, GC),
+      // which can reach ~10% of the main thread: well below the pool thread's share above.
       const [, singleSecond = 0] = single!.report.perThread;
-      expect(singleSecond).toBeLessThan(0.1 * single!.report.perThread[0]!);
+      expect(singleSecond).toBeLessThan(0.5 * second);
     }
   }, DEADLINE_MS + 30_000);
 
