@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -146,6 +146,9 @@ describe('docs/plugins.md code blocks', () => {
       .filter((e) => typeof e.step === 'number' && !e.event);
     expect(steps.length).toBe(2);
     for (const s of steps) expect(Number.isFinite(s.KL) && s.KL >= 0, JSON.stringify(s)).toBe(true);
+    // The latent grid walks the prior's mean() +- stddev(): drawn for this family too.
+    expect(train.output).not.toMatch(/no latent grid/);
+    expect(readdirSync(join(out, 'run-laplace/samples')).some((f) => f.startsWith('latent-grid'))).toBe(true);
   });
 
   it('the late-fusion architecture trains two steps from its spec; fcomb is refused by its contract', () => {
