@@ -7,19 +7,30 @@
  * ASCENT on the loss after each step (`nextState`), so lambda rises while the constraint is
  * violated and falls once it holds. State {ema, v, steps, m, s} is saved in checkpoints.
  */
+import { Type, type Static } from '@sinclair/typebox';
+import { StringEnum } from '../../compiler/api.js';
 import type { ObjectiveContribution, ObjectiveState, Scalar, Tensor } from '../../compiler/api.js';
 
-export interface GecoOptions {
-  kappa: number;
-  ema_decay: number;
-  /** Step size of the ascent on v. */
-  lambda_lr: number;
-  /** adam: scale-free steps (the constraint is in summed-CE units); sgd: v += lr * dLoss/dv. */
-  ascent: 'adam' | 'sgd';
-  initial_lambda: number;
-  /** N = pixel_fraction x pixels per image (e.g. 0.02 with top-k CE at fraction 0.02, as the DM code counts). */
-  pixel_fraction: number;
-}
+const gecoSchema = Type.Object(
+  {
+    kappa: Type.Number({ exclusiveMinimum: 0, default: 0.05 }),
+    ema_decay: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0.99 }),
+    lambda_lr: Type.Number({ exclusiveMinimum: 0, default: 1e-2, description: 'Step size of the ascent on v.' }),
+    ascent: StringEnum(['adam', 'sgd'], {
+      default: 'adam',
+      description: 'adam: scale-free steps (the constraint is in summed-CE units); sgd: v += lr * dLoss/dv.',
+    }),
+    initial_lambda: Type.Number({ exclusiveMinimum: 0, default: 1 }),
+    pixel_fraction: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 1,
+      default: 1,
+      description: 'N = pixel_fraction x pixels per image (e.g. 0.02 with top-k CE at fraction 0.02, as the DM code counts).',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type GecoOptions = Static<typeof gecoSchema>;
 
 const softplus = (v: number) => (v > 30 ? v : Math.log1p(Math.exp(v)));
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
@@ -36,18 +47,7 @@ function nextEma(state: ObjectiveState, value: number, decay: number): number {
 
 export const geco: ObjectiveContribution<GecoOptions> = {
   description: 'GECO: lambda * (EMA(reconstruction) - kappa * N) + KL, lambda adapted by gradient ascent',
-  options: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      kappa: { type: 'number', exclusiveMinimum: 0, default: 0.05 },
-      ema_decay: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.99 },
-      lambda_lr: { type: 'number', exclusiveMinimum: 0, default: 1e-2 },
-      ascent: { enum: ['adam', 'sgd'], default: 'adam' },
-      initial_lambda: { type: 'number', exclusiveMinimum: 0, default: 1 },
-      pixel_fraction: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 1 },
-    },
-  },
+  options: gecoSchema,
 
   initialState(options) {
     return { ema: 0, v: vForLambda(options.initial_lambda), steps: 0, m: 0, s: 0 };

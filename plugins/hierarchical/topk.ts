@@ -5,19 +5,30 @@
  * proportional to their CE). The selection itself carries no gradient. An optional warm-up starts
  * from full cross-entropy: top-k from a random init settles at p = 0.5 on every counted pixel.
  */
+import { Type, type Static } from '@sinclair/typebox';
+import { StringEnum } from '../../compiler/api.js';
 import type { LossContribution, Tensor, Tf } from '../../compiler/api.js';
 import { mixSeed } from './distribution.js';
 
-export interface TopKOptions {
-  fraction: number;
-  selection: 'deterministic' | 'gumbel';
-  /** sum-per-image: sum over selected pixels / batch size (like cross-entropy sum-per-image); mean: / k. */
-  reduction: 'sum-per-image' | 'mean';
-  /** Seed of the Gumbel noise when the runtime gives none. */
-  seed: number;
-  /** Steps over which the counted fraction falls from 1 (full cross-entropy) to `fraction`. */
-  warmup_steps: number;
-}
+const topKSchema = Type.Object(
+  {
+    fraction: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.02 }),
+    selection: StringEnum(['deterministic', 'gumbel'], { default: 'deterministic' }),
+    reduction: StringEnum(['sum-per-image', 'mean'], {
+      default: 'sum-per-image',
+      description: 'sum-per-image: sum over selected pixels / batch size (like cross-entropy sum-per-image); mean: / k.',
+    }),
+    seed: Type.Integer({ minimum: 0, default: 0, description: 'Seed of the Gumbel noise when the runtime gives none.' }),
+    warmup_steps: Type.Integer({
+      minimum: 0,
+      default: 0,
+      description:
+        'Start from full cross-entropy and shrink the counted fraction log-linearly to `fraction` over this many steps (top-k from a random init stalls at p = 0.5). 0 = off.',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type TopKOptions = Static<typeof topKSchema>;
 
 /**
  * The fraction of pixels counted after `step` steps: log-linear from 1 to `fraction` over
@@ -62,23 +73,7 @@ export function topKCrossEntropy(): LossContribution<TopKOptions> {
   let calls = 0;
   return {
     description: 'cross-entropy over only the k = fraction of batch pixels with the largest loss (top-k masking)',
-    options: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        fraction: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.02 },
-        selection: { enum: ['deterministic', 'gumbel'], default: 'deterministic' },
-        reduction: { enum: ['sum-per-image', 'mean'], default: 'sum-per-image' },
-        seed: { type: 'integer', minimum: 0, default: 0 },
-        warmup_steps: {
-          type: 'integer',
-          minimum: 0,
-          default: 0,
-          description:
-            'Start from full cross-entropy and shrink the counted fraction log-linearly to `fraction` over this many steps (top-k from a random init stalls at p = 0.5). 0 = off.',
-        },
-      },
-    },
+    options: topKSchema,
     compute(ctx) {
       const { tf, options, logits, labels } = ctx;
       const seed = (ctx as { seed?: number }).seed ?? mixSeed(options.seed, calls++);

@@ -4,11 +4,12 @@
  * from S logit maps eta_s drawn by the architecture ([B, S, H, W, K]), computed in log space with
  * log-sum-exp over the samples; per image, mean over the batch (punet's sum-per-image convention).
  */
-import type { LossContribution, Scalar } from '../../index.js';
+import { Type } from '@sinclair/typebox';
+import type { LossContribution, Scalar } from '../../compiler/api.js';
 
 export const mcLoss: LossContribution<Record<string, never>> = {
   description: 'SSN loss: -log mean over S logit samples of p(mask | sample) (log-sum-exp), per image, mean over the batch.',
-  options: { type: 'object', additionalProperties: false, properties: {} },
+  options: Type.Object({}, { additionalProperties: false }),
   compute({ tf, logits, labels }) {
     if (logits.rank !== 5) {
       throw new Error(`ssn-mc needs S logit samples per image [B, S, H, W, K] (architecture ssn); got logits of shape [${logits.shape}]`);
