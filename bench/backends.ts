@@ -8,7 +8,7 @@
  * 1x1 conv to 2 class logits and a softmax cross-entropy loss. (The compiler's own LIDC network can
  * replace it once `compiler/` exports a compile function.)
  *
- * Build with `npm run build:bench`, run `node dist/bench/backends.js [options]`:
+ * Build with `npm run build:bench`, run `node bench-dist/bench/backends.js [options]`:
  *   --backends wasm,cpu,tensorflow,webgpu  (default: all that load)
  *   --batch 8 --size 128 --steps 3          (timed steps after one warm-up step)
  *   --cpu-batch 1                           (cpu is far too slow: forward only, at this batch)

@@ -5,7 +5,7 @@
  * phase and per training step. Prints the import summary, the evaluation table (GED and
  * Hungarian-matched IoU per sample count) and the figure files; writes JSON to bench/results/.
  *
- *   node dist/bench/bu-bil.js [--src ../shared/data/bu-bil/ds1] [--data DIR] [--reuse-data]
+ *   node bench-dist/bench/bu-bil.js [--src ../shared/data/bu-bil/ds1] [--data DIR] [--reuse-data]
  *        [--spec examples/bu-bil.punet] [--steps N] [--backend wasm] [--samples 1,4,8,16]
  *        [--out RUN_DIR] [--json]
  *
@@ -181,7 +181,7 @@ export function formatBuBil(r: BuBilResult): string {
   return out.join('\n');
 }
 
-const HELP = `usage: node dist/bench/bu-bil.js [options]
+const HELP = `usage: node bench-dist/bench/bu-bil.js [options]
 
   --src DIR          BU-BIL dataset 1 (default: shared/data/bu-bil/ds1 beside the repository; read only)
   --data DIR         where the imported dataset goes (default bench/results/bu-bil-ds1)

@@ -4,7 +4,7 @@
  * GFLOP/s from the analytical FLOP count (compiler/flops.ts) and the process's peak RSS. The
  * comparison with PyTorch, run side by side, is bench/vs-pytorch.ts.
  *
- *   node dist/bench/compiler.js [--backend auto|tensorflow|webgpu|wasm|cpu] [--batch 8]
+ *   node bench-dist/bench/compiler.js [--backend auto|tensorflow|webgpu|wasm|cpu] [--batch 8]
  *                               [--size 128] [--spec FILE.punet] [--repeats 3] [--samples 16] [--json]
  */
 import { readFileSync } from 'node:fs';

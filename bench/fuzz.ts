@@ -8,7 +8,7 @@
  * CLI cases run in this process through the dispatcher's error handling (runCommand), the path
  * every `punet` invocation takes, so thousands of cases fit in minutes.
  *
- *   npm run build:bench && node dist/bench/fuzz.js [--runs N] [--seed S]     (npm run bench -- fuzz: 10,000+)
+ *   npm run build:bench && node bench-dist/bench/fuzz.js [--runs N] [--seed S]     (npm run bench -- fuzz: 10,000+)
  *
  * test/hardening/fuzz.test.ts runs the same properties with 1,000+ cases in CI.
  */

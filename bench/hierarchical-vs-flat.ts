@@ -7,7 +7,7 @@
  * per step is measured in CPU time (all threads of this process) and wall time. Prints a table
  * and writes JSON to bench/results/.
  *
- *   node dist/bench/hierarchical-vs-flat.js [--steps 400] [--seed N] [--backend wasm]
+ *   node bench-dist/bench/hierarchical-vs-flat.js [--steps 400] [--seed N] [--backend wasm]
  *        [--samples 16] [--checkpoint last|best] [--out DIR] [--specs a.punet,b.punet] [--json]
  *
  * `--checkpoint last` (the default) scores both models after exactly the same number of steps;
@@ -184,7 +184,7 @@ export function formatResult(r: HierarchicalVsFlatResult): string {
   ].join('\n');
 }
 
-const HELP = `usage: node dist/bench/hierarchical-vs-flat.js [options]
+const HELP = `usage: node bench-dist/bench/hierarchical-vs-flat.js [options]
 
   --steps N              training steps of each model (default 400)
   --seed N               override train.seed of both specs (default: the specs' seed)

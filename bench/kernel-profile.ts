@@ -4,7 +4,7 @@
  * synchronously, so the time inside kernelFunc is the kernel's), and the rest of the step
  * (tape, tidy, JS) is reported as "outside kernels".
  *
- *   node dist/bench/kernel-profile.js [--backend wasm] [--batch 8] [--size 128] [--steps 2] [--top 15]
+ *   node bench-dist/bench/kernel-profile.js [--backend wasm] [--batch 8] [--size 128] [--steps 2] [--top 15]
  */
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';

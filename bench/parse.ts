@@ -2,7 +2,7 @@
  * Front-end benchmark: warm parse + validate time per example spec (target < 5 ms) and the cold
  * start of a `punet check` process (target < 300 ms), printed as a table.
  *
- *   npm run build:bench && node dist/bench/parse.js [--runs N]
+ *   npm run build:bench && node bench-dist/bench/parse.js [--runs N]
  *
  * Cold start is measured twice: with the schema disk cache warm (the normal case: every run
  * after the first on a machine) and with it disabled (PUNET_SCHEMA_CACHE=0: ajv compiles the
@@ -16,7 +16,7 @@ import { checkSource } from '../spec/index.js';
 import { createRegistry } from '../plugins/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '..', '..'); // dist/bench -> repo root
+const root = path.resolve(here, '..', '..'); // bench-dist/bench -> repo root
 const examples = ['prob-unet-lidc.punet', 'prob-unet-tiny.punet', 'hierarchical.punet'].map((f) => path.join(root, 'examples', f));
 const runsFlag = process.argv.indexOf('--runs');
 const runs = runsFlag > 0 ? Number(process.argv[runsFlag + 1]) : 200;

@@ -11,7 +11,7 @@
  * how often each shape is segmented against its true probability. Prints a table and writes
  * JSON to bench/results/.
  *
- *   node dist/bench/quality.js [--spec examples/prob-unet-tiny.punet] [--steps N] [--seed N]
+ *   node bench-dist/bench/quality.js [--spec examples/prob-unet-tiny.punet] [--steps N] [--seed N]
  *        [--backend wasm] [--samples 16] [--run RUN_DIR] [--checkpoint best|last]
  *        [--no-baseline-training] [--out RUN_DIR] [--json]
  *
@@ -246,7 +246,7 @@ export function formatQuality(r: QualityResult): string {
   return out.join('\n');
 }
 
-const HELP = `usage: node dist/bench/quality.js [options]
+const HELP = `usage: node bench-dist/bench/quality.js [options]
 
   --spec FILE            spec to train (default examples/prob-unet-tiny.punet)
   --steps N, --seed N    override train.steps / train.seed

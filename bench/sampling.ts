@@ -4,7 +4,7 @@
  * 16 samples should cost little more than one: target <= 1.5x. Also reports samples/s and the
  * naive cost (a full forward pass per sample) for comparison.
  *
- *   node dist/bench/sampling.js [--spec FILE.punet] [--backend auto|wasm|cpu|...] [--batch 1]
+ *   node bench-dist/bench/sampling.js [--spec FILE.punet] [--backend auto|wasm|cpu|...] [--batch 1]
  *                               [--samples 16] [--repeats 5] [--json]
  *
  * Without --spec: the LIDC contract spec (128x128, 4 levels, ~5M parameters).

@@ -6,7 +6,7 @@
  * samples, then the mean over seeds with a 95% t-interval. A run whose diversity is under
  * 0.2 counts as collapsed.
  *
- *   node dist/bench/seeds.js [--seeds 42,1,2,3,4] [--steps N] [--parallel 2] [--out DIR] [--json]
+ *   node bench-dist/bench/seeds.js [--seeds 42,1,2,3,4] [--steps N] [--parallel 2] [--out DIR] [--json]
  *
  * Runs land in OUT/<recipe>-s<seed>; a run folder that already holds eval.json is read, not
  * retrained, so an interrupted benchmark continues where it stopped.

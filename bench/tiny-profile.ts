@@ -5,7 +5,7 @@
  * Runs the trainer's own step (runtime/train/step.ts) on the spec's own data and batches: warm-up
  * steps, then `steps` timed steps, then `steps` more with a kernel probe for the breakdown.
  *
- *   PUNET_WASM_THREADS=1 node dist/bench/tiny-profile.js [--spec examples/prob-unet-tiny.punet]
+ *   PUNET_WASM_THREADS=1 node bench-dist/bench/tiny-profile.js [--spec examples/prob-unet-tiny.punet]
  *       [--backend wasm] [--steps 40] [--warmup 5] [--top 20] [--json]
  *
  * Kernel times are process CPU time (all threads) measured around each kernel function registered

@@ -11,7 +11,7 @@
  * PyTorch comes from the system (Debian: apt-get install python3-torch); nothing is installed
  * here. Without it the punet rows are still measured and the ratios are left out.
  *
- *   node dist/bench/vs-pytorch.js [--spec examples/prob-unet-lidc.punet] [--batch 8] [--size N]
+ *   node bench-dist/bench/vs-pytorch.js [--spec examples/prob-unet-lidc.punet] [--batch 8] [--size N]
  *                                 [--threads 1,2] [--rounds 1] [--repeats 2] [--systems native,wasm,pytorch]
  */
 import { spawnSync } from 'node:child_process';
@@ -24,8 +24,8 @@ import { loadNativeAddon } from '../runtime/backends/native.js';
 import type { CompilerBenchResult } from './compiler.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** The package root: dist/bench/ when built, bench/ in the sources. */
-const root = here.endsWith(join('dist', 'bench')) ? join(here, '..', '..') : join(here, '..');
+/** The package root: bench-dist/bench/ when built, bench/ in the sources. */
+const root = here.endsWith(join('bench-dist', 'bench')) ? join(here, '..', '..') : join(here, '..');
 
 type System = 'native' | 'wasm' | 'pytorch';
 const PHASES = ['trainForward', 'sample', 'trainStep'] as const;
@@ -70,7 +70,7 @@ function measure(system: System, threads: number, o: { spec?: string; specJson: 
     const r = JSON.parse(runChild(o.python!, args, { OMP_NUM_THREADS: String(threads) })) as CompilerBenchResult & { system: string };
     out = { ...r, label: r.system };
   } else {
-    const args = [join(root, 'dist', 'bench', 'compiler.js'), '--backend', 'wasm', '--json', '--batch', String(o.batch), '--repeats', String(o.repeats)];
+    const args = [join(here, 'compiler.js'), '--backend', 'wasm', '--json', '--batch', String(o.batch), '--repeats', String(o.repeats)];
     if (o.spec) args.push('--spec', o.spec);
     if (o.size !== undefined) args.push('--size', String(o.size));
     // Native: oneDNN's threads; the wasm pool keeps its default there (one thread, see wasm-threads.ts).
