@@ -46,10 +46,10 @@ export function trainDeterministic(
   const regularized = kept.filter((v) => v.regularize).map((v) => v.variable);
 
   const t = spec.train;
-  const rec = resolve(registry, 'losses', spec.loss.reconstruction, 'loss.reconstruction');
-  const reg = resolve(registry, 'regularizers', spec.loss.regularization, 'loss.regularization');
-  const opt = resolve(registry, 'optimizers', t.optimizer, 'train.optimizer');
-  const schedule = resolve(registry, 'schedules', t.schedule, 'train.schedule');
+  const rec = resolve(registry, 'losses', spec.loss.reconstruction, 'loss.reconstruction', spec);
+  const reg = resolve(registry, 'regularizers', spec.loss.regularization, 'loss.regularization', spec);
+  const opt = resolve(registry, 'optimizers', t.optimizer, 'train.optimizer', spec);
+  const schedule = resolve(registry, 'schedules', t.schedule, 'train.schedule', spec);
   const handle = opt.contribution.create({ tf, options: opt.options });
   const baseLearningRate = opt.contribution.baseLearningRate(opt.options);
   const sampler = new BatchSampler(dataset, dataset.splits.train, t.batch_size, t.seed);

@@ -52,13 +52,12 @@ export function resolveEntry<P extends ExtensionPoint>(
   entry: KindSpec | undefined,
   path: string,
   /** The spec the entry belongs to: contributions' `check` sees it (and `input`). */
-  spec?: Readonly<ResolvedSpec>,
+  spec: Readonly<ResolvedSpec>,
 ): ResolvedEntry<P> {
   if (!entry || typeof entry.kind !== 'string') throw new CompileError(path, `missing (needs a { kind: ... } ${POINT_LABEL[point]} entry)`);
   const registered = lookup(registry, point, entry.kind, path);
   const { kind: _kind, ...raw } = entry;
-  const checkContext = spec && checkContextFor(spec, path);
-  const options = validateOptions(registered, structuredClone(raw), path, checkContext);
+  const options = validateOptions(registered, structuredClone(raw), path, checkContextFor(spec, path));
   // A third-party contribution's errors are reported with its plugin, point, id and spec path.
   const contribution = registered.builtin ? registered.contribution : wrapContribution(registered, path);
   return { registered, contribution, options, path };
@@ -70,12 +69,12 @@ export function checkContextFor(spec: Readonly<ResolvedSpec>, path: string): Che
   return { input: spec.input, spec, path, ...(role ? { role } : {}) };
 }
 
-/** Validates (and fills defaults into) `options`; returns it. Without a check context the contribution's `check` is not run. */
+/** Validates (and fills defaults into) `options`, then runs the contribution's own `check`; returns the options. */
 export function validateOptions(
   registered: Registered<ExtensionPoint>,
   options: Record<string, unknown>,
   path: string,
-  checkContext?: CheckContext,
+  checkContext: CheckContext,
 ): Record<string, unknown> {
   const contribution = registered.contribution;
   const where = `${POINT_LABEL[registered.point]} kind '${registered.id}' of plugin '${registered.plugin.name}'`;
@@ -92,7 +91,7 @@ export function validateOptions(
     const all = validate.errors!.map((e) => describe(e, known)).join('; ');
     throw new CompileError(joinPath(path, errorPath(first)), `${all} (${where})`, registered.plugin.name);
   }
-  const problems = (checkContext ? (contribution.check?.(options, checkContext) ?? []) : []).filter((p) => (p.severity ?? 'error') === 'error');
+  const problems = (contribution.check?.(options, checkContext) ?? []).filter((p) => (p.severity ?? 'error') === 'error');
   if (problems.length) {
     throw new CompileError(
       problems[0]!.at ?? joinPath(path, problems[0]!.option),

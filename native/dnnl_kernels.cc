@@ -213,8 +213,9 @@ void threadsFor(double macs) {
 }
 
 void runConv(uint8_t* heap, const uint32_t* p) {
-  ConvEntry& e = convEntry(p);
+  // Before the lookup: oneDNN fixes a primitive's thread count when it is created.
   threadsFor(double(p[kN]) * p[kOH] * p[kOW] * p[kO] * p[kKH] * p[kKW] * p[kC]);
+  ConvEntry& e = convEntry(p);
   auto& engine = cpuEngine();
   auto& stream = cpuStream();
   auto at = [&](int index) { return static_cast<void*>(heap + p[index]); };
@@ -271,6 +272,7 @@ memory::desc matrixDesc(memory::dim batch, memory::dim rows, memory::dim cols, b
 }
 
 void runMatMul(uint8_t* heap, const uint32_t* p) {
+  threadsFor(double(std::max(p[mBatchA], p[mBatchB])) * p[mM] * p[mK] * p[mN]);
   std::string key = keyOf(p, mA);
   auto found = matmulCache.find(key);
   if (found == matmulCache.end()) {
@@ -284,7 +286,6 @@ void runMatMul(uint8_t* heap, const uint32_t* p) {
     found = matmulCache.emplace(key, std::move(entry)).first;
   }
   MatMulEntry& e = *found->second;
-  threadsFor(double(std::max(p[mBatchA], p[mBatchB])) * p[mM] * p[mK] * p[mN]);
   auto& engine = cpuEngine();
   memory a(e.a, engine, heap + p[mA]), b(e.b, engine, heap + p[mB]), c(e.c, engine, heap + p[mOut]);
   e.matmul.execute(cpuStream(), {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
@@ -302,6 +303,7 @@ std::vector<float> ones;
 void runSum(uint8_t* heap, const uint32_t* p) {
   const memory::dim outer = p[rOuter], reduced = p[rReduced], inner = p[rInner];
   if (ones.size() < static_cast<size_t>(reduced)) ones.assign(reduced, 1.f);
+  threadsFor(double(outer) * reduced * inner);
   std::string key = keyOf(p, rA);
   auto found = sumCache.find(key);
   if (found == sumCache.end()) {
@@ -314,7 +316,6 @@ void runSum(uint8_t* heap, const uint32_t* p) {
     found = sumCache.emplace(key, std::move(entry)).first;
   }
   MatMulEntry& e = *found->second;
-  threadsFor(double(outer) * reduced * inner);
   auto& engine = cpuEngine();
   memory a(e.a, engine, ones.data()), b(e.b, engine, heap + p[rA]), c(e.c, engine, heap + p[rOut]);
   e.matmul.execute(cpuStream(), {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
@@ -332,6 +333,7 @@ struct PoolEntry {
 std::unordered_map<std::string, std::unique_ptr<PoolEntry>> poolCache;
 
 void runAvgPoolGrad(uint8_t* heap, const uint32_t* p) {
+  threadsFor(double(p[pN]) * p[pH] * p[pW] * p[pC] * p[pKH] * p[pKW]);
   std::string key = keyOf(p, pDy);
   auto found = poolCache.find(key);
   if (found == poolCache.end()) {
@@ -350,7 +352,6 @@ void runAvgPoolGrad(uint8_t* heap, const uint32_t* p) {
   PoolEntry& e = *found->second;
   auto& engine = cpuEngine();
   memory dy(e.dst, engine, heap + p[pDy]), dx(e.src, engine, heap + p[pDx]);
-  threadsFor(double(p[pN]) * p[pH] * p[pW] * p[pC] * p[pKH] * p[pKW]);
   e.pool.execute(cpuStream(), {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_SRC, dx}});
   cpuStream().wait();
 }
@@ -624,6 +625,11 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   if (argc != 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1) return throwError(env, "threads must be >= 1");
   requestedThreads = n;
   omp_set_num_threads(n);
+  // Cached primitives keep the thread count they were created with.
+  convCache.clear();
+  matmulCache.clear();
+  sumCache.clear();
+  poolCache.clear();
   return nullptr;
 }
 

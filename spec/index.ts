@@ -23,7 +23,6 @@ export type { Diagnostic, JsonDiagnostic, Severity } from './diagnostics.js';
 export { formatDiagnostic, formatDiagnostics, hasErrors, toJsonDiagnostic, CODES } from './diagnostics.js';
 export { buildSchema } from './schema.js';
 export type { UseRef } from './load.js';
-export { overrideFile } from './overrides.js';
 
 /** A `use` line handed to the plugin-loading hook. */
 export interface PluginUse {

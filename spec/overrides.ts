@@ -32,7 +32,7 @@ export interface AppliedOverrides {
 }
 
 /** The pseudo-file an override's diagnostics name. */
-export function overrideFile(text: string): string {
+function overrideFile(text: string): string {
   return `--set ${text}`;
 }
 

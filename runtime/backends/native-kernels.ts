@@ -20,9 +20,7 @@ type Conv2DInfo = tf.backend_util.Conv2DInfo;
 export const NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', 'Sum', 'AvgPoolGrad', 'SplitV', 'Concat', 'ResizeBilinearGrad'] as const;
 
 const MARK = Symbol.for('punet.nativeKernel');
-/** The kernel a native one replaced (runs the cases the native one does not cover). */
-const FALLBACK = Symbol.for('punet.nativeKernelFallback');
-type Marked = tf.KernelConfig & { [MARK]?: true; [FALLBACK]?: tf.KernelConfig };
+type Marked = tf.KernelConfig & { [MARK]?: true };
 
 // Must match ConvParam / MatMulParam in native/dnnl_kernels.cc.
 const CONV_PARAMS = 23;
@@ -133,7 +131,7 @@ function makeKernel(
   native: NativeKernel,
 ): Marked {
   const kernelFunc = (args: KernelArgs) => native(args, args.backend as BackendWasm) ?? fallback.kernelFunc(args as Parameters<tf.KernelFunc>[0]);
-  return { ...fallback, kernelName: name, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc, [MARK]: true, [FALLBACK]: fallback };
+  return { ...fallback, kernelName: name, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc, [MARK]: true };
 }
 
 function conv2d(addon: NativeAddon) {
@@ -371,14 +369,3 @@ export function registerNativeKernels(addon: NativeAddon): void {
   }
 }
 
-/** Puts back the kernels registerNativeKernels replaced (tests compare both paths in one process). */
-export function unregisterNativeKernels(): void {
-  for (const name of NATIVE_KERNELS) {
-    const current = tf.getKernel(name, 'wasm') as Marked | undefined;
-    const fallback = current?.[FALLBACK];
-    if (current?.[MARK] !== true || fallback === undefined) continue;
-    tf.unregisterKernel(name, 'wasm');
-    tf.registerKernel(fallback);
-  }
-  if (tf.getKernel(RELU_GRAD_BIAS, 'wasm') !== undefined) tf.unregisterKernel(RELU_GRAD_BIAS, 'wasm');
-}

@@ -13,10 +13,10 @@ import * as os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const NATIVE_ENV = 'PUNET_NATIVE';
-export const NATIVE_THREADS_ENV = 'PUNET_THREADS';
+const NATIVE_ENV = 'PUNET_NATIVE';
+const NATIVE_THREADS_ENV = 'PUNET_THREADS';
 /** Where `npm ci` (native/build.mjs) puts the addon, relative to the package root. */
-export const ADDON_PATH = join('native', 'build', 'Release', 'punet_dnnl.node');
+const ADDON_PATH = join('native', 'build', 'Release', 'punet_dnnl.node');
 /** The fix shown when the addon is missing (npm may skip a dependency's install script: name the script). */
 function nativeFix(root: string | undefined): string {
   return `apt-get install libdnnl-dev g++ make python3, then node ${root === undefined ? 'native/build.mjs' : join(root, 'native', 'build.mjs')}`;
@@ -72,7 +72,7 @@ function packageRoot(): string | undefined {
 }
 
 /** Threads for oneDNN: PUNET_THREADS, else PUNET_WASM_THREADS, else every core. */
-export function nativeThreads(env: NodeJS.ProcessEnv = process.env): number {
+function nativeThreads(env: NodeJS.ProcessEnv = process.env): number {
   for (const name of [NATIVE_THREADS_ENV, 'PUNET_WASM_THREADS']) {
     const value = env[name];
     if (value !== undefined && value !== '') {

@@ -209,6 +209,5 @@ export async function selectBackend(requested: BackendRequest, opts: SelectBacke
 export async function useCpuForBuilding(): Promise<void> {
   registerCpuKernelFixes();
   if (tf.getBackend() !== 'cpu') await tf.setBackend('cpu');
-  const cpu = tf.findBackend('cpu') as { firstUse?: boolean } | null;
-  if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
+  silenceNodeBanner();
 }

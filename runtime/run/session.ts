@@ -67,7 +67,7 @@ export function applyOverrides(spec: ResolvedSpec, registry: Registry, o: Overri
   if (o.steps !== undefined) out.train.steps = o.steps;
   if (o.seed !== undefined) out.train.seed = o.seed;
   if (o.backend !== undefined) out.train.backend = o.backend as BackendChoice;
-  if (o.data !== undefined) out.train.data = dataSourceFromFlag(o.data, registry);
+  if (o.data !== undefined) out.train.data = dataSourceFromFlag(o.data, registry, out);
   return out;
 }
 
@@ -75,16 +75,16 @@ export function applyOverrides(spec: ResolvedSpec, registry: Registry, o: Overri
  * `--data`: a registered data source id (`synthetic`) or a folder: a punet dataset folder
  * (dataset.json) or a folder of PNGs.
  */
-export function dataSourceFromFlag(value: string, registry: Registry): KindSpec {
+export function dataSourceFromFlag(value: string, registry: Registry, spec: ResolvedSpec): KindSpec {
   const asPath = resolvePath(value);
   if (existsSync(asPath)) {
     if (!statSync(asPath).isDirectory()) {
       throw new UserError(`--data ${value} is a file; give a folder (a punet dataset or a folder of PNGs) or a data source name (${registry.ids('dataSources').join(', ')})`);
     }
     const kind = isDatasetDir(asPath) ? 'dataset' : 'png-folder';
-    return wrapCompile(() => withDefaults('dataSources', { kind, path: asPath }, registry, '--data'));
+    return wrapCompile(() => withDefaults('dataSources', { kind, path: asPath }, registry, '--data', spec));
   }
-  if (registry.get('dataSources', value)) return wrapCompile(() => withDefaults('dataSources', { kind: value }, registry, '--data'));
+  if (registry.get('dataSources', value)) return wrapCompile(() => withDefaults('dataSources', { kind: value }, registry, '--data', spec));
   throw new UserError(
     `--data ${value}: no such folder, and not a data source name (known: ${registry.ids('dataSources').join(', ')}); ` +
       'give a folder (a punet dataset or a folder of PNGs) or a data source name',
@@ -93,7 +93,7 @@ export function dataSourceFromFlag(value: string, registry: Registry): KindSpec 
 
 /** Loads the spec's data and checks it fits the model's input. */
 export async function loadData(spec: ResolvedSpec, registry: Registry, specDir: string): Promise<Dataset> {
-  const { contribution, options } = wrapCompile(() => resolveContribution(registry, 'dataSources', spec.train.data, 'train.data'));
+  const { contribution, options } = wrapCompile(() => resolveContribution(registry, 'dataSources', spec.train.data, 'train.data', spec));
   const dataset = await contribution.load({ options, input: spec.input, seed: spec.train.seed, specDir });
   // Every source's result (built-in or a plugin's) is held to the rules an imported dataset obeys.
   const problems = datasetProblems(dataset, { input: spec.input, requireSplits: true });

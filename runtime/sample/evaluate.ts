@@ -26,7 +26,7 @@ export interface MetricSetup {
  */
 export function setupMetrics(spec: ResolvedSpec, registry: Registry, ids?: string[]): MetricSetup {
   const distanceSpec: KindSpec = spec.eval.distance;
-  const { contribution: distance, options: distanceOptions } = resolve(registry, 'distances', distanceSpec, 'eval.distance');
+  const { contribution: distance, options: distanceOptions } = resolve(registry, 'distances', distanceSpec, 'eval.distance', spec);
   const classes = spec.input.classes;
   // Masks are flat; a distance that looks at shape (boundaries, neighbourhoods) needs height and width.
   const [height, width] = spec.input.size;
@@ -36,7 +36,7 @@ export function setupMetrics(spec: ResolvedSpec, registry: Registry, ids?: strin
   return {
     metrics: entries.map((entry) => {
       const at = written.indexOf(entry);
-      const r = resolve(registry, 'metrics', entry, at >= 0 ? `eval.metrics.${at}` : `metric '${entry.kind}'`);
+      const r = resolve(registry, 'metrics', entry, at >= 0 ? `eval.metrics.${at}` : `metric '${entry.kind}'`, spec);
       return { id: entry.kind, contribution: r.contribution, options: r.options };
     }),
     distance: (a, b) => distance.distance(a, b, distanceCtx),

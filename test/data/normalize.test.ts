@@ -80,7 +80,7 @@ describe('input.normalize', () => {
     expect(spec!.input.normalize).toBeUndefined();
     const plain = await loadData(spec!, registry, '.');
     // What the data source itself produces, without loadData.
-    const { contribution, options } = resolve(registry, 'dataSources', spec!.train.data, 'train.data');
+    const { contribution, options } = resolve(registry, 'dataSources', spec!.train.data, 'train.data', spec!);
     const reference = await contribution.load({ options, input: spec!.input, seed: spec!.train.seed, specDir: '.' });
     expect(Array.from(plain.items[5]!.image)).toEqual(Array.from(reference.items[5]!.image));
     const zs = await loadData({ ...spec!, input: { ...spec!.input, normalize: 'z-score' } }, registry, '.');

@@ -14,6 +14,8 @@ import { syntheticDataset } from '../../runtime/data/synthetic.js';
 const registry = new Registry();
 registry.register(dataPlugin, { builtin: true });
 const input: InputSpec = { size: [32, 32], channels: 1, classes: 2 };
+/** What a data source's check sees of the spec: the input. */
+const spec = { input } as unknown as ResolvedSpec;
 
 let dir: string;
 beforeEach(() => {
@@ -22,7 +24,7 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 async function load(entry: { kind: string; [k: string]: unknown }, opts: { seed?: number; input?: InputSpec; specDir?: string } = {}) {
-  const r = resolveEntry(registry, 'dataSources', entry, 'train.data');
+  const r = resolveEntry(registry, 'dataSources', entry, 'train.data', spec);
   return r.contribution.load({ options: r.options, input: opts.input ?? input, seed: opts.seed ?? 42, specDir: opts.specDir ?? dir });
 }
 
@@ -32,7 +34,7 @@ describe('data sources', () => {
   });
 
   it('synthetic: defaults, input size, and the seed rule (train.seed + seed_offset unless seed is set)', async () => {
-    const defaults = resolveEntry(registry, 'dataSources', { kind: 'synthetic' }, 'train.data').options;
+    const defaults = resolveEntry(registry, 'dataSources', { kind: 'synthetic' }, 'train.data', spec).options;
     expect(defaults).toMatchObject({ count: 240, annotators: 4, seed_offset: 0, noise: 0.06, splits: [0.7, 0.15, 0.15] });
     const small = { kind: 'synthetic', count: 12 };
     const a = await load(small, { seed: 5, input: { size: [24, 40], channels: 1, classes: 2 } });
@@ -47,11 +49,9 @@ describe('data sources', () => {
   });
 
   it('synthetic: option problems name the option', () => {
-    // The contribution's own check runs when the compiler has the spec it belongs to.
-    const spec = { input } as unknown as ResolvedSpec;
     expect(() => resolveEntry(registry, 'dataSources', { kind: 'synthetic', splits: [0.5, 0.5, 0.5] }, 'train.data', spec)).toThrow(/splits: must sum to 1/);
     expect(() => resolveEntry(registry, 'dataSources', { kind: 'synthetic', min_shapes: 4, max_shapes: 2 }, 'train.data', spec)).toThrow(/min_shapes: must be <= max_shapes/);
-    expect(() => resolveEntry(registry, 'dataSources', { kind: 'synthetic', count: 0 }, 'train.data')).toThrow(/count/);
+    expect(() => resolveEntry(registry, 'dataSources', { kind: 'synthetic', count: 0 }, 'train.data', spec)).toThrow(/count/);
   });
 
   it('png-folder: reads a folder relative to the spec directory', async () => {
@@ -65,7 +65,7 @@ describe('data sources', () => {
     expect(ds.items.map((i) => i.id)).toEqual(['a', 'b', 'c']);
     expect(ds.items[0]!.image[0]).toBeCloseTo(128 / 255, 6);
     await expect(load({ kind: 'png-folder', path: 'nowhere' })).rejects.toThrow(/nowhere is not a folder/);
-    expect(() => resolveEntry(registry, 'dataSources', { kind: 'png-folder' }, 'train.data')).toThrow(/path/);
+    expect(() => resolveEntry(registry, 'dataSources', { kind: 'png-folder' }, 'train.data', spec)).toThrow(/path/);
   });
 
   it('dataset: reads an imported folder, checks it against input, splits when unassigned', async () => {

@@ -5,19 +5,21 @@ import { fileURLToPath } from 'node:url';
 import { Registry } from '../../compiler/registry.js';
 import { resolveEntry } from '../../compiler/options.js';
 import metricsPlugin from '../../plugins/builtin/metrics.js';
-import type { Mask } from '../../compiler/api.js';
+import type { Mask, ResolvedSpec } from '../../compiler/api.js';
 
 const registry = new Registry();
 registry.register(metricsPlugin, { builtin: true });
 const m = (...v: number[]) => Uint8Array.from(v);
+/** What a metric's or distance's check sees of the spec. */
+const spec = { input: { size: [2, 2], channels: 1, classes: 3 } } as unknown as ResolvedSpec;
 
 function metric(id: string, options: Record<string, unknown> = {}) {
-  const r = resolveEntry(registry, 'metrics', { kind: id, ...options }, `eval.metrics`);
+  const r = resolveEntry(registry, 'metrics', { kind: id, ...options }, `eval.metrics`, spec);
   return { contribution: r.contribution, options: r.options };
 }
 
 function iouDistance(options: Record<string, unknown> = {}) {
-  const r = resolveEntry(registry, 'distances', { kind: 'iou', ...options }, 'eval.distance');
+  const r = resolveEntry(registry, 'distances', { kind: 'iou', ...options }, 'eval.distance', spec);
   return (a: Mask, b: Mask) => r.contribution.distance(a, b, { options: r.options, classes: 3, height: a.length, width: 1 });
 }
 
@@ -30,11 +32,11 @@ describe('metrics plugin', () => {
   it('registers the distance and the five metrics with valid schemas and defaults', () => {
     expect(registry.ids('distances')).toEqual(['iou']);
     expect(registry.ids('metrics')).toEqual(['diversity', 'ged', 'hungarian-iou', 'mode-tv', 'ncc']);
-    expect(resolveEntry(registry, 'distances', { kind: 'iou' }, 'eval.distance').options).toEqual({ foreground: 'any' });
+    expect(resolveEntry(registry, 'distances', { kind: 'iou' }, 'eval.distance', spec).options).toEqual({ foreground: 'any' });
     expect(metric('hungarian-iou').options).toEqual({ foreground: 'any', max_tiled: 2048 });
     expect(metric('ncc').options).toEqual({ foreground: 'any', use_probabilities: true, eps: 1e-8 });
     expect(metric('mode-tv').options).toEqual({ threshold: 0.5 });
-    expect(() => resolveEntry(registry, 'distances', { kind: 'iou', foreground: 0 }, 'eval.distance')).toThrow(/foreground/);
+    expect(() => resolveEntry(registry, 'distances', { kind: 'iou', foreground: 0 }, 'eval.distance', spec)).toThrow(/foreground/);
     expect(() => metric('ged', { typo: 1 })).toThrow(/typo/);
   });
 

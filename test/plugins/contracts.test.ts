@@ -102,17 +102,8 @@ model "renamed-hierarchical" {
   });
 });
 
+// The flat model on 30x30 (check, then train) is test/cli/check-compile.test.ts's case.
 describe('input sizes the blocks accept', () => {
-  it('the flat model checks, compiles and trains on 30x30 (not a power of two)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'punet-30-'));
-    const spec = join(process.cwd(), 'examples/prob-unet-tiny.punet');
-    const check = runBin('punet', ['check', spec, '--set', 'input.size=30x30'], { cwd: dir });
-    expect(check.status, check.stdout + check.stderr).toBe(0);
-    const train = runBin('compile-and-train', [spec, '--set', 'input.size=30x30', '--steps', '2', '--out', join(dir, 'run')], { cwd: dir });
-    expect(train.status, train.stderr).toBe(0);
-    expect(JSON.parse(readFileSync(join(dir, 'run/spec.json'), 'utf8')).input.size).toEqual([30, 30]);
-  });
-
   it('the hierarchical model still refuses a size its pooling cannot halve, at input.size', () => {
     const spec = tinyHierarchicalSpec();
     spec.input = { ...spec.input, size: [36, 36] };

@@ -8,11 +8,14 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { definePlugin } from '../../compiler/api.js';
-import { validateOptions } from '../../compiler/options.js';
+import { checkContextFor, validateOptions } from '../../compiler/options.js';
+import type { ResolvedSpec } from '../../compiler/api.js';
 import { createRegistry } from '../../plugins/index.js';
 import { compiledSchema, optionValidator } from '../../spec/schema.js';
 import { ROOT } from './helpers.js';
 
+/** What a contribution's check sees of the spec. */
+const SPEC = { input: { size: [8, 8], channels: 1, classes: 2 } } as unknown as ResolvedSpec;
 const Ajv = (createRequire(import.meta.url)('ajv') as { default: { prototype: { compile: unknown } } }).default;
 
 /** A registry with a plugin whose contribution object is new: nothing compiled it before. */
@@ -50,7 +53,7 @@ describe('one compiled options validator per contribution', () => {
       const compiledByFrontEnd = compile.mock.calls.length;
       expect(compiledByFrontEnd).toBe(mode === 'in memory' ? 1 : 0); // the whole spec schema, kinds included, or nothing
       // The compiler's validation of every built-in and of the new plugin's options compiles nothing more.
-      expect(validateOptions(fresh, {}, 'loss.regularization')).toEqual({ k: 3 });
+      expect(validateOptions(fresh, {}, 'loss.regularization', checkContextFor(SPEC, 'loss.regularization'))).toEqual({ k: 3 });
       for (const point of ['optimizers', 'losses', 'metrics', 'dataSources', 'blocks'] as const) {
         for (const r of registry.list(point)) expect(optionValidator(r.id, r.contribution)).toBeTypeOf('function');
       }
@@ -60,10 +63,10 @@ describe('one compiled options validator per contribution', () => {
       // The spec validator applies the kind's defaults through that function: both agree.
       const spec = { model: 'm', input: { size: [8, 8] }, architecture: { kind: 'prob-unet' }, loss: { reconstruction: { kind: 'cross-entropy' } }, train: { optimizer: { kind: 'adam', lr: 2e-4 }, steps: 1 } };
       validate(spec);
-      const options = validateOptions(adam, { lr: 2e-4 }, 'train.optimizer');
+      const options = validateOptions(adam, { lr: 2e-4 }, 'train.optimizer', checkContextFor(SPEC, 'train.optimizer'));
       expect(options).toEqual({ lr: 2e-4, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
       expect((spec.train.optimizer as Record<string, unknown>).beta2).toBe(0.999);
-      expect(() => validateOptions(adam, { lr: 1e-4, betta1: 0.8 }, 'train.optimizer')).toThrow(/train\.optimizer\.betta1: unknown option 'betta1'/);
+      expect(() => validateOptions(adam, { lr: 1e-4, betta1: 0.8 }, 'train.optimizer', checkContextFor(SPEC, 'train.optimizer'))).toThrow(/train\.optimizer\.betta1: unknown option 'betta1'/);
     });
   }
 

@@ -90,9 +90,11 @@ describe('sweep section', () => {
     const ok = await loadText(`extends "./prob-unet-tiny.punet"\nmodel "t" {\n  sweep { seeds: 3  grid: ["latent.size=2,6"]  variants: ["./variant-geco.punet"] }\n}\n`);
     expect(errors(ok)).toEqual([]);
     expect(ok.spec!.sweep).toEqual({ seeds: 3, grid: ['latent.size=2,6'], variants: ['./variant-geco.punet'] });
-    const bad = shown(await loadText(`extends "./prob-unet-tiny.punet"\nmodel "t" {\n  sweep { seeds: 0  grid: ["no equals sign"]  engine: slurm }\n}\n`));
-    expect(bad).toMatch(/sweep\.seeds|seeds/);
-    expect(bad).toContain("unknown");
-    expect(bad).toContain('grid');
+    const bad = errors(await loadText(`extends "./prob-unet-tiny.punet"\nmodel "t" {\n  sweep { seeds: 0  grid: ["no equals sign"]  engine: slurm }\n}\n`));
+    // One error per wrong value, each naming its own field (the source line names all three).
+    expect(bad.map((d) => d.code)).toEqual(['E306', 'E308', 'E309']);
+    expect(bad[0]!.message).toMatch(/'sweep\.seeds' must be >= 1/);
+    expect(bad[1]!.message).toMatch(/'sweep\.grid\[0\]' must match pattern/);
+    expect(bad[2]!.message).toMatch(/unknown field 'engine' in 'sweep'/);
   });
 });
