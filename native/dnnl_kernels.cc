@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "oneapi/dnnl/dnnl.hpp"
+#include "winograd.h"
 
 namespace {
 
@@ -69,29 +70,35 @@ struct ConvEntry {
   bool reorderWeights = false;
   dnnl::reorder weightsReorder;  // fwd/bwd-data: HWIO -> chosen; bwd-weights: chosen -> HWIO
   AlignedBuffer weightsBuffer;
-  // Winograd kernels read and write activations blocked by 16 channels, not NHWC: then kernelSrc
-  // and kernelDst are those layouts and the activations pass through the shared scratch buffers.
+  // oneDNN's Winograd kernels read and write activations blocked by 16 channels, not NHWC: then
+  // kernelSrc and kernelDst are those layouts and the activations pass through the shared scratch
+  // buffers.
   bool winograd = false;
+  // punet's own Winograd (winograd.cc): no oneDNN primitive at all.
+  bool punetWinograd = false;
   memory::desc kernelSrc, kernelDst;
   dnnl::reorder srcReorder, dstReorder;  // into the kernel's layout for inputs, out of it for the output
 };
 
-// Winograd (F(4x4, 3x3)) does a 3x3 stride-1 convolution in about half the multiplies; oneDNN
-// 2.6 has it for AVX-512 in all three directions, on activations blocked by 16 channels (so each
-// call reorders two of them in and out of the scratch buffers below). On the LIDC step (1 thread)
-// it took the convolutions from 2.1 to 1.4 CPU s; from 32 channels on it pays for those reorders.
-// PUNET_WINOGRAD=0 turns it off, PUNET_WINOGRAD_MIN sets the channel threshold (both read once).
+// Winograd (F(4x4, 3x3)) does a 3x3 stride-1 convolution in about a quarter of the multiplies.
+// oneDNN 2.6 has it for AVX-512 only, in all three directions, on activations blocked by 16
+// channels (so each call reorders two of them in and out of the scratch buffers below); on the
+// LIDC step (1 thread, AVX-512) it took the convolutions from 2.1 to 1.4 CPU s. Elsewhere (AVX2)
+// punet's own (winograd.cc) runs on NHWC directly. From 32 channels on it pays for its transforms.
+// PUNET_WINOGRAD picks: auto (oneDNN's where it has one, else punet's), onednn, punet or off (0);
+// setWinograd changes it at run time. PUNET_WINOGRAD_MIN sets the channel threshold (read once).
 memory::dim winogradMinChannels() {
   static const memory::dim n = std::getenv("PUNET_WINOGRAD_MIN") ? std::atoi(std::getenv("PUNET_WINOGRAD_MIN")) : 32;
   return n;
 }
-bool winogradAllowed() {
-  static const bool allowed = [] {
-    const char* v = std::getenv("PUNET_WINOGRAD");
-    return v == nullptr || std::string(v) != "0";
-  }();
-  return allowed;
+enum class WinogradMode { kAuto, kOneDnn, kPunet, kOff };
+WinogradMode parseWinogradMode(const std::string& v) {
+  if (v == "onednn") return WinogradMode::kOneDnn;
+  if (v == "punet") return WinogradMode::kPunet;
+  if (v == "off" || v == "0") return WinogradMode::kOff;
+  return WinogradMode::kAuto;
 }
+WinogradMode winogradMode = parseWinogradMode(std::getenv("PUNET_WINOGRAD") ? std::getenv("PUNET_WINOGRAD") : "auto");
 
 // Two activation buffers in the Winograd kernels' layout, shared by every call (calls are
 // sequential) and grown to the largest activation seen.
@@ -169,7 +176,7 @@ ConvEntry& convEntry(const uint32_t* p) {
   const bool winogradShape = p[kKH] == 3 && p[kKW] == 3 && p[kSH] == 1 && p[kSW] == 1 && p[kDH] == 1 && p[kDW] == 1 &&
                              std::min(C, O) >= winogradMinChannels();
   entry->winograd = false;
-  if (winogradShape && winogradAllowed()) {
+  if (winogradShape && (winogradMode == WinogradMode::kAuto || winogradMode == WinogradMode::kOneDnn)) {
     try {
       // Filters blocked by 16 x 16, not oneDNN's own Winograd-domain layout: the kernel accepts
       // both, and reordering a filter into the Winograd domain costs more than the kernel saves.
@@ -179,6 +186,12 @@ ConvEntry& convEntry(const uint32_t* p) {
     } catch (const dnnl::error&) {
       // Not available for this shape or post-op: the direct kernel below.
     }
+  }
+  if (!entry->winograd && winogradShape && (winogradMode == WinogradMode::kAuto || winogradMode == WinogradMode::kPunet)) {
+    entry->punetWinograd = true;
+    auto& slot = convCache[key];
+    slot = std::move(entry);
+    return *slot;
   }
   if (!entry->winograd) build(dnnl::algorithm::convolution_direct, entry->src, entry->dst, tag::any);
   if (entry->winograd) {
@@ -212,10 +225,19 @@ void threadsFor(double macs) {
   if (n != omp_get_max_threads()) omp_set_num_threads(n);
 }
 
+void runPunetWinograd(uint8_t* heap, const uint32_t* p) {
+  const punet::WinogradShape s{p[kN], p[kH], p[kW], p[kC], p[kO], p[kOH], p[kOW], p[kPadTop], p[kPadLeft]};
+  auto at = [&](int index) { return reinterpret_cast<float*>(heap + p[index]); };
+  if (p[kKind] == kForward) punet::winogradForward(s, at(kA), at(kB), p[kBias] == kNone ? nullptr : at(kBias), p[kAct], at(kOut));
+  else if (p[kKind] == kBackwardData) punet::winogradBackwardData(s, at(kA), at(kB), at(kOut));
+  else punet::winogradBackwardWeights(s, at(kA), at(kB), at(kOut));
+}
+
 void runConv(uint8_t* heap, const uint32_t* p) {
   // Before the lookup: oneDNN fixes a primitive's thread count when it is created.
   threadsFor(double(p[kN]) * p[kOH] * p[kOW] * p[kO] * p[kKH] * p[kKW] * p[kC]);
   ConvEntry& e = convEntry(p);
+  if (e.punetWinograd) return runPunetWinograd(heap, p);
   auto& engine = cpuEngine();
   auto& stream = cpuStream();
   auto at = [&](int index) { return static_cast<void*>(heap + p[index]); };
@@ -617,6 +639,13 @@ napi_value ResizeBilinearGrad(napi_env env, napi_callback_info info) {
   return guarded(env, [&] { runResizeBilinearGrad(heap, p); });
 }
 
+void clearCaches() {
+  convCache.clear();
+  matmulCache.clear();
+  sumCache.clear();
+  poolCache.clear();
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -625,18 +654,32 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   if (argc != 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1) return throwError(env, "threads must be >= 1");
   requestedThreads = n;
   omp_set_num_threads(n);
-  // Cached primitives keep the thread count they were created with.
-  convCache.clear();
-  matmulCache.clear();
-  sumCache.clear();
-  poolCache.clear();
+  clearCaches();  // cached primitives keep the thread count they were created with
+  return nullptr;
+}
+
+// setWinograd('auto' | 'onednn' | 'punet' | 'off'): which Winograd kernels eligible convolutions use
+// from the next call on (see WinogradMode).
+napi_value SetWinograd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  char mode[16] = {0};
+  size_t length = 0;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc != 1 || napi_get_value_string_utf8(env, argv[0], mode, sizeof(mode), &length) != napi_ok) {
+    return throwError(env, "setWinograd takes 'auto', 'onednn', 'punet' or 'off'");
+  }
+  const std::string name(mode, length);
+  if (name != "auto" && name != "onednn" && name != "punet" && name != "off") return throwError(env, "setWinograd takes 'auto', 'onednn', 'punet' or 'off'");
+  winogradMode = parseWinogradMode(name);
+  clearCaches();
   return nullptr;
 }
 
 napi_value Stats(napi_env env, napi_callback_info) {
   size_t bytes = 0;
   for (auto& kv : convCache) bytes += kv.second->weightsBuffer.bytes;
-  bytes += ones.size() * sizeof(float) + scratch[0].bytes + scratch[1].bytes;
+  bytes += ones.size() * sizeof(float) + scratch[0].bytes + scratch[1].bytes + punet::winogradBufferBytes();
   napi_value out, value;
   napi_create_object(env, &out);
   auto set = [&](const char* name, double v) {
@@ -644,9 +687,13 @@ napi_value Stats(napi_env env, napi_callback_info) {
     napi_set_named_property(env, out, name, value);
   };
   set("convPrimitives", static_cast<double>(convCache.size()));
-  size_t winograd = 0;
-  for (auto& kv : convCache) winograd += kv.second->winograd ? 1 : 0;
+  size_t winograd = 0, punetWinograd = 0;
+  for (auto& kv : convCache) {
+    winograd += kv.second->winograd || kv.second->punetWinograd ? 1 : 0;
+    punetWinograd += kv.second->punetWinograd ? 1 : 0;
+  }
   set("winogradPrimitives", static_cast<double>(winograd));
+  set("punetWinogradPrimitives", static_cast<double>(punetWinograd));
   set("matmulPrimitives", static_cast<double>(matmulCache.size()));
   set("sumPrimitives", static_cast<double>(sumCache.size()));
   set("poolPrimitives", static_cast<double>(poolCache.size()));
@@ -673,6 +720,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"reluGradBias", nullptr, ReluGradBias, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"resizeBilinearGrad", nullptr, ResizeBilinearGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setWinograd", nullptr, SetWinograd, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"stats", nullptr, Stats, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

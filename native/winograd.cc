@@ -1,0 +1,333 @@
+// F(4x4, 3x3) Winograd convolutions (Lavin & Gray 2016) on NHWC tensors: see winograd.h.
+//
+// For a 6x6 input tile d and a 3x3 filter g, the 4x4 output tile is  A' [(G g G') . (B' d B)] A.
+// Backward-data is the forward convolution of dy with the filter flipped and its channels swapped;
+// backward-weights is that formula's gradient with respect to g, summed over tiles:
+//   dw = G' [ sum over tiles of (B' d B) . (A dy A') ] G,
+// where the sum over tiles (for every pair of channels) is again 36 matrix products.
+#include "winograd.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "oneapi/dnnl/dnnl.h"
+
+namespace punet {
+namespace {
+
+// Eight channels at a time, in GCC's vector extension: one AVX register where the CPU has AVX, two
+// SSE registers elsewhere. Every helper is inlined into the multi-versioned loops below.
+typedef float v8 __attribute__((vector_size(32)));
+#define INLINE static inline __attribute__((always_inline))
+// Each loop over tiles is compiled for AVX-512, AVX2 + FMA and the x86-64 baseline, and the best
+// the CPU has is chosen when the addon loads.
+#define MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+
+// k < 8 only at the end of a channel vector; constant-size copies compile to one vector move.
+INLINE v8 load(const float* p, long k) {
+  v8 v = {};
+  if (k == 8) std::memcpy(&v, p, sizeof(v));
+  else for (long l = 0; l < k; l++) v[l] = p[l];
+  return v;
+}
+INLINE void store(float* p, v8 v, long k) {
+  if (k == 8) std::memcpy(p, &v, sizeof(v));
+  else for (long l = 0; l < k; l++) p[l] = v[l];
+}
+
+// The 1-D transforms. B' (6x6) takes an input row to the Winograd domain.
+INLINE void inputRow(const v8 d[6], v8 r[6]) {
+  r[0] = 4.f * d[0] - 5.f * d[2] + d[4];
+  r[1] = -4.f * (d[1] + d[2]) + d[3] + d[4];
+  r[2] = 4.f * (d[1] - d[2]) - d[3] + d[4];
+  r[3] = 2.f * (d[3] - d[1]) - d[2] + d[4];
+  r[4] = 2.f * (d[1] - d[3]) - d[2] + d[4];
+  r[5] = 4.f * d[1] - 5.f * d[3] + d[5];
+}
+// A' (4x6) takes a product row back to 4 outputs.
+INLINE void outputRow(const v8 m[6], v8 y[4]) {
+  const v8 a = m[1] + m[2], b = m[1] - m[2], c = m[3] + m[4], d = m[3] - m[4];
+  y[0] = m[0] + a + c;
+  y[1] = b + 2.f * d;
+  y[2] = a + 4.f * c;
+  y[3] = b + 8.f * d + m[5];
+}
+// G (6x3) takes a filter row to the Winograd domain.
+INLINE void filterRow(const v8 g[3], v8 u[6]) {
+  const v8 even = g[0] + g[2];
+  u[0] = g[0] / 4.f;
+  u[1] = -(even + g[1]) / 6.f;
+  u[2] = -(even - g[1]) / 6.f;
+  u[3] = g[0] / 24.f + g[1] / 12.f + g[2] / 6.f;
+  u[4] = g[0] / 24.f - g[1] / 12.f + g[2] / 6.f;
+  u[5] = g[2];
+}
+// A (6x4): an output-gradient row to the Winograd domain (the transpose of outputRow).
+INLINE void gradientRow(const v8 m[4], v8 e[6]) {
+  e[0] = m[0];
+  e[1] = m[0] + m[1] + m[2] + m[3];
+  e[2] = m[0] - m[1] + m[2] - m[3];
+  e[3] = m[0] + 2.f * m[1] + 4.f * m[2] + 8.f * m[3];
+  e[4] = m[0] - 2.f * m[1] + 4.f * m[2] - 8.f * m[3];
+  e[5] = m[3];
+}
+// G' (3x6): a Winograd-domain filter gradient row back to 3 taps (the transpose of filterRow).
+INLINE void filterGradientRow(const v8 s[6], v8 h[3]) {
+  h[0] = s[0] / 4.f - (s[1] + s[2]) / 6.f + (s[3] + s[4]) / 24.f;
+  h[1] = (s[2] - s[1]) / 6.f + (s[3] - s[4]) / 12.f;
+  h[2] = (s[3] + s[4] - s[1] - s[2]) / 6.f + s[5];
+}
+
+// Applies a 1-D transform along both axes of a tile: rows of `in` are IN x IN, result OUT x OUT.
+template <int IN, int OUT, void (*ROW)(const v8*, v8*)>
+INLINE void transform2d(const v8 in[IN][IN], v8 out[OUT][OUT]) {
+  v8 column[IN], mid[OUT][IN], row[OUT];
+  for (int j = 0; j < IN; j++) {
+    for (int i = 0; i < IN; i++) column[i] = in[i][j];
+    ROW(column, row);
+    for (int i = 0; i < OUT; i++) mid[i][j] = row[i];
+  }
+  for (int i = 0; i < OUT; i++) ROW(mid[i], out[i]);
+}
+
+constexpr long kTile = 4, kInputTile = 6, kPoints = 36;
+
+// Tiles of 4x4 outputs, numbered image by image, row by row.
+struct Tiling {
+  long rows, cols, count;
+  explicit Tiling(const WinogradShape& s) : rows((s.oh + 3) / 4), cols((s.ow + 3) / 4), count(s.n * rows * cols) {}
+  void locate(long t, long& image, long& y0, long& x0) const {
+    image = t / (rows * cols);
+    const long r = t % (rows * cols);
+    y0 = r / cols * kTile;
+    x0 = r % cols * kTile;
+  }
+};
+
+// Blocks of tiles small enough that their Winograd-domain operands stay in cache (about 1 MiB per
+// thread), but at least one block per thread.
+long tilesPerBlock(long tiles, long channels, int threads) {
+  static const long bytes = std::getenv("PUNET_WINOGRAD_BLOCK_KB") ? std::atol(std::getenv("PUNET_WINOGRAD_BLOCK_KB")) * 1024 : 1L << 20;
+  const long fit = std::max(16L, bytes / (kPoints * long(sizeof(float)) * std::max(channels, 1L)));
+  return std::max(1L, std::min(fit, (tiles + threads - 1) / threads));
+}
+
+// Work buffers, one set per thread, kept between calls.
+struct Buffers {
+  std::vector<float> a, b, sum;
+};
+std::vector<Buffers> buffers;
+std::vector<float> zeros, flipped, winogradFilter;
+
+Buffers& buffersOf(int thread) { return buffers[thread]; }
+void prepareBuffers(int threads, long zeroFloats) {
+  if (static_cast<int>(buffers.size()) < threads) buffers.resize(threads);
+  if (static_cast<long>(zeros.size()) < zeroFloats) zeros.assign(zeroFloats, 0.f);
+}
+float* sized(std::vector<float>& v, size_t floats) {
+  if (v.size() < floats) v.resize(floats);
+  return v.data();
+}
+
+// u[36][C][O] = G g G' for every (input, output) channel pair of an HWIO filter w[3][3][C][O].
+MULTIVERSION void transformFilter(const float* w, long C, long O, float* u) {
+#pragma omp parallel for schedule(static)
+  for (long c = 0; c < C; c++) {
+    for (long o0 = 0; o0 < O; o0 += 8) {
+      const long k = std::min(8L, O - o0);
+      v8 g[3][3], t[6][6];
+      for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++) g[i][j] = load(w + ((i * 3 + j) * C + c) * O + o0, k);
+      transform2d<3, 6, filterRow>(g, t);
+      for (int p = 0; p < kPoints; p++) store(u + (p * C + c) * O + o0, t[p / 6][p % 6], k);
+    }
+  }
+}
+
+// v[block][36][C] = B' d B for tiles [first, first + count) of x (zero outside the image).
+MULTIVERSION void transformInput(const WinogradShape& s, const Tiling& tiling, const float* x, long first, long count, float* v) {
+  const long C = s.c;
+  for (long t = 0; t < count; t++) {
+    long image, y0, x0;
+    tiling.locate(first + t, image, y0, x0);
+    const float* pixel[6][6];
+    for (int i = 0; i < 6; i++) {
+      const long y = y0 - s.padTop + i;
+      for (int j = 0; j < 6; j++) {
+        const long xx = x0 - s.padLeft + j;
+        const bool inside = y >= 0 && y < s.h && xx >= 0 && xx < s.w;
+        pixel[i][j] = inside ? x + ((image * s.h + y) * s.w + xx) * C : zeros.data();
+      }
+    }
+    for (long c0 = 0; c0 < C; c0 += 8) {
+      const long k = std::min(8L, C - c0);
+      v8 d[6][6], r[6][6];
+      for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++) d[i][j] = load(pixel[i][j] + c0, k);
+      transform2d<6, 6, inputRow>(d, r);
+      for (int p = 0; p < kPoints; p++) store(v + (t * kPoints + p) * C + c0, r[p / 6][p % 6], k);
+    }
+  }
+}
+
+// y = act(A' m A + bias) for tiles [first, first + count), written where they fall inside y.
+MULTIVERSION void transformOutput(const WinogradShape& s, const Tiling& tiling, const float* m, long first, long count, const float* bias,
+                                  int activation, float* y) {
+  const long O = s.o;
+  for (long t = 0; t < count; t++) {
+    long image, y0, x0;
+    tiling.locate(first + t, image, y0, x0);
+    const long rows = std::min(kTile, s.oh - y0), cols = std::min(kTile, s.ow - x0);
+    for (long o0 = 0; o0 < O; o0 += 8) {
+      const long k = std::min(8L, O - o0);
+      v8 in[6][6], out[4][4];
+      for (int p = 0; p < kPoints; p++) in[p / 6][p % 6] = load(m + (t * kPoints + p) * O + o0, k);
+      transform2d<6, 4, outputRow>(in, out);
+      const v8 b = bias ? load(bias + o0, k) : v8{};
+      for (long i = 0; i < rows; i++) {
+        for (long j = 0; j < cols; j++) {
+          v8 value = out[i][j] + b;
+          if (activation == kWinogradRelu) {
+            value = value > 0 ? value : v8{};
+          } else if (activation == kWinogradElu) {
+            for (int l = 0; l < 8; l++) value[l] = value[l] > 0 ? value[l] : std::expm1(value[l]);
+          }
+          store(y + ((image * s.oh + y0 + i) * s.ow + x0 + j) * O + o0, value, k);
+        }
+      }
+    }
+  }
+}
+
+// e[block][36][O] = A g A' for the 4x4 output-gradient tiles [first, first + count) (zero outside).
+MULTIVERSION void transformGradient(const WinogradShape& s, const Tiling& tiling, const float* dy, long first, long count, float* e) {
+  const long O = s.o;
+  for (long t = 0; t < count; t++) {
+    long image, y0, x0;
+    tiling.locate(first + t, image, y0, x0);
+    const float* pixel[4][4];
+    for (int i = 0; i < 4; i++)
+      for (int j = 0; j < 4; j++) {
+        const bool inside = y0 + i < s.oh && x0 + j < s.ow;
+        pixel[i][j] = inside ? dy + ((image * s.oh + y0 + i) * s.ow + x0 + j) * O : zeros.data();
+      }
+    for (long o0 = 0; o0 < O; o0 += 8) {
+      const long k = std::min(8L, O - o0);
+      v8 g[4][4], r[6][6];
+      for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) g[i][j] = load(pixel[i][j] + o0, k);
+      transform2d<4, 6, gradientRow>(g, r);
+      for (int p = 0; p < kPoints; p++) store(e + (t * kPoints + p) * O + o0, r[p / 6][p % 6], k);
+    }
+  }
+}
+
+// dw[3][3][C][O] = G' s G for the summed Winograd-domain products s[36][C][O].
+MULTIVERSION void transformFilterGradient(const float* sum, long C, long O, float* dw) {
+#pragma omp parallel for schedule(static)
+  for (long c = 0; c < C; c++) {
+    for (long o0 = 0; o0 < O; o0 += 8) {
+      const long k = std::min(8L, O - o0);
+      v8 in[6][6], out[3][3];
+      for (int p = 0; p < kPoints; p++) in[p / 6][p % 6] = load(sum + (p * C + c) * O + o0, k);
+      transform2d<6, 3, filterGradientRow>(in, out);
+      for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++) store(dw + ((i * 3 + j) * C + c) * O + o0, out[i][j], k);
+    }
+  }
+}
+
+// Row-major sgemm on one thread (called inside the parallel loop over blocks).
+void gemm(char transA, long M, long N, long K, const float* a, long lda, const float* b, long ldb, float beta, float* c, long ldc) {
+  dnnl_sgemm(transA, 'N', M, N, K, 1.f, a, lda, b, ldb, beta, c, ldc);
+}
+
+// The convolution proper, with the filter already in the Winograd domain (u[36][C][O]).
+void correlate(const WinogradShape& s, const float* x, const float* u, const float* bias, int activation, float* y) {
+  const Tiling tiling(s);
+  const int threads = omp_get_max_threads();
+  const long block = tilesPerBlock(tiling.count, std::max(s.c, s.o), threads);
+  const long blocks = (tiling.count + block - 1) / block;
+  prepareBuffers(threads, s.c);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (long b = 0; b < blocks; b++) {
+    Buffers& mine = buffersOf(omp_get_thread_num());
+    const long first = b * block, count = std::min(block, tiling.count - first);
+    float* v = sized(mine.a, kPoints * block * s.c);
+    float* m = sized(mine.b, kPoints * block * s.o);
+    transformInput(s, tiling, x, first, count, v);
+    for (long p = 0; p < kPoints; p++) gemm('N', count, s.o, s.c, v + p * s.c, kPoints * s.c, u + p * s.c * s.o, s.o, 0.f, m + p * s.o, kPoints * s.o);
+    transformOutput(s, tiling, m, first, count, bias, activation, y);
+  }
+}
+
+}  // namespace
+
+void winogradForward(const WinogradShape& s, const float* x, const float* w, const float* bias, int activation, float* y) {
+  float* u = sized(winogradFilter, kPoints * s.c * s.o);
+  transformFilter(w, s.c, s.o, u);
+  correlate(s, x, u, bias, activation, y);
+}
+
+void winogradBackwardData(const WinogradShape& s, const float* dy, const float* w, float* dx) {
+  // dx[y][x][c] = sum over taps and o of dy[y + padTop - i][x + padLeft - j][o] w[i][j][c][o]:
+  // a correlation of dy with w[2 - i][2 - j][o][c], padded by 2 - padTop and 2 - padLeft.
+  const long C = s.c, O = s.o;
+  float* f = sized(flipped, 9 * C * O);
+  for (long i = 0; i < 9; i++)
+    for (long c = 0; c < C; c++)
+      for (long o = 0; o < O; o++) f[((8 - i) * O + o) * C + c] = w[(i * C + c) * O + o];
+  const WinogradShape back{s.n, s.oh, s.ow, O, C, s.h, s.w, 2 - s.padTop, 2 - s.padLeft};
+  float* u = sized(winogradFilter, kPoints * C * O);
+  transformFilter(f, O, C, u);
+  correlate(back, dy, u, nullptr, kWinogradLinear, dx);
+}
+
+void winogradBackwardWeights(const WinogradShape& s, const float* x, const float* dy, float* dw) {
+  const Tiling tiling(s);
+  const int threads = omp_get_max_threads();
+  const long C = s.c, O = s.o, points = kPoints * C * O;
+  const long block = tilesPerBlock(tiling.count, std::max(C, O), threads);
+  const long blocks = (tiling.count + block - 1) / block;
+  prepareBuffers(threads, std::max(C, O));
+  int used = 1;
+  // Each thread sums its own blocks (static: the same blocks on every run), then the partial sums
+  // are added in thread order, so a run is reproducible for a given thread count.
+#pragma omp parallel
+  {
+    const int me = omp_get_thread_num();
+#pragma omp single
+    used = omp_get_num_threads();
+    Buffers& mine = buffersOf(me);
+    float* sum = sized(mine.sum, points);
+    std::fill(sum, sum + points, 0.f);
+#pragma omp for schedule(static, 1)
+    for (long b = 0; b < blocks; b++) {
+      const long first = b * block, count = std::min(block, tiling.count - first);
+      float* v = sized(mine.a, kPoints * block * C);
+      float* e = sized(mine.b, kPoints * block * O);
+      transformInput(s, tiling, x, first, count, v);
+      transformGradient(s, tiling, dy, first, count, e);
+      for (long p = 0; p < kPoints; p++) gemm('T', C, O, count, v + p * C, kPoints * C, e + p * O, kPoints * O, 1.f, sum + p * C * O, O);
+    }
+  }
+  float* total = buffers[0].sum.data();
+  for (int t = 1; t < used; t++) {
+    const float* part = buffers[t].sum.data();
+    for (long i = 0; i < points; i++) total[i] += part[i];
+  }
+  transformFilterGradient(total, C, O, dw);
+}
+
+size_t winogradBufferBytes() {
+  size_t floats = zeros.size() + flipped.size() + winogradFilter.size();
+  for (const Buffers& b : buffers) floats += b.a.size() + b.b.size() + b.sum.size();
+  return floats * sizeof(float);
+}
+
+}  // namespace punet

@@ -1,0 +1,29 @@
+// punet's own Winograd convolutions, F(4x4, 3x3), for CPUs where oneDNN 2.6 has none (it has
+// them for AVX-512 only). 3x3, stride 1, no dilation, any padding; NHWC activations, HWIO filters.
+// The transforms run on channel vectors (NHWC keeps a pixel's channels contiguous) and the 36
+// element-wise products become 36 matrix products (oneDNN's sgemm), on blocks of tiles that stay
+// in cache. Threads (OpenMP, the caller's setting) take whole blocks.
+#pragma once
+
+#include <cstddef>
+
+namespace punet {
+
+struct WinogradShape {
+  long n, h, w, c;   // input (forward, backward-weights) or input gradient (backward-data)
+  long o, oh, ow;    // output channels and size
+  long padTop, padLeft;
+};
+
+enum WinogradActivation { kWinogradLinear = 0, kWinogradRelu = 1, kWinogradElu = 2 };
+
+// y = act(conv(x, w) + bias); bias may be null.
+void winogradForward(const WinogradShape& s, const float* x, const float* w, const float* bias, int activation, float* y);
+// dx = the gradient of conv(x, w) with respect to x, given dy (s describes the forward conv).
+void winogradBackwardData(const WinogradShape& s, const float* dy, const float* w, float* dx);
+// dw = the gradient of conv(x, w) with respect to w, given x and dy.
+void winogradBackwardWeights(const WinogradShape& s, const float* x, const float* dy, float* dw);
+// Bytes held by the per-thread work buffers (they grow to the largest call and are kept).
+size_t winogradBufferBytes();
+
+}  // namespace punet
