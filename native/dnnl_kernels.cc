@@ -100,6 +100,32 @@ WinogradMode parseWinogradMode(const std::string& v) {
 }
 WinogradMode winogradMode = parseWinogradMode(std::getenv("PUNET_WINOGRAD") ? std::getenv("PUNET_WINOGRAD") : "auto");
 
+// Whether oneDNN has Winograd kernels on this CPU: asked once, on a small convolution.
+bool oneDnnHasWinograd() {
+  static const bool has = [] {
+    try {
+      const memory::desc src({1, 32, 8, 8}, dt::f32, tag::any), weights({32, 32, 3, 3}, dt::f32, tag::any), dst({1, 32, 8, 8}, dt::f32, tag::any);
+      dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_winograd, src, weights, dst, {1, 1},
+                                           {1, 1}, {1, 1});
+      dnnl::convolution_forward::primitive_desc pd(desc, cpuEngine());
+      return true;
+    } catch (const dnnl::error&) {
+      return false;
+    }
+  }();
+  return has;
+}
+
+// Whose Winograd kernels eligible convolutions run under the current mode.
+const char* winogradKernels() {
+  switch (winogradMode) {
+    case WinogradMode::kOff: return "off";
+    case WinogradMode::kPunet: return "punet";
+    case WinogradMode::kOneDnn: return oneDnnHasWinograd() ? "onednn" : "off";
+    default: return oneDnnHasWinograd() ? "onednn" : "punet";
+  }
+}
+
 // Two activation buffers in the Winograd kernels' layout, shared by every call (calls are
 // sequential) and grown to the largest activation seen.
 AlignedBuffer scratch[2];
@@ -702,6 +728,8 @@ napi_value Stats(napi_env env, napi_callback_info) {
   set("threads", omp_get_max_threads());
   napi_create_string_utf8(env, dnnl_version()->cpu_runtime == DNNL_RUNTIME_OMP ? "omp" : "other", NAPI_AUTO_LENGTH, &value);
   napi_set_named_property(env, out, "runtime", value);
+  napi_create_string_utf8(env, winogradKernels(), NAPI_AUTO_LENGTH, &value);
+  napi_set_named_property(env, out, "winograd", value);
   const dnnl_version_t* v = dnnl_version();
   std::string version = std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
   napi_create_string_utf8(env, version.c_str(), NAPI_AUTO_LENGTH, &value);

@@ -4,8 +4,10 @@
  * program: `loadNativeAddon()` says either which addon runs or, in one line, why none does.
  *
  * Environment: PUNET_NATIVE=0 keeps every kernel in wasm; PUNET_THREADS (else PUNET_WASM_THREADS,
- * else every core) sets oneDNN's thread count; PUNET_WINOGRAD=0 keeps 3x3 convolutions on oneDNN's
- * direct kernels (PUNET_WINOGRAD_MIN=N: Winograd only from N channels, default 32).
+ * else every core) sets oneDNN's thread count. 3x3 stride-1 convolutions from 32 channels run as
+ * Winograd convolutions: oneDNN's where it has them (AVX-512), else punet's own (native/winograd.cc);
+ * PUNET_WINOGRAD=onednn|punet|off forces one or none (direct kernels), PUNET_WINOGRAD_MIN=N moves
+ * the channel threshold.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -26,15 +28,19 @@ export interface NativeStats {
   convPrimitives: number;
   /** Of those, the ones running Winograd kernels (3x3, stride 1, 32+ channels). */
   winogradPrimitives: number;
+  /** Of those, the ones running punet's own Winograd (native/winograd.cc), not oneDNN's. */
+  punetWinogradPrimitives: number;
   matmulPrimitives: number;
   sumPrimitives: number;
   poolPrimitives: number;
-  /** Bytes the addon holds outside the wasm heap (filters in oneDNN's layout). */
+  /** Bytes the addon holds outside the wasm heap (filters in oneDNN's layout, Winograd work buffers). */
   bufferBytes: number;
   calls: number;
   threads: number;
   runtime: string;
   version: string;
+  /** Whose Winograd kernels run now: oneDNN's (it has them for AVX-512), punet's, or none. */
+  winograd: 'onednn' | 'punet' | 'off';
 }
 
 export interface NativeAddon {
@@ -55,6 +61,8 @@ export interface NativeAddon {
   /** ReLU + bias gradient (RELU_GRAD_BIAS): params laid out as ReluGradParam in native/dnnl_kernels.cc. */
   reluGradBias(heap: Uint8Array, params: Uint32Array): void;
   setThreads(threads: number): void;
+  /** Which Winograd kernels eligible convolutions use from the next call on (PUNET_WINOGRAD sets the first). */
+  setWinograd(mode: 'auto' | 'onednn' | 'punet' | 'off'): void;
   stats(): NativeStats;
 }
 

@@ -56,6 +56,7 @@ function activateNativeKernels(): string {
   const load = loadNativeAddon();
   if (!load.ok) return `native kernels off: ${load.reason}`;
   registerNativeKernels(load.addon);
-  const { version } = load.addon.stats();
-  return `native oneDNN ${version} ${NATIVE_KERNELS.join('/')} on ${load.threads} thread${load.threads === 1 ? '' : 's'}`;
+  const { version, winograd } = load.addon.stats();
+  const winogradNote = winograd === 'off' ? 'no Winograd' : `${winograd === 'punet' ? "punet's" : "oneDNN's"} Winograd 3x3`;
+  return `native oneDNN ${version} ${NATIVE_KERNELS.join('/')} (${winogradNote}) on ${load.threads} thread${load.threads === 1 ? '' : 's'}`;
 }

@@ -126,6 +126,42 @@ describe.runIf(load.ok)('native convolution kernels', () => {
     }
   });
 
+  // punet's own Winograd (native/winograd.cc) is what AVX2 CPUs run ('auto' picks oneDNN's on
+  // AVX-512): forced here so every machine checks it, on tiles cut by the image edge (sizes not
+  // multiples of 4, smaller than a tile), channels not multiples of 8, asymmetric and no padding,
+  // and on two threads (blocks of tiles split between them, partial filter gradients summed).
+  const OWN_WINOGRAD: (Case & { threads: number })[] = [
+    { batch: 2, h: 11, w: 9, cin: 32, cout: 48, k: 3, stride: 1, pad: 'same', threads: 1 },
+    { batch: 1, h: 10, w: 7, cin: 48, cout: 32, k: 3, stride: 1, pad: 'valid', threads: 1 },
+    { batch: 3, h: 3, w: 5, cin: 33, cout: 37, k: 3, stride: 1, pad: 'same', threads: 1 },
+    { batch: 3, h: 13, w: 18, cin: 35, cout: 40, k: 3, stride: 1, pad: 'same', threads: 2 },
+    { batch: 2, h: 6, w: 9, cin: 40, cout: 35, k: 3, stride: 1, pad: 'valid', threads: 2 },
+  ];
+  it.each(OWN_WINOGRAD)("%# punet's Winograd, $batch x $h x $w x $cin -> $cout, $pad, $threads thread(s): native = cpu = loops", async (c) => {
+    const g = geometryOf(c);
+    const d: Data = {
+      x: seededValues(c.batch * c.h * c.w * c.cin, 11),
+      w: seededValues(9 * c.cin * c.cout, 12),
+      dy: seededValues(c.batch * g.ho * g.wo * c.cout, 13),
+      bias: seededValues(c.cout, 14),
+    };
+    const threads = addon.stats().threads;
+    addon.setWinograd('punet');
+    addon.setThreads(c.threads);
+    try {
+      const before = addon.stats().punetWinogradPrimitives;
+      const native = await onBackend('wasm', () => kernels(c, d));
+      expect(addon.stats().punetWinogradPrimitives - before, name(c)).toBe(4);
+      const loop = loops(c, d);
+      for (const k of ['y', 'dx', 'dw', 'fused'] as const) {
+        expect(maxRelErr(native[k], loop[k]), `${k} native vs loops, ${name(c)}`).toBeLessThan(1e-5);
+      }
+    } finally {
+      addon.setWinograd('auto');
+      addon.setThreads(threads);
+    }
+  });
+
   it('BatchMatMul: plain, transposed, and a broadcast batch, = cpu = loops', async () => {
     const cases = [
       { a: [3, 5, 7], b: [3, 7, 4], ta: false, tb: false },
