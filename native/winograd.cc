@@ -28,15 +28,18 @@ typedef float v8 __attribute__((vector_size(32)));
 // the CPU has is chosen when the addon loads.
 #define MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 
-// k < 8 only at the end of a channel vector; constant-size copies compile to one vector move.
+// A block of 8 channels, or (FULL = false) the k < 8 left at the end of a channel vector: full
+// blocks compile to single vector moves, with no test per load.
+template <bool FULL>
 INLINE v8 load(const float* p, long k) {
   v8 v = {};
-  if (k == 8) std::memcpy(&v, p, sizeof(v));
+  if constexpr (FULL) std::memcpy(&v, p, sizeof(v));
   else for (long l = 0; l < k; l++) v[l] = p[l];
   return v;
 }
+template <bool FULL>
 INLINE void store(float* p, v8 v, long k) {
-  if (k == 8) std::memcpy(p, &v, sizeof(v));
+  if constexpr (FULL) std::memcpy(p, &v, sizeof(v));
   else for (long l = 0; l < k; l++) p[l] = v[l];
 }
 
@@ -84,15 +87,44 @@ INLINE void filterGradientRow(const v8 s[6], v8 h[3]) {
 }
 
 // Applies a 1-D transform along both axes of a tile: rows of `in` are IN x IN, result OUT x OUT.
+// Fully unrolled, so the tile lives in registers and the indices are constants.
 template <int IN, int OUT, void (*ROW)(const v8*, v8*)>
 INLINE void transform2d(const v8 in[IN][IN], v8 out[OUT][OUT]) {
   v8 column[IN], mid[OUT][IN], row[OUT];
+#pragma GCC unroll 8
   for (int j = 0; j < IN; j++) {
+#pragma GCC unroll 8
     for (int i = 0; i < IN; i++) column[i] = in[i][j];
     ROW(column, row);
+#pragma GCC unroll 8
     for (int i = 0; i < OUT; i++) mid[i][j] = row[i];
   }
+#pragma GCC unroll 8
   for (int i = 0; i < OUT; i++) ROW(mid[i], out[i]);
+}
+
+// Loads an R x R tile of channel blocks: element (i, j) at at[i][j] + offset.
+template <int R, bool FULL>
+INLINE void loadTile(const float* const at[R][R], long offset, long k, v8 tile[R][R]) {
+#pragma GCC unroll 8
+  for (int i = 0; i < R; i++)
+#pragma GCC unroll 8
+    for (int j = 0; j < R; j++) tile[i][j] = load<FULL>(at[i][j] + offset, k);
+}
+// Loads or stores a 6x6 tile whose 36 points lie `stride` floats apart from `p`.
+template <bool FULL>
+INLINE void loadPoints(const float* p, long stride, long k, v8 tile[6][6]) {
+#pragma GCC unroll 8
+  for (int i = 0; i < 6; i++)
+#pragma GCC unroll 8
+    for (int j = 0; j < 6; j++) tile[i][j] = load<FULL>(p + (i * 6 + j) * stride, k);
+}
+template <bool FULL>
+INLINE void storePoints(float* p, long stride, long k, const v8 tile[6][6]) {
+#pragma GCC unroll 8
+  for (int i = 0; i < 6; i++)
+#pragma GCC unroll 8
+    for (int j = 0; j < 6; j++) store<FULL>(p + (i * 6 + j) * stride, tile[i][j], k);
 }
 
 constexpr long kTile = 4, kInputTile = 6, kPoints = 36;
@@ -134,19 +166,46 @@ float* sized(std::vector<float>& v, size_t floats) {
   return v.data();
 }
 
+// One block of output channels of input channel c: u[36][C][O] = G g G'.
+template <bool FULL>
+INLINE void filterBlock(const float* w, long C, long O, long c, long o0, long k, float* u) {
+  v8 g[3][3], t[6][6];
+#pragma GCC unroll 4
+  for (int i = 0; i < 3; i++)
+#pragma GCC unroll 4
+    for (int j = 0; j < 3; j++) g[i][j] = load<FULL>(w + ((i * 3 + j) * C + c) * O + o0, k);
+  transform2d<3, 6, filterRow>(g, t);
+  storePoints<FULL>(u + c * O + o0, C * O, k, t);
+}
+
 // u[36][C][O] = G g G' for every (input, output) channel pair of an HWIO filter w[3][3][C][O].
 MULTIVERSION void transformFilter(const float* w, long C, long O, float* u) {
 #pragma omp parallel for schedule(static)
   for (long c = 0; c < C; c++) {
-    for (long o0 = 0; o0 < O; o0 += 8) {
-      const long k = std::min(8L, O - o0);
-      v8 g[3][3], t[6][6];
-      for (int i = 0; i < 3; i++)
-        for (int j = 0; j < 3; j++) g[i][j] = load(w + ((i * 3 + j) * C + c) * O + o0, k);
-      transform2d<3, 6, filterRow>(g, t);
-      for (int p = 0; p < kPoints; p++) store(u + (p * C + c) * O + o0, t[p / 6][p % 6], k);
+    long o0 = 0;
+    for (; o0 + 8 <= O; o0 += 8) filterBlock<true>(w, C, O, c, o0, 8, u);
+    if (o0 < O) filterBlock<false>(w, C, O, c, o0, O - o0, u);
+  }
+}
+
+// The pixels of a tile's 6x6 input window (the zero vector outside the image).
+INLINE void inputWindow(const WinogradShape& s, const float* x, long image, long y0, long x0, const float* pixel[6][6]) {
+  for (int i = 0; i < 6; i++) {
+    const long y = y0 - s.padTop + i;
+    for (int j = 0; j < 6; j++) {
+      const long xx = x0 - s.padLeft + j;
+      const bool inside = y >= 0 && y < s.h && xx >= 0 && xx < s.w;
+      pixel[i][j] = inside ? x + ((image * s.h + y) * s.w + xx) * s.c : zeros.data();
     }
   }
+}
+
+template <bool FULL>
+INLINE void inputBlock(const float* const pixel[6][6], long c0, long k, long C, float* v) {
+  v8 d[6][6], r[6][6];
+  loadTile<6, FULL>(pixel, c0, k, d);
+  transform2d<6, 6, inputRow>(d, r);
+  storePoints<FULL>(v + c0, C, k, r);
 }
 
 // v[block][36][C] = B' d B for tiles [first, first + count) of x (zero outside the image).
@@ -156,21 +215,29 @@ MULTIVERSION void transformInput(const WinogradShape& s, const Tiling& tiling, c
     long image, y0, x0;
     tiling.locate(first + t, image, y0, x0);
     const float* pixel[6][6];
-    for (int i = 0; i < 6; i++) {
-      const long y = y0 - s.padTop + i;
-      for (int j = 0; j < 6; j++) {
-        const long xx = x0 - s.padLeft + j;
-        const bool inside = y >= 0 && y < s.h && xx >= 0 && xx < s.w;
-        pixel[i][j] = inside ? x + ((image * s.h + y) * s.w + xx) * C : zeros.data();
+    inputWindow(s, x, image, y0, x0, pixel);
+    float* out = v + t * kPoints * C;
+    long c0 = 0;
+    for (; c0 + 8 <= C; c0 += 8) inputBlock<true>(pixel, c0, 8, C, out);
+    if (c0 < C) inputBlock<false>(pixel, c0, C - c0, C, out);
+  }
+}
+
+template <bool FULL>
+INLINE void outputBlock(const float* m, long o0, long k, long O, const float* bias, int activation, long rows, long cols, float* const pixel[4][4]) {
+  v8 in[6][6], out[4][4];
+  loadPoints<FULL>(m + o0, O, k, in);
+  transform2d<6, 4, outputRow>(in, out);
+  const v8 b = bias ? load<FULL>(bias + o0, k) : v8{};
+  for (long i = 0; i < rows; i++) {
+    for (long j = 0; j < cols; j++) {
+      v8 value = out[i][j] + b;
+      if (activation == kWinogradRelu) {
+        value = value > 0 ? value : v8{};
+      } else if (activation == kWinogradElu) {
+        for (int l = 0; l < 8; l++) value[l] = value[l] > 0 ? value[l] : std::expm1(value[l]);
       }
-    }
-    for (long c0 = 0; c0 < C; c0 += 8) {
-      const long k = std::min(8L, C - c0);
-      v8 d[6][6], r[6][6];
-      for (int i = 0; i < 6; i++)
-        for (int j = 0; j < 6; j++) d[i][j] = load(pixel[i][j] + c0, k);
-      transform2d<6, 6, inputRow>(d, r);
-      for (int p = 0; p < kPoints; p++) store(v + (t * kPoints + p) * C + c0, r[p / 6][p % 6], k);
+      store<FULL>(pixel[i][j] + o0, value, k);
     }
   }
 }
@@ -183,25 +250,22 @@ MULTIVERSION void transformOutput(const WinogradShape& s, const Tiling& tiling, 
     long image, y0, x0;
     tiling.locate(first + t, image, y0, x0);
     const long rows = std::min(kTile, s.oh - y0), cols = std::min(kTile, s.ow - x0);
-    for (long o0 = 0; o0 < O; o0 += 8) {
-      const long k = std::min(8L, O - o0);
-      v8 in[6][6], out[4][4];
-      for (int p = 0; p < kPoints; p++) in[p / 6][p % 6] = load(m + (t * kPoints + p) * O + o0, k);
-      transform2d<6, 4, outputRow>(in, out);
-      const v8 b = bias ? load(bias + o0, k) : v8{};
-      for (long i = 0; i < rows; i++) {
-        for (long j = 0; j < cols; j++) {
-          v8 value = out[i][j] + b;
-          if (activation == kWinogradRelu) {
-            value = value > 0 ? value : v8{};
-          } else if (activation == kWinogradElu) {
-            for (int l = 0; l < 8; l++) value[l] = value[l] > 0 ? value[l] : std::expm1(value[l]);
-          }
-          store(y + ((image * s.oh + y0 + i) * s.ow + x0 + j) * O + o0, value, k);
-        }
-      }
-    }
+    float* pixel[4][4] = {};
+    for (long i = 0; i < rows; i++)
+      for (long j = 0; j < cols; j++) pixel[i][j] = y + ((image * s.oh + y0 + i) * s.ow + x0 + j) * O;
+    const float* in = m + t * kPoints * O;
+    long o0 = 0;
+    for (; o0 + 8 <= O; o0 += 8) outputBlock<true>(in, o0, 8, O, bias, activation, rows, cols, pixel);
+    if (o0 < O) outputBlock<false>(in, o0, O - o0, O, bias, activation, rows, cols, pixel);
   }
+}
+
+template <bool FULL>
+INLINE void gradientBlock(const float* const pixel[4][4], long o0, long k, long O, float* e) {
+  v8 g[4][4], r[6][6];
+  loadTile<4, FULL>(pixel, o0, k, g);
+  transform2d<4, 6, gradientRow>(g, r);
+  storePoints<FULL>(e + o0, O, k, r);
 }
 
 // e[block][36][O] = A g A' for the 4x4 output-gradient tiles [first, first + count) (zero outside).
@@ -216,29 +280,31 @@ MULTIVERSION void transformGradient(const WinogradShape& s, const Tiling& tiling
         const bool inside = y0 + i < s.oh && x0 + j < s.ow;
         pixel[i][j] = inside ? dy + ((image * s.oh + y0 + i) * s.ow + x0 + j) * O : zeros.data();
       }
-    for (long o0 = 0; o0 < O; o0 += 8) {
-      const long k = std::min(8L, O - o0);
-      v8 g[4][4], r[6][6];
-      for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) g[i][j] = load(pixel[i][j] + o0, k);
-      transform2d<4, 6, gradientRow>(g, r);
-      for (int p = 0; p < kPoints; p++) store(e + (t * kPoints + p) * O + o0, r[p / 6][p % 6], k);
-    }
+    float* out = e + t * kPoints * O;
+    long o0 = 0;
+    for (; o0 + 8 <= O; o0 += 8) gradientBlock<true>(pixel, o0, 8, O, out);
+    if (o0 < O) gradientBlock<false>(pixel, o0, O - o0, O, out);
   }
+}
+
+template <bool FULL>
+INLINE void filterGradientBlock(const float* sum, long C, long O, long c, long o0, long k, float* dw) {
+  v8 in[6][6], out[3][3];
+  loadPoints<FULL>(sum + c * O + o0, C * O, k, in);
+  transform2d<6, 3, filterGradientRow>(in, out);
+#pragma GCC unroll 4
+  for (int i = 0; i < 3; i++)
+#pragma GCC unroll 4
+    for (int j = 0; j < 3; j++) store<FULL>(dw + ((i * 3 + j) * C + c) * O + o0, out[i][j], k);
 }
 
 // dw[3][3][C][O] = G' s G for the summed Winograd-domain products s[36][C][O].
 MULTIVERSION void transformFilterGradient(const float* sum, long C, long O, float* dw) {
 #pragma omp parallel for schedule(static)
   for (long c = 0; c < C; c++) {
-    for (long o0 = 0; o0 < O; o0 += 8) {
-      const long k = std::min(8L, O - o0);
-      v8 in[6][6], out[3][3];
-      for (int p = 0; p < kPoints; p++) in[p / 6][p % 6] = load(sum + (p * C + c) * O + o0, k);
-      transform2d<6, 3, filterGradientRow>(in, out);
-      for (int i = 0; i < 3; i++)
-        for (int j = 0; j < 3; j++) store(dw + ((i * 3 + j) * C + c) * O + o0, out[i][j], k);
-    }
+    long o0 = 0;
+    for (; o0 + 8 <= O; o0 += 8) filterGradientBlock<true>(sum, C, O, c, o0, 8, dw);
+    if (o0 < O) filterGradientBlock<false>(sum, C, O, c, o0, O - o0, dw);
   }
 }
 
