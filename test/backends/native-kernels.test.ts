@@ -39,7 +39,7 @@ const CASES: Case[] = [
   { batch: 1, h: 9, w: 9, cin: 7, cout: 3, k: 3, stride: 2, pad: 'valid' },
   { batch: 3, h: 5, w: 7, cin: 3, cout: 7, k: 1, stride: 1, pad: 'same' },
   { batch: 1, h: 7, w: 6, cin: 7, cout: 7, k: 1, stride: 2, pad: 'valid' },
-  // 3x3 stride 1 from 32 channels: Winograd kernels (activations through blocked scratch buffers).
+  // 3x3 stride 1 from 32 channels: Winograd kernels (oneDNN's on AVX-512, else punet's).
   { batch: 2, h: 11, w: 9, cin: 32, cout: 48, k: 3, stride: 1, pad: 'same' },
   { batch: 1, h: 10, w: 7, cin: 48, cout: 32, k: 3, stride: 1, pad: 'valid' },
 ];
