@@ -200,12 +200,14 @@ INLINE void inputWindow(const WinogradShape& s, const float* x, long image, long
   }
 }
 
-template <bool FULL>
-INLINE void inputBlock(const float* const pixel[6][6], long c0, long k, long C, float* v) {
-  v8 d[6][6], r[6][6];
-  loadTile<6, FULL>(pixel, c0, k, d);
-  transform2d<6, 6, inputRow>(d, r);
-  storePoints<FULL>(v + c0, C, k, r);
+// One channel block of an R x R tile of pixels taken to the 36 Winograd-domain points, stored
+// `channels` floats apart from `points` (B' d B for an input tile, A g A' for a gradient tile).
+template <int R, void (*ROW)(const v8*, v8*), bool FULL>
+INLINE void tileToPoints(const float* const pixel[R][R], long c0, long k, long channels, float* points) {
+  v8 d[R][R], r[6][6];
+  loadTile<R, FULL>(pixel, c0, k, d);
+  transform2d<R, 6, ROW>(d, r);
+  storePoints<FULL>(points + c0, channels, k, r);
 }
 
 // v[block][36][C] = B' d B for tiles [first, first + count) of x (zero outside the image).
@@ -218,8 +220,8 @@ MULTIVERSION void transformInput(const WinogradShape& s, const Tiling& tiling, c
     inputWindow(s, x, image, y0, x0, pixel);
     float* out = v + t * kPoints * C;
     long c0 = 0;
-    for (; c0 + 8 <= C; c0 += 8) inputBlock<true>(pixel, c0, 8, C, out);
-    if (c0 < C) inputBlock<false>(pixel, c0, C - c0, C, out);
+    for (; c0 + 8 <= C; c0 += 8) tileToPoints<6, inputRow, true>(pixel, c0, 8, C, out);
+    if (c0 < C) tileToPoints<6, inputRow, false>(pixel, c0, C - c0, C, out);
   }
 }
 
@@ -260,14 +262,6 @@ MULTIVERSION void transformOutput(const WinogradShape& s, const Tiling& tiling, 
   }
 }
 
-template <bool FULL>
-INLINE void gradientBlock(const float* const pixel[4][4], long o0, long k, long O, float* e) {
-  v8 g[4][4], r[6][6];
-  loadTile<4, FULL>(pixel, o0, k, g);
-  transform2d<4, 6, gradientRow>(g, r);
-  storePoints<FULL>(e + o0, O, k, r);
-}
-
 // e[block][36][O] = A g A' for the 4x4 output-gradient tiles [first, first + count) (zero outside).
 MULTIVERSION void transformGradient(const WinogradShape& s, const Tiling& tiling, const float* dy, long first, long count, float* e) {
   const long O = s.o;
@@ -282,8 +276,8 @@ MULTIVERSION void transformGradient(const WinogradShape& s, const Tiling& tiling
       }
     float* out = e + t * kPoints * O;
     long o0 = 0;
-    for (; o0 + 8 <= O; o0 += 8) gradientBlock<true>(pixel, o0, 8, O, out);
-    if (o0 < O) gradientBlock<false>(pixel, o0, O - o0, O, out);
+    for (; o0 + 8 <= O; o0 += 8) tileToPoints<4, gradientRow, true>(pixel, o0, 8, O, out);
+    if (o0 < O) tileToPoints<4, gradientRow, false>(pixel, o0, O - o0, O, out);
   }
 }
 
