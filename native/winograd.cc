@@ -225,41 +225,56 @@ MULTIVERSION void transformInput(const WinogradShape& s, const Tiling& tiling, c
   }
 }
 
-template <bool FULL>
-INLINE void outputBlock(const float* m, long o0, long k, long O, const float* bias, int activation, long rows, long cols, float* const pixel[4][4]) {
+template <int ACTIVATION>
+INLINE v8 activate(v8 value) {
+  if constexpr (ACTIVATION == kWinogradRelu) {
+    return value > 0 ? value : v8{};
+  } else if constexpr (ACTIVATION == kWinogradElu) {
+    for (int l = 0; l < 8; l++) value[l] = value[l] > 0 ? value[l] : std::expm1(value[l]);
+  }
+  return value;
+}
+
+// One channel block of a tile's 4x4 outputs, act(A' m A + bias), stored at `at` (the tile's first
+// pixel, rows `rowStride` floats apart); only `rows` x `cols` of them where the image ends.
+template <bool FULL, int ACTIVATION>
+INLINE void outputBlock(const float* m, long o0, long k, long O, const float* bias, float* at, long rowStride, long rows, long cols) {
   v8 in[6][6], out[4][4];
   loadPoints<FULL>(m + o0, O, k, in);
   transform2d<6, 4, outputRow>(in, out);
   const v8 b = bias ? load<FULL>(bias + o0, k) : v8{};
-  for (long i = 0; i < rows; i++) {
-    for (long j = 0; j < cols; j++) {
-      v8 value = out[i][j] + b;
-      if (activation == kWinogradRelu) {
-        value = value > 0 ? value : v8{};
-      } else if (activation == kWinogradElu) {
-        for (int l = 0; l < 8; l++) value[l] = value[l] > 0 ? value[l] : std::expm1(value[l]);
-      }
-      store<FULL>(pixel[i][j] + o0, value, k);
-    }
+  if (rows == kTile && cols == kTile) {
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++)
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; j++) store<FULL>(at + i * rowStride + j * O + o0, activate<ACTIVATION>(out[i][j] + b), k);
+    return;
   }
+  for (long i = 0; i < rows; i++)
+    for (long j = 0; j < cols; j++) store<FULL>(at + i * rowStride + j * O + o0, activate<ACTIVATION>(out[i][j] + b), k);
 }
 
 // y = act(A' m A + bias) for tiles [first, first + count), written where they fall inside y.
-MULTIVERSION void transformOutput(const WinogradShape& s, const Tiling& tiling, const float* m, long first, long count, const float* bias,
-                                  int activation, float* y) {
-  const long O = s.o;
+template <int ACTIVATION>
+INLINE void transformOutputWith(const WinogradShape& s, const Tiling& tiling, const float* m, long first, long count, const float* bias, float* y) {
+  const long O = s.o, rowStride = s.ow * O;
   for (long t = 0; t < count; t++) {
     long image, y0, x0;
     tiling.locate(first + t, image, y0, x0);
     const long rows = std::min(kTile, s.oh - y0), cols = std::min(kTile, s.ow - x0);
-    float* pixel[4][4] = {};
-    for (long i = 0; i < rows; i++)
-      for (long j = 0; j < cols; j++) pixel[i][j] = y + ((image * s.oh + y0 + i) * s.ow + x0 + j) * O;
+    float* at = y + ((image * s.oh + y0) * s.ow + x0) * O;
     const float* in = m + t * kPoints * O;
     long o0 = 0;
-    for (; o0 + 8 <= O; o0 += 8) outputBlock<true>(in, o0, 8, O, bias, activation, rows, cols, pixel);
-    if (o0 < O) outputBlock<false>(in, o0, O - o0, O, bias, activation, rows, cols, pixel);
+    for (; o0 + 8 <= O; o0 += 8) outputBlock<true, ACTIVATION>(in, o0, 8, O, bias, at, rowStride, rows, cols);
+    if (o0 < O) outputBlock<false, ACTIVATION>(in, o0, O - o0, O, bias, at, rowStride, rows, cols);
   }
+}
+
+MULTIVERSION void transformOutput(const WinogradShape& s, const Tiling& tiling, const float* m, long first, long count, const float* bias,
+                                  int activation, float* y) {
+  if (activation == kWinogradRelu) transformOutputWith<kWinogradRelu>(s, tiling, m, first, count, bias, y);
+  else if (activation == kWinogradElu) transformOutputWith<kWinogradElu>(s, tiling, m, first, count, bias, y);
+  else transformOutputWith<kWinogradLinear>(s, tiling, m, first, count, bias, y);
 }
 
 // e[block][36][O] = A g A' for the 4x4 output-gradient tiles [first, first + count) (zero outside).
