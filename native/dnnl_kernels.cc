@@ -16,6 +16,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 #include <unordered_map>
 #include <vector>
 
@@ -92,13 +93,20 @@ memory::dim winogradMinChannels() {
   return n;
 }
 enum class WinogradMode { kAuto, kOneDnn, kPunet, kOff };
-WinogradMode parseWinogradMode(const std::string& v) {
-  if (v == "onednn") return WinogradMode::kOneDnn;
-  if (v == "punet") return WinogradMode::kPunet;
-  if (v == "off" || v == "0") return WinogradMode::kOff;
-  return WinogradMode::kAuto;
+// The mode a name gives ("0" is the older PUNET_WINOGRAD=0); false for an unknown name.
+bool winogradModeNamed(const std::string& name, WinogradMode* mode) {
+  static const std::pair<const char*, WinogradMode> names[] = {
+      {"auto", WinogradMode::kAuto}, {"onednn", WinogradMode::kOneDnn}, {"punet", WinogradMode::kPunet}, {"off", WinogradMode::kOff}, {"0", WinogradMode::kOff}};
+  for (const auto& [n, m] : names) {
+    if (name == n) return *mode = m, true;
+  }
+  return false;
 }
-WinogradMode winogradMode = parseWinogradMode(std::getenv("PUNET_WINOGRAD") ? std::getenv("PUNET_WINOGRAD") : "auto");
+WinogradMode winogradMode = [] {
+  WinogradMode mode = WinogradMode::kAuto;
+  if (const char* v = std::getenv("PUNET_WINOGRAD")) winogradModeNamed(v, &mode);
+  return mode;
+}();
 
 // Whether oneDNN has Winograd kernels on this CPU: asked once, on a small convolution.
 bool oneDnnHasWinograd() {
@@ -695,9 +703,7 @@ napi_value SetWinograd(napi_env env, napi_callback_info info) {
   if (argc != 1 || napi_get_value_string_utf8(env, argv[0], mode, sizeof(mode), &length) != napi_ok) {
     return throwError(env, "setWinograd takes 'auto', 'onednn', 'punet' or 'off'");
   }
-  const std::string name(mode, length);
-  if (name != "auto" && name != "onednn" && name != "punet" && name != "off") return throwError(env, "setWinograd takes 'auto', 'onednn', 'punet' or 'off'");
-  winogradMode = parseWinogradMode(name);
+  if (!winogradModeNamed(std::string(mode, length), &winogradMode)) return throwError(env, "setWinograd takes 'auto', 'onednn', 'punet' or 'off'");
   clearCaches();
   return nullptr;
 }

@@ -142,7 +142,7 @@ struct Tiling {
 };
 
 // Blocks of tiles small enough that their Winograd-domain operands stay in cache (about 1 MiB per
-// thread), but at least one block per thread.
+// thread; PUNET_WINOGRAD_BLOCK_KB, read once, sets it for tuning), but at least one block per thread.
 long tilesPerBlock(long tiles, long channels, int threads) {
   static const long bytes = std::getenv("PUNET_WINOGRAD_BLOCK_KB") ? std::atol(std::getenv("PUNET_WINOGRAD_BLOCK_KB")) * 1024 : 1L << 20;
   const long fit = std::max(16L, bytes / (kPoints * long(sizeof(float)) * std::max(channels, 1L)));

@@ -137,7 +137,7 @@ describe.runIf(load.ok)('native convolution kernels', () => {
     { batch: 3, h: 13, w: 18, cin: 35, cout: 40, k: 3, stride: 1, pad: 'same', threads: 2 },
     { batch: 2, h: 6, w: 9, cin: 40, cout: 35, k: 3, stride: 1, pad: 'valid', threads: 2 },
   ];
-  it.each(OWN_WINOGRAD)("%# punet's Winograd, $batch x $h x $w x $cin -> $cout, $pad, $threads thread(s): native = cpu = loops", async (c) => {
+  it.each(OWN_WINOGRAD)("%# punet's Winograd, $batch x $h x $w x $cin -> $cout, $pad, $threads thread(s): native = loops (ReLU and ELU fused)", async (c) => {
     const g = geometryOf(c);
     const d: Data = {
       x: seededValues(c.batch * c.h * c.w * c.cin, 11),
@@ -156,6 +156,19 @@ describe.runIf(load.ok)('native convolution kernels', () => {
       for (const k of ['y', 'dx', 'dw', 'fused'] as const) {
         expect(maxRelErr(native[k], loop[k]), `${k} native vs loops, ${name(c)}`).toBeLessThan(1e-5);
       }
+      // ELU is the other activation the output transform fuses.
+      const elu = await onBackend('wasm', () =>
+        tf.tidy(() => {
+          const x = tf.tensor4d(d.x, [c.batch, c.h, c.w, c.cin]);
+          const w = tf.tensor4d(d.w, [3, 3, c.cin, c.cout]);
+          return tf.fused.conv2d({ x, filter: w, strides: 1, pad: c.pad, bias: tf.tensor1d(d.bias), activation: 'elu' }).dataSync() as Float32Array;
+        }),
+      );
+      const eluLoop = loop.y.map((v, k) => {
+        const z = v + d.bias[k % c.cout]!;
+        return z > 0 ? z : Math.expm1(z);
+      });
+      expect(maxRelErr(elu, eluLoop), `fused ELU native vs loops, ${name(c)}`).toBeLessThan(1e-5);
     } finally {
       addon.setWinograd('auto');
       addon.setThreads(threads);
