@@ -82,11 +82,12 @@ struct ConvEntry {
 };
 
 // Winograd (F(4x4, 3x3)) does a 3x3 stride-1 convolution in about a quarter of the multiplies.
-// oneDNN 2.6 has it for AVX-512 only, in all three directions, on activations blocked by 16
-// channels (so each call reorders two of them in and out of the scratch buffers below); on the
-// LIDC step (1 thread, AVX-512) it took the convolutions from 2.1 to 1.4 CPU s. Elsewhere (AVX2)
-// punet's own (winograd.cc) runs on NHWC directly. From 32 channels on it pays for its transforms.
-// PUNET_WINOGRAD picks: auto (oneDNN's where it has one, else punet's), onednn, punet or off (0);
+// punet's own (winograd.cc) runs on NHWC directly on any x86-64 CPU. oneDNN 2.6 has one for
+// AVX-512 only, on activations blocked by 16 channels (so each call reorders two of them in and
+// out of the scratch buffers below): on an AVX-512 Xeon, punet's was faster for every LIDC shape,
+// at 1 and 2 threads (the LIDC step 0.97 vs 1.24 s wall at 2 threads), so it is the default
+// everywhere. From 32 channels on Winograd pays for its transforms.
+// PUNET_WINOGRAD picks: auto (punet's), onednn (where it has one, else none), punet or off (0);
 // setWinograd changes it at run time. PUNET_WINOGRAD_MIN sets the channel threshold (read once).
 memory::dim winogradMinChannels() {
   static const memory::dim n = std::getenv("PUNET_WINOGRAD_MIN") ? std::atoi(std::getenv("PUNET_WINOGRAD_MIN")) : 32;
@@ -130,7 +131,7 @@ const char* winogradKernels() {
     case WinogradMode::kOff: return "off";
     case WinogradMode::kPunet: return "punet";
     case WinogradMode::kOneDnn: return oneDnnHasWinograd() ? "onednn" : "off";
-    default: return oneDnnHasWinograd() ? "onednn" : "punet";
+    default: return "punet";
   }
 }
 
@@ -210,7 +211,7 @@ ConvEntry& convEntry(const uint32_t* p) {
   const bool winogradShape = p[kKH] == 3 && p[kKW] == 3 && p[kSH] == 1 && p[kSW] == 1 && p[kDH] == 1 && p[kDW] == 1 &&
                              std::min(C, O) >= winogradMinChannels();
   entry->winograd = false;
-  if (winogradShape && (winogradMode == WinogradMode::kAuto || winogradMode == WinogradMode::kOneDnn)) {
+  if (winogradShape && winogradMode == WinogradMode::kOneDnn) {
     try {
       // Filters blocked by 16 x 16, not oneDNN's own Winograd-domain layout: the kernel accepts
       // both, and reordering a filter into the Winograd domain costs more than the kernel saves.

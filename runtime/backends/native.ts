@@ -5,9 +5,9 @@
  *
  * Environment: PUNET_NATIVE=0 keeps every kernel in wasm; PUNET_THREADS (else PUNET_WASM_THREADS,
  * else every core) sets oneDNN's thread count. 3x3 stride-1 convolutions from 32 channels run as
- * Winograd convolutions: oneDNN's where it has them (AVX-512), else punet's own (native/winograd.cc);
- * PUNET_WINOGRAD=onednn|punet|off forces one or none (direct kernels), PUNET_WINOGRAD_MIN=N moves
- * the channel threshold.
+ * punet's own Winograd convolutions (native/winograd.cc); PUNET_WINOGRAD=onednn|punet|off picks
+ * oneDNN's (AVX-512 only), punet's or none (direct kernels), PUNET_WINOGRAD_MIN=N moves the
+ * channel threshold.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -39,7 +39,7 @@ export interface NativeStats {
   threads: number;
   runtime: string;
   version: string;
-  /** Whose Winograd kernels run now: oneDNN's (it has them for AVX-512), punet's, or none. */
+  /** Whose Winograd kernels run now: punet's (the default), oneDNN's (on request, AVX-512 only), or none. */
   winograd: 'onednn' | 'punet' | 'off';
 }
 

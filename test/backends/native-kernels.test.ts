@@ -39,7 +39,7 @@ const CASES: Case[] = [
   { batch: 1, h: 9, w: 9, cin: 7, cout: 3, k: 3, stride: 2, pad: 'valid' },
   { batch: 3, h: 5, w: 7, cin: 3, cout: 7, k: 1, stride: 1, pad: 'same' },
   { batch: 1, h: 7, w: 6, cin: 7, cout: 7, k: 1, stride: 2, pad: 'valid' },
-  // 3x3 stride 1 from 32 channels: Winograd kernels (oneDNN's on AVX-512, else punet's).
+  // 3x3 stride 1 from 32 channels: Winograd kernels (punet's, unless PUNET_WINOGRAD says otherwise).
   { batch: 2, h: 11, w: 9, cin: 32, cout: 48, k: 3, stride: 1, pad: 'same' },
   { batch: 1, h: 10, w: 7, cin: 48, cout: 32, k: 3, stride: 1, pad: 'valid' },
 ];
@@ -126,10 +126,10 @@ describe.runIf(load.ok)('native convolution kernels', () => {
     }
   });
 
-  // punet's own Winograd (native/winograd.cc) is what AVX2 CPUs run ('auto' picks oneDNN's on
-  // AVX-512): forced here so every machine checks it, on tiles cut by the image edge (sizes not
-  // multiples of 4, smaller than a tile), channels not multiples of 8, asymmetric and no padding,
-  // and on two threads (blocks of tiles split between them, partial filter gradients summed).
+  // punet's own Winograd (native/winograd.cc), forced here whatever PUNET_WINOGRAD says, on tiles
+  // cut by the image edge (sizes not multiples of 4, smaller than a tile), channels not multiples
+  // of 8, asymmetric and no padding, and on two threads (blocks of tiles split between them,
+  // partial filter gradients summed).
   const OWN_WINOGRAD: (Case & { threads: number })[] = [
     { batch: 2, h: 11, w: 9, cin: 32, cout: 48, k: 3, stride: 1, pad: 'same', threads: 1 },
     { batch: 1, h: 10, w: 7, cin: 48, cout: 32, k: 3, stride: 1, pad: 'valid', threads: 1 },
@@ -172,6 +172,32 @@ describe.runIf(load.ok)('native convolution kernels', () => {
     } finally {
       addon.setWinograd('auto');
       addon.setThreads(threads);
+    }
+  });
+
+  // oneDNN's Winograd (PUNET_WINOGRAD=onednn) exists on AVX-512 CPUs only: checked where it does.
+  it.each(CASES.filter(winograd))("%# oneDNN's Winograd where the CPU has it, $batch x $h x $w x $cin -> $cout, $pad: native = loops", async (c, ctx) => {
+    addon.setWinograd('onednn');
+    try {
+      if (addon.stats().winograd !== 'onednn') return ctx.skip("oneDNN 2.6 has no Winograd kernels for this CPU (AVX-512 only)");
+      const g = geometryOf(c);
+      const d: Data = {
+        x: seededValues(c.batch * c.h * c.w * c.cin, 21),
+        w: seededValues(9 * c.cin * c.cout, 22),
+        dy: seededValues(c.batch * g.ho * g.wo * c.cout, 23),
+        bias: seededValues(c.cout, 24),
+      };
+      const before = addon.stats();
+      const native = await onBackend('wasm', () => kernels(c, d));
+      const after = addon.stats();
+      expect(after.winogradPrimitives - before.winogradPrimitives, name(c)).toBe(4);
+      expect(after.punetWinogradPrimitives - before.punetWinogradPrimitives, name(c)).toBe(0);
+      const loop = loops(c, d);
+      for (const k of ['y', 'dx', 'dw', 'fused'] as const) {
+        expect(maxRelErr(native[k], loop[k]), `${k} native vs loops, ${name(c)}`).toBeLessThan(1e-5);
+      }
+    } finally {
+      addon.setWinograd('auto');
     }
   });
 
