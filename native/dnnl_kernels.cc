@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "oneapi/dnnl/dnnl.hpp"
+#include "adam.h"
 #include "winograd.h"
 
 namespace {
@@ -532,6 +533,19 @@ void runReluGradBias(uint8_t* heap, const uint32_t* p) {
   }
 }
 
+// Layout of an Adam call's Uint32Array: the element count, seven float32 vectors (gradient, m, v,
+// value in; m, v, value out), then the step's scalars (AdamScalars' fields, as float32 bits).
+enum AdamParam { dCount, dGradient, dM, dV, dValue, dMOut, dVOut, dValueOut, dScalars, kAdamParams = dScalars + 8 };
+static_assert(sizeof(punet::AdamScalars) == 8 * sizeof(float), "AdamScalars is eight floats");
+
+void runAdam(uint8_t* heap, const uint32_t* p) {
+  punet::AdamScalars s;
+  std::memcpy(&s, p + dScalars, sizeof(s));
+  const auto at = [&](int i) { return reinterpret_cast<float*>(heap + p[i]); };
+  threadsFor(double(p[dCount]) * 8);  // memory-bound, like the ReLU gradient
+  punet::adamUpdate(s, p[dCount], at(dGradient), at(dM), at(dV), at(dValue), at(dMOut), at(dVOut), at(dValueOut));
+}
+
 // ---- N-API glue -------------------------------------------------------------------------------
 
 napi_value throwError(napi_env env, const char* message) {
@@ -662,6 +676,18 @@ napi_value ReluGradBias(napi_env env, napi_callback_info info) {
   return guarded(env, [&] { runReluGradBias(heap, p); });
 }
 
+napi_value Adam(napi_env env, napi_callback_info info) {
+  uint8_t* heap;
+  size_t bytes;
+  const uint32_t* p;
+  if (!readArgs(env, info, &heap, &bytes, &p, kAdamParams)) return nullptr;
+  const size_t vectorBytes = static_cast<size_t>(p[dCount]) * sizeof(float);
+  for (int i = dGradient; i < dScalars; i++) {
+    if (p[i] + vectorBytes > bytes) return throwError(env, "adam: vector outside the heap");
+  }
+  return guarded(env, [&] { runAdam(heap, p); });
+}
+
 napi_value ResizeBilinearGrad(napi_env env, napi_callback_info info) {
   uint8_t* heap;
   size_t bytes;
@@ -754,6 +780,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"concat", nullptr, Concat, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reluGradBias", nullptr, ReluGradBias, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"resizeBilinearGrad", nullptr, ResizeBilinearGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setWinograd", nullptr, SetWinograd, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"stats", nullptr, Stats, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -3,7 +3,9 @@
  * variable; a small net has dozens of variables, so the update cost is kernel dispatch, not
  * arithmetic. Here the gradients are concatenated once, the same element-wise arithmetic (the same
  * ops in the same order as tfjs's Adam, so the numbers are bit-identical) runs once on the flat
- * vector, and the new values are split back into the variables.
+ * vector, and the new values are split back into the variables. Where punet's native kernels run
+ * (wasm backend), that arithmetic is one threaded kernel (ADAM_UPDATE, native/adam.cc), still bit
+ * for bit the same.
  *
  * Checkpoints see exactly what tfjs's Adam shows: getWeights() gives the iteration count, then one
  * `${name}/m` and one `${name}/v` per variable, and the beta powers are the own scalar variables
@@ -13,6 +15,7 @@
 import type * as tfNs from '@tensorflow/tfjs';
 import { Type, type Static } from '@sinclair/typebox';
 import type { Tensor, Tf, Variable } from '../../compiler/api.js';
+import { ADAM_UPDATE } from '../../runtime/backends/native-kernel-names.js';
 
 /** Adam's hyperparameters: the `adam` optimizer's options (plugins/builtin/training.ts). */
 export const AdamOptionsSchema = Type.Object(
@@ -125,11 +128,16 @@ function defineFlatAdam(tf: Tf) {
         const missing = list.map((g) => g.tensor == null);
         const gradient = flatten(list.map((g, i) => g.tensor ?? tf.zeros(slots.shapes[i]!)));
         const value = flatten(variables);
-        let m = tf.add(tf.mul(slots.m, this.beta1), tf.mul(gradient, 1 - this.beta1));
-        let v = tf.add(tf.mul(slots.v, this.beta2), tf.mul(tf.square(gradient), 1 - this.beta2));
-        const mHat = tf.div(m, oneMinusAccBeta1);
-        const vHat = tf.div(v, oneMinusAccBeta2);
-        let next = tf.add(tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), this.epsilon)), -this.learningRate), value);
+        const step = { gradient, m: slots.m, v: slots.v, value, oneMinusAccBeta1, oneMinusAccBeta2 };
+        // Where the native kernels run, the same arithmetic in one threaded pass (bit-identical).
+        const oneKernel = tf.getKernel(ADAM_UPDATE, tf.getBackend()) !== undefined;
+        let [m, v, next] = oneKernel
+          ? (tf.engine().runKernel(ADAM_UPDATE, step, { beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, learningRate: this.learningRate }) as unknown as [
+              Tensor,
+              Tensor,
+              Tensor,
+            ])
+          : this.composedUpdate(step);
         if (missing.some(Boolean)) {
           const keep = tf.concat(slots.sizes.map((n, i) => tf.fill([n], missing[i] ? 0 : 1, 'bool')));
           m = tf.where(keep, m, slots.m);
@@ -143,6 +151,15 @@ function defineFlatAdam(tf: Tf) {
         this.accBeta2.assign(tf.mul(this.accBeta2, this.beta2));
       });
       this.incrementIterations();
+    }
+
+    /** One Adam step in tfjs's element-wise ops, in the order tfjs's AdamOptimizer runs them. */
+    private composedUpdate(s: { gradient: Tensor; m: Tensor; v: Tensor; value: Tensor; oneMinusAccBeta1: Tensor; oneMinusAccBeta2: Tensor }): [Tensor, Tensor, Tensor] {
+      const m = tf.add(tf.mul(s.m, this.beta1), tf.mul(s.gradient, 1 - this.beta1));
+      const v = tf.add(tf.mul(s.v, this.beta2), tf.mul(tf.square(s.gradient), 1 - this.beta2));
+      const mHat = tf.div(m, s.oneMinusAccBeta1);
+      const vHat = tf.div(v, s.oneMinusAccBeta2);
+      return [m, v, tf.add(tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), this.epsilon)), -this.learningRate), s.value)];
     }
 
     /**

@@ -9,3 +9,11 @@
  * after the convolution, in one pass instead of Step, Multiply and Sum.
  */
 export const RELU_GRAD_BIAS = 'PunetReluGradBias';
+
+/**
+ * Inputs { gradient, m, v, value } (flat float32 vectors of one length) and { oneMinusAccBeta1,
+ * oneMinusAccBeta2 } (float32 scalars, 1 - beta^t); attrs { beta1, beta2, epsilon, learningRate };
+ * outputs [m, v, value] after one Adam step. The arithmetic of plugins/builtin/flat-adam.ts's
+ * composed ops, bit for bit, in one threaded pass instead of a dozen single-threaded kernels.
+ */
+export const ADAM_UPDATE = 'PunetAdamUpdate';

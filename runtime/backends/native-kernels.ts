@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { NativeAddon } from './native.js';
-import { RELU_GRAD_BIAS } from './native-kernel-names.js';
+import { ADAM_UPDATE, RELU_GRAD_BIAS } from './native-kernel-names.js';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 type Attrs = Record<string, unknown>;
@@ -29,6 +29,8 @@ const SUM_PARAMS = 5;
 const POOL_PARAMS = 16;
 const RELU_GRAD_PARAMS = 6;
 const RESIZE_PARAMS = 9;
+const ADAM_VECTORS = 7;
+const ADAM_PARAMS = 1 + ADAM_VECTORS + 8;
 const enum ConvKind {
   Forward = 0,
   BackwardData = 1,
@@ -338,6 +340,39 @@ function reluGradBias(addon: NativeAddon) {
   };
 }
 
+/** ADAM_UPDATE (native-kernel-names.ts): [m, v, value] after one Adam step. */
+function adamUpdate(addon: NativeAddon) {
+  return (args: KernelArgs): tf.TensorInfo[] => {
+    const backend = args.backend as BackendWasm;
+    const inputs = args.inputs as Partial<Record<string, tf.TensorInfo>>;
+    const vectors = ['gradient', 'm', 'v', 'value'].map((k) => inputs[k]);
+    const scalars = ['oneMinusAccBeta1', 'oneMinusAccBeta2'].map((k) => inputs[k]);
+    const length = vectors[0] === undefined ? 0 : size(vectors[0].shape);
+    const isVector = (t: tf.TensorInfo | undefined) => t?.dtype === 'float32' && t.shape.length === 1 && t.shape[0] === length;
+    const isScalar = (t: tf.TensorInfo | undefined) => t?.dtype === 'float32' && size(t.shape) === 1;
+    if (!vectors.every(isVector) || !scalars.every(isScalar)) {
+      throw new Error(`${ADAM_UPDATE}: gradient, m, v and value must be float32 vectors of one length and 1 - beta^t float32 scalars`);
+    }
+    const a = (args.attrs ?? {}) as { beta1: number; beta2: number; epsilon: number; learningRate: number };
+    const outputs = [0, 1, 2].map(() => backend.makeOutput([length], 'float32'));
+    const heap = heapOf(backend);
+    const scalarValue = (t: tf.TensorInfo) => new Float32Array(heap.buffer, offsetOf(backend, heap, t), 1)[0]!;
+    const p = new Uint32Array(ADAM_PARAMS);
+    p.set([length, ...[...(vectors as tf.TensorInfo[]), ...outputs].map((t) => offsetOf(backend, heap, t))]);
+    // AdamScalars (native/adam.h) in float32, as tfjs's scalar tensors would hold them.
+    new Float32Array(p.buffer, (1 + ADAM_VECTORS) * 4).set([
+      a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, scalarValue(scalars[0]!), scalarValue(scalars[1]!), a.epsilon, -a.learningRate,
+    ]);
+    try {
+      if (length > 0) addon.adam(heap, p);
+    } catch (err) {
+      for (const out of outputs) backend.disposeData(out.dataId);
+      throw err;
+    }
+    return outputs;
+  };
+}
+
 type NativeKernel = (args: KernelArgs, backend: BackendWasm) => tf.TensorInfo | tf.TensorInfo[] | null;
 const NATIVE_BUILDERS: Record<(typeof NATIVE_KERNELS)[number], (addon: NativeAddon) => NativeKernel> = {
   Conv2D: conv2d,
@@ -364,8 +399,12 @@ export function registerNativeKernels(addon: NativeAddon): void {
     tf.unregisterKernel(name, 'wasm');
     tf.registerKernel(makeKernel(name, current, NATIVE_BUILDERS[name](addon)));
   }
-  if (tf.getKernel(RELU_GRAD_BIAS, 'wasm') === undefined) {
-    tf.registerKernel({ kernelName: RELU_GRAD_BIAS, backendName: 'wasm', kernelFunc: reluGradBias(addon) as unknown as tf.KernelFunc });
+  const own: [string, (addon: NativeAddon) => (args: KernelArgs) => tf.TensorInfo[]][] = [
+    [RELU_GRAD_BIAS, reluGradBias],
+    [ADAM_UPDATE, adamUpdate],
+  ];
+  for (const [name, build] of own) {
+    if (tf.getKernel(name, 'wasm') === undefined) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: build(addon) as unknown as tf.KernelFunc });
   }
 }
 

@@ -60,6 +60,8 @@ export interface NativeAddon {
   resizeBilinearGrad(heap: Uint8Array, params: Uint32Array): void;
   /** ReLU + bias gradient (RELU_GRAD_BIAS): params laid out as ReluGradParam in native/dnnl_kernels.cc. */
   reluGradBias(heap: Uint8Array, params: Uint32Array): void;
+  /** One Adam step on flat vectors (ADAM_UPDATE): params laid out as AdamParam in native/dnnl_kernels.cc. */
+  adam(heap: Uint8Array, params: Uint32Array): void;
   setThreads(threads: number): void;
   /** Which Winograd kernels eligible convolutions use from the next call on (PUNET_WINOGRAD sets the first). */
   setWinograd(mode: 'auto' | 'onednn' | 'punet' | 'off'): void;

@@ -8,7 +8,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { loadNativeAddon, type NativeAddon } from '../../runtime/backends/native.js';
-import { RELU_GRAD_BIAS } from '../../runtime/backends/native-kernel-names.js';
+import { ADAM_UPDATE, RELU_GRAD_BIAS } from '../../runtime/backends/native-kernel-names.js';
+import { createFlatAdam } from '../../plugins/builtin/flat-adam.js';
 import { onBackend, relErr, seededValues } from './helpers.js';
 import { geometry, naiveFilterGrad, naiveForward, naiveInputGrad, type ConvGeometry } from './reference.js';
 
@@ -421,6 +422,85 @@ describe.runIf(load.ok)('native convolution kernels', () => {
     loopDz.forEach((g, i) => (loopDb[i % 6] += g));
     expect(Array.from(dz!)).toEqual(Array.from(loopDz));
     expect(maxRelErr(db!, loopDb)).toBeLessThan(1e-6);
+  });
+
+  it("Adam's update in one kernel = the composed wasm ops and the cpu backend's, bit for bit, on 1 and 2 threads", async () => {
+    // 2.5M elements: enough for the kernel to use a second thread.
+    const n = 2_500_000;
+    const g = seededValues(n, 31);
+    const m = seededValues(n, 32).map((x) => 0.1 * x);
+    const v = seededValues(n, 33).map((x) => 0.01 * x * x);
+    const value = seededValues(n, 34);
+    const attrs = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, learningRate: 3e-4 };
+    const accBeta = [0.9 ** 3, 0.999 ** 3];
+    // Read inside tidy, returned outside it (tidy would walk a returned array element by element).
+    const valuesOf = (fn: () => tf.Tensor[]) => {
+      let out: Float32Array[] = [];
+      tf.tidy(() => {
+        out = fn().map((t) => t.dataSync() as Float32Array);
+      });
+      return out;
+    };
+    const composed = () =>
+      valuesOf(() => {
+        const [gt, mt, vt, wt] = [g, m, v, value].map((a) => tf.tensor1d(a));
+        const [b1, b2] = accBeta.map((b) => tf.sub(1, tf.scalar(b)));
+        const m1 = tf.add(tf.mul(mt!, attrs.beta1), tf.mul(gt!, 1 - attrs.beta1));
+        const v1 = tf.add(tf.mul(vt!, attrs.beta2), tf.mul(tf.square(gt!), 1 - attrs.beta2));
+        const next = tf.add(tf.mul(tf.div(tf.div(m1, b1!), tf.add(tf.sqrt(tf.div(v1, b2!)), attrs.epsilon)), -attrs.learningRate), wt!);
+        return [m1, v1, next];
+      });
+    const wasm = await onBackend('wasm', composed);
+    const cpu = await onBackend('cpu', composed);
+    const threads = addon.stats().threads;
+    try {
+      for (const t of [1, 2]) {
+        addon.setThreads(t);
+        const before = nativeCalls(addon);
+        const native = await onBackend('wasm', () =>
+          valuesOf(() => {
+            const [gradient, mt, vt, wt] = [g, m, v, value].map((a) => tf.tensor1d(a));
+            const [oneMinusAccBeta1, oneMinusAccBeta2] = accBeta.map((b) => tf.sub(1, tf.scalar(b)));
+            const inputs = { gradient: gradient!, m: mt!, v: vt!, value: wt!, oneMinusAccBeta1: oneMinusAccBeta1!, oneMinusAccBeta2: oneMinusAccBeta2! };
+            return tf.engine().runKernel(ADAM_UPDATE, inputs, attrs) as unknown as tf.Tensor[];
+          }),
+        );
+        expect(nativeCalls(addon) - before).toBe(1);
+        for (let k = 0; k < 3; k++) {
+          expect(native[k]!.length).toBe(n);
+          // toEqual on 2.5M numbers is slow: the first difference instead.
+          expect(native[k]!.findIndex((x, i) => x !== wasm[k]![i]), `output ${k}, ${t} thread(s), vs wasm ops`).toBe(-1);
+          expect(native[k]!.findIndex((x, i) => x !== cpu[k]![i]), `output ${k}, ${t} thread(s), vs cpu ops`).toBe(-1);
+        }
+        // The parameters moved (the check above could not pass on an update that did nothing).
+        expect(native[2]!.filter((x, i) => x !== value[i]).length).toBeGreaterThan(n / 2);
+      }
+    } finally {
+      addon.setThreads(threads);
+    }
+  });
+
+  it("flat Adam on the native path takes the steps of tfjs's AdamOptimizer, bit for bit", async () => {
+    await onBackend('wasm', async () => {
+      const shapes = [[3, 3, 4, 8], [8], [1, 1, 8, 2], [2]];
+      const make = (prefix: string) => shapes.map((shape, i) => tf.variable(tf.tensor(seededValues(shape.reduce((a, b) => a * b, 1), 40 + i), shape), true, `${prefix}/w${i}`));
+      const [a, b] = [make('adam-ref'), make('adam-flat')];
+      const reference = tf.train.adam(0.01, 0.9, 0.999, 1e-8);
+      const flat = createFlatAdam(tf, { lr: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
+      const before = nativeCalls(addon);
+      for (let step = 0; step < 4; step++) {
+        for (const [optimizer, vars] of [[reference, a], [flat, b]] as const) {
+          const grads = vars.map((v, i) => ({ name: v.name, tensor: tf.tensor(seededValues(v.size, 100 * step + i), v.shape) }));
+          optimizer.applyGradients(grads);
+          tf.dispose(grads.map((x) => x.tensor));
+        }
+      }
+      expect(nativeCalls(addon) - before).toBeGreaterThanOrEqual(4); // one Adam kernel per step (and the flattening concats)
+      for (let i = 0; i < shapes.length; i++) expect(Array.from(b[i]!.dataSync()), `variable ${i}`).toEqual(Array.from(a[i]!.dataSync()));
+      reference.dispose();
+      flat.dispose();
+      tf.dispose([...a, ...b]);
+    });
   });
 
   it('hands what it does not cover to the wasm kernel (prelu activation) and still computes it right', async () => {
