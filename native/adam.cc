@@ -2,7 +2,7 @@
 // instead of a dozen wasm kernels each reading and writing the whole vector on one thread.
 //
 // Every operation is the float32 operation the tfjs kernels do, in their order (each product and
-// quotient rounded: binding.gyp compiles without fused multiply-add contraction), so
+// quotient rounded: binding.gyp builds this file without fused multiply-adds), so
 // the result is bit-identical to the wasm ops, whatever the thread count.
 #include "adam.h"
 

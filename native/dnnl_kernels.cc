@@ -22,6 +22,7 @@
 
 #include "oneapi/dnnl/dnnl.hpp"
 #include "adam.h"
+#include "reduce.h"
 #include "winograd.h"
 
 namespace {
@@ -352,7 +353,8 @@ void runMatMul(uint8_t* heap, const uint32_t* p) {
 
 // Layout of a sum call's Uint32Array: a row-major tensor seen as [outer, reduced, inner] summed
 // over its middle axis into [outer, inner]. oneDNN 2.6's reduction primitive runs a reference loop
-// for this layout (slower than wasm), so the sum is a product with a vector of ones instead.
+// for this layout (slower than wasm), so the sum is a product with a vector of ones instead, or,
+// for contiguous rows (inner 1), punet's own row sums (reduce.cc).
 enum SumParam { rOuter, rReduced, rInner, rA, rOut, kSumParams };
 
 std::unordered_map<std::string, std::unique_ptr<MatMulEntry>> sumCache;
@@ -360,8 +362,12 @@ std::vector<float> ones;
 
 void runSum(uint8_t* heap, const uint32_t* p) {
   const memory::dim outer = p[rOuter], reduced = p[rReduced], inner = p[rInner];
-  if (ones.size() < static_cast<size_t>(reduced)) ones.assign(reduced, 1.f);
   threadsFor(double(outer) * reduced * inner);
+  if (inner == 1) {
+    punet::sumRows(reinterpret_cast<const float*>(heap + p[rA]), outer, reduced, reinterpret_cast<float*>(heap + p[rOut]));
+    return;
+  }
+  if (ones.size() < static_cast<size_t>(reduced)) ones.assign(reduced, 1.f);
   std::string key = keyOf(p, rA);
   auto found = sumCache.find(key);
   if (found == sumCache.end()) {

@@ -148,8 +148,19 @@ const l2 = defineContribution<RegularizerContribution<Static<typeof L2Schema>>>(
   compute: ({ tf, options, weights }) =>
     tf.tidy(() => {
       if (weights.length === 0) return tf.scalar(0);
-      const sums = weights.map((w) => tf.sum(tf.square(w)));
-      return tf.mul(tf.addN(sums), options.scale / 2) as Scalar;
+      // The gradient, scale * w, written out: one product per weight where autodiff through
+      // square and sum runs five kernels per weight (a tenth of the LIDC step's non-conv time).
+      const penalty = tf.customGrad(((...args: unknown[]) => {
+        const ws = args.slice(0, -1) as Tensor[];
+        (args[args.length - 1] as (saved: Tensor[]) => void)(ws);
+        const value = tf.mul(tf.addN(ws.map((w) => tf.sum(tf.square(w)))), options.scale / 2);
+        const gradFunc = (dy: Tensor, saved: Tensor[]) => {
+          const k = tf.mul(dy, options.scale);
+          return saved.map((w) => tf.mul(w, k));
+        };
+        return { value, gradFunc };
+      }) as never) as (...ws: Tensor[]) => Tensor;
+      return penalty(...weights) as Scalar;
     }),
 });
 

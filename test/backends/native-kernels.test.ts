@@ -241,6 +241,17 @@ describe.runIf(load.ok)('native convolution kernels', () => {
       expect(maxRelErr(native, loop), JSON.stringify(c)).toBeLessThan(1e-5);
       expect(maxRelErr(cpu, loop), JSON.stringify(c)).toBeLessThan(1e-5);
     }
+    // Contiguous rows (the L2 penalty's whole-weight sums, last-axis sums) longer than one of the
+    // native row sum's 4096-float chunks and not a multiple of its 16 lanes, against double loops.
+    for (const rowShape of [[300_007], [7, 9_001]]) {
+      const [outer, reduced] = rowShape.length === 1 ? [1, rowShape[0]!] : [rowShape[0]!, rowShape[1]!];
+      const data = seededValues(outer * reduced, 16).map((v) => v + 0.25); // a mean far from zero: errors would show
+      const before = nativeCalls(addon);
+      const native = await onBackend('wasm', () => tf.tidy(() => tf.sum(tf.tensor(data, rowShape), -1).dataSync() as Float32Array));
+      expect(nativeCalls(addon) - before).toBe(1);
+      const loop = Array.from({ length: outer }, (_, o) => data.subarray(o * reduced, (o + 1) * reduced).reduce((a, b) => a + b, 0));
+      expect(maxRelErr(native, Float64Array.from(loop)), `rows ${rowShape}`).toBeLessThan(1e-6);
+    }
   });
 
   it('Sum over leading, middle, last and all axes, with and without keepDims, = cpu = loops', async () => {
@@ -283,6 +294,17 @@ describe.runIf(load.ok)('native convolution kernels', () => {
       expect(maxRelErr(native, loop), JSON.stringify(c)).toBeLessThan(1e-5);
       expect(maxRelErr(cpu, loop), JSON.stringify(c)).toBeLessThan(1e-5);
     }
+    // Contiguous rows (the L2 penalty's whole-weight sums, last-axis sums) longer than one of the
+    // native row sum's 4096-float chunks and not a multiple of its 16 lanes, against double loops.
+    for (const rowShape of [[300_007], [7, 9_001]]) {
+      const [outer, reduced] = rowShape.length === 1 ? [1, rowShape[0]!] : [rowShape[0]!, rowShape[1]!];
+      const data = seededValues(outer * reduced, 16).map((v) => v + 0.25); // a mean far from zero: errors would show
+      const before = nativeCalls(addon);
+      const native = await onBackend('wasm', () => tf.tidy(() => tf.sum(tf.tensor(data, rowShape), -1).dataSync() as Float32Array));
+      expect(nativeCalls(addon) - before).toBe(1);
+      const loop = Array.from({ length: outer }, (_, o) => data.subarray(o * reduced, (o + 1) * reduced).reduce((a, b) => a + b, 0));
+      expect(maxRelErr(native, Float64Array.from(loop)), `rows ${rowShape}`).toBeLessThan(1e-6);
+    }
   });
 
   it('AvgPoolGrad (odd and even sizes, same and valid) = cpu = loops', async () => {
@@ -323,6 +345,17 @@ describe.runIf(load.ok)('native convolution kernels', () => {
           }
       expect(maxRelErr(native, loop), JSON.stringify(c)).toBeLessThan(1e-5);
       expect(maxRelErr(cpu, loop), JSON.stringify(c)).toBeLessThan(1e-5);
+    }
+    // Contiguous rows (the L2 penalty's whole-weight sums, last-axis sums) longer than one of the
+    // native row sum's 4096-float chunks and not a multiple of its 16 lanes, against double loops.
+    for (const rowShape of [[300_007], [7, 9_001]]) {
+      const [outer, reduced] = rowShape.length === 1 ? [1, rowShape[0]!] : [rowShape[0]!, rowShape[1]!];
+      const data = seededValues(outer * reduced, 16).map((v) => v + 0.25); // a mean far from zero: errors would show
+      const before = nativeCalls(addon);
+      const native = await onBackend('wasm', () => tf.tidy(() => tf.sum(tf.tensor(data, rowShape), -1).dataSync() as Float32Array));
+      expect(nativeCalls(addon) - before).toBe(1);
+      const loop = Array.from({ length: outer }, (_, o) => data.subarray(o * reduced, (o + 1) * reduced).reduce((a, b) => a + b, 0));
+      expect(maxRelErr(native, Float64Array.from(loop)), `rows ${rowShape}`).toBeLessThan(1e-6);
     }
   });
 

@@ -91,6 +91,20 @@ describe('l2 and weighted objective', () => {
     tf.dispose([a, b]);
   });
 
+  it("l2's gradient is scale * w for every weight (its own, written out), times the upstream gradient", () => {
+    const a = tf.variable(tf.tensor1d([1, 2]));
+    const b = tf.variable(tf.tensor2d([3, -1, 0.5], [1, 3]));
+    const start = tf.memory().numTensors;
+    const { value, grads } = tf.variableGrads(() => tf.mul(l2.compute({ tf, options: { scale: 0.1 }, weights: [a, b] }), 3) as tf.Scalar, [a, b]);
+    expect(value.dataSync()[0]).toBeCloseTo((3 * 0.1 * (1 + 4 + 9 + 1 + 0.25)) / 2, 6);
+    const close = (t: tf.Tensor, expected: number[]) => Array.from(t.dataSync()).forEach((g, i) => expect(g).toBeCloseTo(expected[i]!, 6));
+    close(grads[a.name]!, [0.3, 0.6]);
+    close(grads[b.name]!, [0.9, -0.3, 0.15]);
+    tf.dispose([value, ...Object.values(grads)]);
+    expect(tf.memory().numTensors).toBe(start);
+    tf.dispose([a, b]);
+  });
+
   it('weighted = rec + beta * KL', () => {
     const v = tf.tidy(() =>
       weighted.combine({ tf, options: { beta: 2.5, warmup_steps: 0 }, reconstruction: tf.scalar(3), kl: tf.scalar(4), pixelsPerImage: 1, state: {} }).loss.dataSync()[0],
