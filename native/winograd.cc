@@ -393,9 +393,11 @@ void winogradBackwardWeights(const WinogradShape& s, const float* x, const float
       for (long p = 0; p < kPoints; p++) gemm('T', C, O, count, v + p * C, kPoints * C, e + p * O, kPoints * O, 1.f, sum + p * C * O, O);
     }
   }
+  // Split between the threads, each element still gets the partial sums in thread order.
   float* total = buffers[0].sum.data();
   for (int t = 1; t < used; t++) {
     const float* part = buffers[t].sum.data();
+#pragma omp parallel for schedule(static)
     for (long i = 0; i < points; i++) total[i] += part[i];
   }
   transformFilterGradient(total, C, O, dw);
