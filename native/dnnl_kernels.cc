@@ -257,9 +257,10 @@ ConvEntry& convEntry(const uint32_t* p) {
 int requestedThreads = 1;
 constexpr double kMinParallelMacs = 16e6;
 
-// A float that a memory-bound kernel (copies, element-wise passes) reads or writes counts as this
-// many multiply-adds: a second thread pays for its wake-up from 2M floats on (the LIDC step's skip
-// concats and their gradients, up to 12.6M floats: 0.041 -> 0.026 s wall on 2 threads).
+// A float that a memory-bound kernel (copies, element-wise passes, pooling, resizing) reads or
+// writes counts as this many multiply-adds: a second thread pays for its wake-up from 2M floats on
+// (the LIDC step's skip concats and their gradients, up to 12.6M floats: 0.041 -> 0.026 s wall on
+// 2 threads).
 constexpr double kMemoryBoundWeight = 8;
 
 void threadsFor(double macs) {
@@ -391,9 +392,10 @@ void runSum(uint8_t* heap, const uint32_t* p) {
   cpuStream().wait();
 }
 
-// Layout of an average-pool gradient call: NHWC sizes, window, strides, padding (TensorFlow's
-// windows: each divided by its real pixels, i.e. oneDNN's exclude-padding average), dy, dx.
-enum PoolParam { pN, pH, pW, pC, pOH, pOW, pKH, pKW, pSH, pSW, pTop, pBottom, pLeft, pRight, pDy, pDx, kPoolParams };
+// Layout of an average-pool call, forward or gradient: NHWC sizes, window, strides, padding
+// (TensorFlow's windows: each divided by its real pixels, i.e. oneDNN's exclude-padding average),
+// then the pooled side (y, or dy) and the image side (x, or dx).
+enum PoolParam { pN, pH, pW, pC, pOH, pOW, pKH, pKW, pSH, pSW, pTop, pBottom, pLeft, pRight, pPooled, pImage, kPoolParams };
 
 struct PoolEntry {
   dnnl::primitive pool;
@@ -401,9 +403,9 @@ struct PoolEntry {
 };
 std::unordered_map<std::string, std::unique_ptr<PoolEntry>> poolCache;
 
-void runAvgPoolGrad(uint8_t* heap, const uint32_t* p) {
-  threadsFor(double(p[pN]) * p[pH] * p[pW] * p[pC] * p[pKH] * p[pKW]);
-  std::string key = keyOf(p, pDy);
+void runAvgPool(uint8_t* heap, const uint32_t* p, bool gradient) {
+  threadsFor(double(p[pN]) * p[pH] * p[pW] * p[pC] * kMemoryBoundWeight);
+  std::string key = keyOf(p, pPooled) + (gradient ? 'b' : 'f');
   auto found = poolCache.find(key);
   if (found == poolCache.end()) {
     auto entry = std::make_unique<PoolEntry>();
@@ -414,14 +416,19 @@ void runAvgPoolGrad(uint8_t* heap, const uint32_t* p) {
     const auto algo = dnnl::algorithm::pooling_avg_exclude_padding;
     dnnl::pooling_forward::primitive_desc fwd(
         dnnl::pooling_forward::desc(dnnl::prop_kind::forward_training, algo, entry->src, entry->dst, strides, kernel, padL, padR), cpuEngine());
-    dnnl::pooling_backward::primitive_desc pd(dnnl::pooling_backward::desc(algo, entry->src, entry->dst, strides, kernel, padL, padR), cpuEngine(), fwd);
-    entry->pool = dnnl::pooling_backward(pd);
+    if (gradient) {
+      dnnl::pooling_backward::primitive_desc pd(dnnl::pooling_backward::desc(algo, entry->src, entry->dst, strides, kernel, padL, padR), cpuEngine(), fwd);
+      entry->pool = dnnl::pooling_backward(pd);
+    } else {
+      entry->pool = dnnl::pooling_forward(fwd);
+    }
     found = poolCache.emplace(key, std::move(entry)).first;
   }
   PoolEntry& e = *found->second;
   auto& engine = cpuEngine();
-  memory dy(e.dst, engine, heap + p[pDy]), dx(e.src, engine, heap + p[pDx]);
-  e.pool.execute(cpuStream(), {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_SRC, dx}});
+  memory pooled(e.dst, engine, heap + p[pPooled]), image(e.src, engine, heap + p[pImage]);
+  if (gradient) e.pool.execute(cpuStream(), {{DNNL_ARG_DIFF_DST, pooled}, {DNNL_ARG_DIFF_SRC, image}});
+  else e.pool.execute(cpuStream(), {{DNNL_ARG_SRC, image}, {DNNL_ARG_DST, pooled}});
   cpuStream().wait();
 }
 
@@ -461,7 +468,7 @@ void runResizeBilinearGrad(uint8_t* heap, const uint32_t* p) {
   float* dx = reinterpret_cast<float*>(heap + p[zDx]);
   const double heightScale = double(align && yh > 1 ? xh - 1 : xh) / double(align && yh > 1 ? yh - 1 : yh);
   const double widthScale = double(align && yw > 1 ? xw - 1 : xw) / double(align && yw > 1 ? yw - 1 : yw);
-  threadsFor(double(batch) * yh * yw * depth * 4);
+  threadsFor(double(batch) * yh * yw * depth * kMemoryBoundWeight);
 #pragma omp parallel for schedule(static)
   for (long long b = 0; b < static_cast<long long>(batch); b++) {
     float* out = dx + b * xh * xw * depth;
@@ -642,16 +649,19 @@ napi_value Sum(napi_env env, napi_callback_info info) {
   return guarded(env, [&] { runSum(heap, p); });
 }
 
-napi_value AvgPoolGrad(napi_env env, napi_callback_info info) {
+napi_value AvgPoolEither(napi_env env, napi_callback_info info, bool gradient) {
   uint8_t* heap;
   size_t bytes;
   const uint32_t* p;
   if (!readArgs(env, info, &heap, &bytes, &p, kPoolParams)) return nullptr;
-  const size_t dyBytes = static_cast<size_t>(p[pN]) * p[pOH] * p[pOW] * p[pC] * sizeof(float);
-  const size_t dxBytes = static_cast<size_t>(p[pN]) * p[pH] * p[pW] * p[pC] * sizeof(float);
-  if (p[pDy] + dyBytes > bytes || p[pDx] + dxBytes > bytes) return throwError(env, "avgPoolGrad: tensor outside the heap");
-  return guarded(env, [&] { runAvgPoolGrad(heap, p); });
+  const size_t pooledBytes = static_cast<size_t>(p[pN]) * p[pOH] * p[pOW] * p[pC] * sizeof(float);
+  const size_t imageBytes = static_cast<size_t>(p[pN]) * p[pH] * p[pW] * p[pC] * sizeof(float);
+  if (p[pPooled] + pooledBytes > bytes || p[pImage] + imageBytes > bytes) return throwError(env, "avgPool: tensor outside the heap");
+  return guarded(env, [&] { runAvgPool(heap, p, gradient); });
 }
+
+napi_value AvgPool(napi_env env, napi_callback_info info) { return AvgPoolEither(env, info, false); }
+napi_value AvgPoolGrad(napi_env env, napi_callback_info info) { return AvgPoolEither(env, info, true); }
 
 napi_value SplitOrConcat(napi_env env, napi_callback_info info, bool join) {
   uint8_t* heap;
@@ -786,6 +796,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv", nullptr, Conv, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sum", nullptr, Sum, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"avgPool", nullptr, AvgPool, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"avgPoolGrad", nullptr, AvgPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"split", nullptr, Split, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"concat", nullptr, Concat, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -289,7 +289,7 @@ describe.runIf(load.ok)('native convolution kernels', () => {
     }
   });
 
-  it('AvgPoolGrad (odd and even sizes, same and valid) = cpu = loops', async () => {
+  it('AvgPool and AvgPoolGrad (odd and even sizes, same and valid) = cpu = loops', async () => {
     const cases = [
       { shape: [3, 9, 7, 5], k: 2, stride: 2, pad: 'same' as Pad },
       { shape: [1, 8, 6, 3], k: 2, stride: 2, pad: 'same' as Pad },
@@ -303,15 +303,18 @@ describe.runIf(load.ok)('native convolution kernels', () => {
       const dy = seededValues(n * g.ho * g.wo * ch, 13);
       const run = () =>
         tf.tidy(() => {
+          const pooled = tf.avgPool(tf.tensor4d(x, [n, h, w, ch]), c.k, c.stride, c.pad).dataSync() as Float32Array;
           const grad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.avgPool(t as tf.Tensor4D, c.k, c.stride, c.pad), tf.tensor4d(dy, [n, g.ho, g.wo, ch]))));
-          return grad(tf.tensor4d(x, [n, h, w, ch])).dataSync() as Float32Array;
+          return [pooled, grad(tf.tensor4d(x, [n, h, w, ch])).dataSync() as Float32Array];
         });
       const before = nativeCalls(addon);
-      const native = await onBackend('wasm', run);
-      // The loss's Sum and the AvgPoolGrad.
-      expect(nativeCalls(addon) - before, JSON.stringify(c)).toBe(2);
-      const cpu = await onBackend('cpu', run);
-      // The loop: each window's gradient spread evenly over its real (unpadded) pixels.
+      const [nativePooled, native] = await onBackend('wasm', run);
+      // Two AvgPools, the loss's Sum and the AvgPoolGrad.
+      expect(nativeCalls(addon) - before, JSON.stringify(c)).toBe(4);
+      const [cpuPooled, cpu] = await onBackend('cpu', run);
+      // The loops: each window's mean over its real (unpadded) pixels, and its gradient spread
+      // evenly over them.
+      const loopPooled = new Float32Array(n * g.ho * g.wo * ch);
       const loop = new Float32Array(x.length);
       for (let b = 0; b < n; b++)
         for (let oy = 0; oy < g.ho; oy++)
@@ -323,10 +326,16 @@ describe.runIf(load.ok)('native convolution kernels', () => {
             const count = (y1 - y0) * (x1 - x0);
             for (let yy = y0; yy < y1; yy++)
               for (let xx = x0; xx < x1; xx++)
-                for (let k = 0; k < ch; k++) loop[((b * h + yy) * w + xx) * ch + k] += dy[((b * g.ho + oy) * g.wo + ox) * ch + k]! / count;
+                for (let k = 0; k < ch; k++) {
+                  const at = ((b * g.ho + oy) * g.wo + ox) * ch + k;
+                  loop[((b * h + yy) * w + xx) * ch + k] += dy[at]! / count;
+                  loopPooled[at] += x[((b * h + yy) * w + xx) * ch + k]! / count;
+                }
           }
-      expect(maxRelErr(native, loop), JSON.stringify(c)).toBeLessThan(1e-5);
-      expect(maxRelErr(cpu, loop), JSON.stringify(c)).toBeLessThan(1e-5);
+      expect(maxRelErr(nativePooled!, loopPooled), JSON.stringify(c)).toBeLessThan(1e-5);
+      expect(maxRelErr(cpuPooled!, loopPooled), JSON.stringify(c)).toBeLessThan(1e-5);
+      expect(maxRelErr(native!, loop), JSON.stringify(c)).toBeLessThan(1e-5);
+      expect(maxRelErr(cpu!, loop), JSON.stringify(c)).toBeLessThan(1e-5);
     }
   });
 
