@@ -22,6 +22,7 @@
 
 #include "oneapi/dnnl/dnnl.hpp"
 #include "adam.h"
+#include "elementwise.h"
 #include "reduce.h"
 #include "winograd.h"
 
@@ -564,6 +565,15 @@ void runAdam(uint8_t* heap, const uint32_t* p) {
   punet::adamUpdate(s, p[dCount], at(dGradient), at(dM), at(dV), at(dValue), at(dMOut), at(dVOut), at(dValueOut));
 }
 
+// Layout of a binary call: the operation (BinaryOp), the element count, a, b, out.
+enum BinaryParam { eOp, eCount, eA, eB, eOut, kBinaryParams };
+
+void runBinary(uint8_t* heap, const uint32_t* p) {
+  threadsFor(double(p[eCount]) * kMemoryBoundWeight);
+  const auto at = [&](int i) { return reinterpret_cast<float*>(heap + p[i]); };
+  punet::binaryOp(static_cast<int>(p[eOp]), p[eCount], at(eA), at(eB), at(eOut));
+}
+
 // ---- N-API glue -------------------------------------------------------------------------------
 
 napi_value throwError(napi_env env, const char* message) {
@@ -709,6 +719,19 @@ napi_value Adam(napi_env env, napi_callback_info info) {
   return guarded(env, [&] { runAdam(heap, p); });
 }
 
+napi_value Binary(napi_env env, napi_callback_info info) {
+  uint8_t* heap;
+  size_t bytes;
+  const uint32_t* p;
+  if (!readArgs(env, info, &heap, &bytes, &p, kBinaryParams)) return nullptr;
+  if (p[eOp] > punet::kBinaryMul) return throwError(env, "binary: unknown operation");
+  const size_t tensorBytes = static_cast<size_t>(p[eCount]) * sizeof(float);
+  for (int i : {eA, eB, eOut}) {
+    if (p[i] + tensorBytes > bytes) return throwError(env, "binary: tensor outside the heap");
+  }
+  return guarded(env, [&] { runBinary(heap, p); });
+}
+
 napi_value ResizeBilinearGrad(napi_env env, napi_callback_info info) {
   uint8_t* heap;
   size_t bytes;
@@ -803,6 +826,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"reluGradBias", nullptr, ReluGradBias, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"resizeBilinearGrad", nullptr, ResizeBilinearGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setWinograd", nullptr, SetWinograd, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"stats", nullptr, Stats, nullptr, nullptr, nullptr, napi_default, nullptr},

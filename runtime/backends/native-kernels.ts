@@ -2,10 +2,10 @@
  * Native kernels on the wasm backend: Conv2D, FusedConv2D (bias + linear/relu/elu),
  * Conv2DBackpropInput, Conv2DBackpropFilter, BatchMatMul, Sum (the bias gradients), AvgPool and
  * AvgPoolGrad (TensorFlow's windows: divided by their real pixels) run in oneDNN,
- * and SplitV, Concat (the skip concats and their gradient; wasm copies them element by element) and
- * ResizeBilinearGrad (single-threaded in wasm) in plain C++ (native/), reading and
- * writing the wasm backend's own heap, so tensors stay where they are and every other kernel keeps
- * running in wasm. Each kernel hands the cases it does not cover (NCHW, other dtypes, prelu,
+ * and SplitV, Concat (the skip concats and their gradient; wasm copies them element by element),
+ * ResizeBilinearGrad and large same-shape Add, Sub and Multiply (single-threaded in wasm) in plain
+ * C++ (native/), reading and writing the wasm backend's own heap, so tensors stay where they are
+ * and every other kernel keeps running in wasm. Each kernel hands the cases it does not cover (NCHW, other dtypes, prelu,
  * broadcasts it cannot express) to the kernel it replaced.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -17,7 +17,7 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.
 type Attrs = Record<string, unknown>;
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
 
-export const NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', 'Sum', 'AvgPool', 'AvgPoolGrad', 'SplitV', 'Concat', 'ResizeBilinearGrad'] as const;
+export const NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', 'Sum', 'AvgPool', 'AvgPoolGrad', 'SplitV', 'Concat', 'ResizeBilinearGrad', 'Add', 'Sub', 'Multiply'] as const;
 
 const MARK = Symbol.for('punet.nativeKernel');
 type Marked = tf.KernelConfig & { [MARK]?: true };
@@ -29,6 +29,7 @@ const SUM_PARAMS = 5;
 const POOL_PARAMS = 16;
 const RELU_GRAD_PARAMS = 6;
 const RESIZE_PARAMS = 9;
+const BINARY_PARAMS = 5;
 const ADAM_VECTORS = 7;
 const ADAM_PARAMS = 1 + ADAM_VECTORS + 8;
 const enum ConvKind {
@@ -337,6 +338,24 @@ function resizeBilinearGrad(addon: NativeAddon) {
   };
 }
 
+/** Below this many elements an element-wise op stays in wasm: the call would cost more than it saves. */
+const MIN_NATIVE_ELEMENTWISE = 1 << 18;
+const BINARY_OPS = { Add: 0, Sub: 1, Multiply: 2 } as const;
+
+/** Add, Sub or Multiply of two large float32 tensors of one shape (no broadcast), on every thread. */
+function binary(op: keyof typeof BINARY_OPS) {
+  return (addon: NativeAddon) =>
+    (args: KernelArgs, backend: BackendWasm): tf.TensorInfo | null => {
+      const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+      if (a.dtype !== 'float32' || b.dtype !== 'float32' || !tf.util.arraysEqual(a.shape, b.shape) || size(a.shape) < MIN_NATIVE_ELEMENTWISE) return null;
+      const out = backend.makeOutput([...a.shape], 'float32');
+      const heap = heapOf(backend);
+      const p = new Uint32Array(BINARY_PARAMS);
+      p.set([BINARY_OPS[op], size(a.shape), offsetOf(backend, heap, a), offsetOf(backend, heap, b), offsetOf(backend, heap, out)]);
+      return filled(backend, out, () => addon.binary(heap, p));
+    };
+}
+
 /** RELU_GRAD_BIAS (native-kernel-names.ts): [dz, db] from dy and the ReLU's output y. */
 function reluGradBias(addon: NativeAddon) {
   return (args: KernelArgs): tf.TensorInfo[] => {
@@ -409,6 +428,9 @@ const NATIVE_BUILDERS: Record<(typeof NATIVE_KERNELS)[number], (addon: NativeAdd
   SplitV: splitV,
   Concat: concat,
   ResizeBilinearGrad: resizeBilinearGrad,
+  Add: binary('Add'),
+  Sub: binary('Sub'),
+  Multiply: binary('Multiply'),
 };
 
 /**

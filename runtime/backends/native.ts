@@ -62,6 +62,8 @@ export interface NativeAddon {
   resizeBilinearGrad(heap: Uint8Array, params: Uint32Array): void;
   /** ReLU + bias gradient (RELU_GRAD_BIAS): params laid out as ReluGradParam in native/dnnl_kernels.cc. */
   reluGradBias(heap: Uint8Array, params: Uint32Array): void;
+  /** Add, Sub or Multiply of same-shape tensors: params laid out as BinaryParam in native/dnnl_kernels.cc. */
+  binary(heap: Uint8Array, params: Uint32Array): void;
   /** One Adam step on flat vectors (ADAM_UPDATE): params laid out as AdamParam in native/dnnl_kernels.cc. */
   adam(heap: Uint8Array, params: Uint32Array): void;
   setThreads(threads: number): void;

@@ -437,6 +437,28 @@ describe.runIf(load.ok)('native convolution kernels', () => {
     expect(maxRelErr(db!, loopDb)).toBeLessThan(1e-6);
   });
 
+  it('Add, Sub and Multiply of large same-shape tensors = cpu, bit for bit; small or broadcast ones stay in wasm', async () => {
+    const shape = [3, 97, 101, 11]; // 323,301 elements: above the native threshold, not a round number
+    const a = seededValues(shape.reduce((x, y) => x * y), 17);
+    const b = seededValues(a.length, 18);
+    const ops = { add: tf.add, sub: tf.sub, mul: tf.mul } as const;
+    for (const [name, op] of Object.entries(ops)) {
+      const run = () => tf.tidy(() => op(tf.tensor(a, shape), tf.tensor(b, shape)).dataSync() as Float32Array);
+      const before = nativeCalls(addon);
+      const native = await onBackend('wasm', run);
+      expect(nativeCalls(addon) - before, name).toBe(1);
+      const cpu = await onBackend('cpu', run);
+      expect(native.findIndex((x, i) => x !== cpu[i]), name).toBe(-1);
+      expect(native.findIndex((x, i) => x !== Math.fround(name === 'add' ? a[i]! + b[i]! : name === 'sub' ? a[i]! - b[i]! : a[i]! * b[i]!)), `${name} vs loop`).toBe(-1);
+    }
+    const calls = nativeCalls(addon);
+    const small = await onBackend('wasm', () => tf.tidy(() => tf.add(tf.tensor([1, 2]), tf.tensor([3, 4])).dataSync() as Float32Array));
+    const broadcast = await onBackend('wasm', () => tf.tidy(() => tf.mul(tf.tensor(a, shape), tf.scalar(2)).dataSync() as Float32Array));
+    expect(nativeCalls(addon)).toBe(calls);
+    expect(Array.from(small)).toEqual([4, 6]);
+    expect(broadcast.findIndex((x, i) => x !== Math.fround(2 * a[i]!))).toBe(-1);
+  });
+
   it("Adam's update in one kernel = the composed wasm ops and the cpu backend's, bit for bit, on 1 and 2 threads", async () => {
     // 2.5M elements: enough for the kernel to use a second thread.
     const n = 2_500_000;

@@ -1,0 +1,11 @@
+// Element-wise arithmetic on large same-shape float32 tensors, on every thread (see elementwise.cc).
+#pragma once
+
+namespace punet {
+
+enum BinaryOp { kBinaryAdd = 0, kBinarySub = 1, kBinaryMul = 2 };
+
+// out[i] = a[i] op b[i] for i < n: one float32 operation each, as the wasm kernels compute it.
+void binaryOp(int op, long n, const float* a, const float* b, float* out);
+
+}  // namespace punet
