@@ -393,10 +393,11 @@ void runSum(uint8_t* heap, const uint32_t* p) {
   cpuStream().wait();
 }
 
-// Layout of an average-pool call, forward or gradient: NHWC sizes, window, strides, padding
-// (TensorFlow's windows: each divided by its real pixels, i.e. oneDNN's exclude-padding average),
-// then the pooled side (y, or dy) and the image side (x, or dx).
-enum PoolParam { pN, pH, pW, pC, pOH, pOW, pKH, pKW, pSH, pSW, pTop, pBottom, pLeft, pRight, pPooled, pImage, kPoolParams };
+// Layout of an average-pool gradient call: NHWC sizes, window, strides, padding (TensorFlow's
+// windows: each divided by its real pixels, i.e. oneDNN's exclude-padding average), dy, dx.
+// (The forward pool stays in wasm: oneDNN's NHWC average pool raised the LIDC step's peak RSS by
+// 150 MB for 4 ms.)
+enum PoolParam { pN, pH, pW, pC, pOH, pOW, pKH, pKW, pSH, pSW, pTop, pBottom, pLeft, pRight, pDy, pDx, kPoolParams };
 
 struct PoolEntry {
   dnnl::primitive pool;
@@ -404,9 +405,9 @@ struct PoolEntry {
 };
 std::unordered_map<std::string, std::unique_ptr<PoolEntry>> poolCache;
 
-void runAvgPool(uint8_t* heap, const uint32_t* p, bool gradient) {
+void runAvgPoolGrad(uint8_t* heap, const uint32_t* p) {
   threadsFor(double(p[pN]) * p[pH] * p[pW] * p[pC] * kMemoryBoundWeight);
-  std::string key = keyOf(p, pPooled) + (gradient ? 'b' : 'f');
+  std::string key = keyOf(p, pDy);
   auto found = poolCache.find(key);
   if (found == poolCache.end()) {
     auto entry = std::make_unique<PoolEntry>();
@@ -417,19 +418,14 @@ void runAvgPool(uint8_t* heap, const uint32_t* p, bool gradient) {
     const auto algo = dnnl::algorithm::pooling_avg_exclude_padding;
     dnnl::pooling_forward::primitive_desc fwd(
         dnnl::pooling_forward::desc(dnnl::prop_kind::forward_training, algo, entry->src, entry->dst, strides, kernel, padL, padR), cpuEngine());
-    if (gradient) {
-      dnnl::pooling_backward::primitive_desc pd(dnnl::pooling_backward::desc(algo, entry->src, entry->dst, strides, kernel, padL, padR), cpuEngine(), fwd);
-      entry->pool = dnnl::pooling_backward(pd);
-    } else {
-      entry->pool = dnnl::pooling_forward(fwd);
-    }
+    dnnl::pooling_backward::primitive_desc pd(dnnl::pooling_backward::desc(algo, entry->src, entry->dst, strides, kernel, padL, padR), cpuEngine(), fwd);
+    entry->pool = dnnl::pooling_backward(pd);
     found = poolCache.emplace(key, std::move(entry)).first;
   }
   PoolEntry& e = *found->second;
   auto& engine = cpuEngine();
-  memory pooled(e.dst, engine, heap + p[pPooled]), image(e.src, engine, heap + p[pImage]);
-  if (gradient) e.pool.execute(cpuStream(), {{DNNL_ARG_DIFF_DST, pooled}, {DNNL_ARG_DIFF_SRC, image}});
-  else e.pool.execute(cpuStream(), {{DNNL_ARG_SRC, image}, {DNNL_ARG_DST, pooled}});
+  memory dy(e.dst, engine, heap + p[pDy]), dx(e.src, engine, heap + p[pDx]);
+  e.pool.execute(cpuStream(), {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_SRC, dx}});
   cpuStream().wait();
 }
 
@@ -659,19 +655,16 @@ napi_value Sum(napi_env env, napi_callback_info info) {
   return guarded(env, [&] { runSum(heap, p); });
 }
 
-napi_value AvgPoolEither(napi_env env, napi_callback_info info, bool gradient) {
+napi_value AvgPoolGrad(napi_env env, napi_callback_info info) {
   uint8_t* heap;
   size_t bytes;
   const uint32_t* p;
   if (!readArgs(env, info, &heap, &bytes, &p, kPoolParams)) return nullptr;
-  const size_t pooledBytes = static_cast<size_t>(p[pN]) * p[pOH] * p[pOW] * p[pC] * sizeof(float);
-  const size_t imageBytes = static_cast<size_t>(p[pN]) * p[pH] * p[pW] * p[pC] * sizeof(float);
-  if (p[pPooled] + pooledBytes > bytes || p[pImage] + imageBytes > bytes) return throwError(env, "avgPool: tensor outside the heap");
-  return guarded(env, [&] { runAvgPool(heap, p, gradient); });
+  const size_t dyBytes = static_cast<size_t>(p[pN]) * p[pOH] * p[pOW] * p[pC] * sizeof(float);
+  const size_t dxBytes = static_cast<size_t>(p[pN]) * p[pH] * p[pW] * p[pC] * sizeof(float);
+  if (p[pDy] + dyBytes > bytes || p[pDx] + dxBytes > bytes) return throwError(env, "avgPoolGrad: tensor outside the heap");
+  return guarded(env, [&] { runAvgPoolGrad(heap, p); });
 }
-
-napi_value AvgPool(napi_env env, napi_callback_info info) { return AvgPoolEither(env, info, false); }
-napi_value AvgPoolGrad(napi_env env, napi_callback_info info) { return AvgPoolEither(env, info, true); }
 
 napi_value SplitOrConcat(napi_env env, napi_callback_info info, bool join) {
   uint8_t* heap;
@@ -819,7 +812,6 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv", nullptr, Conv, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sum", nullptr, Sum, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"avgPool", nullptr, AvgPool, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"avgPoolGrad", nullptr, AvgPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"split", nullptr, Split, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"concat", nullptr, Concat, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -1,6 +1,6 @@
 /**
  * Native kernels on the wasm backend: Conv2D, FusedConv2D (bias + linear/relu/elu),
- * Conv2DBackpropInput, Conv2DBackpropFilter, BatchMatMul, Sum (the bias gradients), AvgPool and
+ * Conv2DBackpropInput, Conv2DBackpropFilter, BatchMatMul, Sum (the bias gradients) and
  * AvgPoolGrad (TensorFlow's windows: divided by their real pixels) run in oneDNN,
  * and SplitV, Concat (the skip concats and their gradient; wasm copies them element by element),
  * ResizeBilinearGrad and large same-shape Add, Sub and Multiply (single-threaded in wasm) in plain
@@ -17,7 +17,7 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.
 type Attrs = Record<string, unknown>;
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
 
-export const NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', 'Sum', 'AvgPool', 'AvgPoolGrad', 'SplitV', 'Concat', 'ResizeBilinearGrad', 'Add', 'Sub', 'Multiply'] as const;
+export const NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', 'Sum', 'AvgPoolGrad', 'SplitV', 'Concat', 'ResizeBilinearGrad', 'Add', 'Sub', 'Multiply'] as const;
 
 const MARK = Symbol.for('punet.nativeKernel');
 type Marked = tf.KernelConfig & { [MARK]?: true };
@@ -233,7 +233,7 @@ function sum(addon: NativeAddon) {
   };
 }
 
-/** TensorFlow's pooling geometry of an NHWC input under a pool kernel's attrs. */
+/** TensorFlow's pooling geometry of an NHWC input under a pool gradient's attrs. */
 function poolInfo(image: tf.TensorInfo, attrs: Attrs): tf.backend_util.Conv2DInfo {
   return tf.backend_util.computePool2DInfo(
     image.shape as [number, number, number, number],
@@ -245,28 +245,15 @@ function poolInfo(image: tf.TensorInfo, attrs: Attrs): tf.backend_util.Conv2DInf
   );
 }
 
-/** PoolParam in native/dnnl_kernels.cc: the geometry, then the pooled side (y or dy) and the image side (x or dx). */
-function poolParams(info: tf.backend_util.Conv2DInfo, pooledOffset: number, imageOffset: number): Uint32Array {
+/** PoolParam in native/dnnl_kernels.cc: the geometry, then dy and dx. */
+function poolParams(info: tf.backend_util.Conv2DInfo, dyOffset: number, dxOffset: number): Uint32Array {
   const p = new Uint32Array(POOL_PARAMS);
   const pad = info.padInfo;
   p.set([
     info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth,
-    info.strideHeight, info.strideWidth, pad.top, pad.bottom, pad.left, pad.right, pooledOffset, imageOffset,
+    info.strideHeight, info.strideWidth, pad.top, pad.bottom, pad.left, pad.right, dyOffset, dxOffset,
   ]);
   return p;
-}
-
-function avgPool(addon: NativeAddon) {
-  return (args: KernelArgs, backend: BackendWasm): tf.TensorInfo | null => {
-    const { x } = args.inputs as { x: tf.TensorInfo };
-    if (x.dtype !== 'float32' || x.shape.length !== 4 || size(x.shape) === 0) return null;
-    const info = poolInfo(x, (args.attrs ?? {}) as Attrs);
-    if (info.outHeight === 0 || info.outWidth === 0) return null;
-    const out = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 'float32');
-    const heap = heapOf(backend);
-    const p = poolParams(info, offsetOf(backend, heap, out), offsetOf(backend, heap, x));
-    return filled(backend, out, () => addon.avgPool(heap, p));
-  };
 }
 
 function avgPoolGrad(addon: NativeAddon) {
@@ -423,7 +410,6 @@ const NATIVE_BUILDERS: Record<(typeof NATIVE_KERNELS)[number], (addon: NativeAdd
   Conv2DBackpropFilter: conv2dBackpropFilter,
   BatchMatMul: batchMatMul,
   Sum: sum,
-  AvgPool: avgPool,
   AvgPoolGrad: avgPoolGrad,
   SplitV: splitV,
   Concat: concat,

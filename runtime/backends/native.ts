@@ -50,8 +50,6 @@ export interface NativeAddon {
   matmul(heap: Uint8Array, params: Uint32Array): void;
   /** Sum over adjacent axes: params laid out as SumParam in native/dnnl_kernels.cc. */
   sum(heap: Uint8Array, params: Uint32Array): void;
-  /** Average pool: params laid out as PoolParam in native/dnnl_kernels.cc. */
-  avgPool(heap: Uint8Array, params: Uint32Array): void;
   /** Average-pool gradient: params laid out as PoolParam in native/dnnl_kernels.cc. */
   avgPoolGrad(heap: Uint8Array, params: Uint32Array): void;
   /** Split along one axis: params laid out as SplitParam in native/dnnl_kernels.cc. */
