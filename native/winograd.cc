@@ -356,6 +356,7 @@ void winogradBackwardData(const WinogradShape& s, const float* dy, const float* 
   // a correlation of dy with w[2 - i][2 - j][o][c], padded by 2 - padTop and 2 - padLeft.
   const long C = s.c, O = s.o;
   float* f = sized(flipped, 9 * C * O);
+#pragma omp parallel for collapse(2) schedule(static)
   for (long i = 0; i < 9; i++)
     for (long c = 0; c < C; c++)
       for (long o = 0; o < O; o++) f[((8 - i) * O + o) * C + c] = w[(i * C + c) * O + o];
