@@ -570,6 +570,15 @@ void runBinary(uint8_t* heap, const uint32_t* p) {
   punet::binaryOp(static_cast<int>(p[eOp]), p[eCount], at(eA), at(eB), at(eOut));
 }
 
+// Layout of a tiled bias + ReLU call: batch, samples, pixels, channels, x, bias, out.
+enum TiledParam { tBatch, tSamples, tPixels, tChannels, tX, tBias, tOut, kTiledParams };
+
+void runTiledBiasRelu(uint8_t* heap, const uint32_t* p) {
+  threadsFor(double(p[tBatch]) * p[tSamples] * p[tPixels] * p[tChannels] * kMemoryBoundWeight);
+  const auto at = [&](int i) { return reinterpret_cast<float*>(heap + p[i]); };
+  punet::tiledBiasRelu(p[tBatch], p[tSamples], p[tPixels], p[tChannels], at(tX), at(tBias), at(tOut));
+}
+
 // ---- N-API glue -------------------------------------------------------------------------------
 
 napi_value throwError(napi_env env, const char* message) {
@@ -725,6 +734,18 @@ napi_value Binary(napi_env env, napi_callback_info info) {
   return guarded(env, [&] { runBinary(heap, p); });
 }
 
+napi_value TiledBiasRelu(napi_env env, napi_callback_info info) {
+  uint8_t* heap;
+  size_t bytes;
+  const uint32_t* p;
+  if (!readArgs(env, info, &heap, &bytes, &p, kTiledParams)) return nullptr;
+  const size_t perImage = static_cast<size_t>(p[tPixels]) * p[tChannels] * sizeof(float);
+  const size_t xBytes = p[tBatch] * perImage, outBytes = xBytes * p[tSamples];
+  const size_t biasBytes = static_cast<size_t>(p[tBatch]) * p[tSamples] * p[tChannels] * sizeof(float);
+  if (p[tX] + xBytes > bytes || p[tBias] + biasBytes > bytes || p[tOut] + outBytes > bytes) return throwError(env, "tiledBiasRelu: tensor outside the heap");
+  return guarded(env, [&] { runTiledBiasRelu(heap, p); });
+}
+
 napi_value ResizeBilinearGrad(napi_env env, napi_callback_info info) {
   uint8_t* heap;
   size_t bytes;
@@ -819,6 +840,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"resizeBilinearGrad", nullptr, ResizeBilinearGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"tiledBiasRelu", nullptr, TiledBiasRelu, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setWinograd", nullptr, SetWinograd, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"stats", nullptr, Stats, nullptr, nullptr, nullptr, napi_default, nullptr},

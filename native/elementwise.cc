@@ -24,4 +24,20 @@ void binaryOp(int op, long n, const float* a, const float* b, float* out) {
   }
 }
 
+void tiledBiasRelu(long batch, long samples, long pixels, long channels, const float* __restrict x, const float* __restrict bias,
+                   float* __restrict out) {
+#pragma omp parallel for collapse(2) schedule(static)
+  for (long b = 0; b < batch; b++)
+    for (long n = 0; n < samples; n++) {
+      const float* in = x + b * pixels * channels;
+      const float* add = bias + (b * samples + n) * channels;
+      float* to = out + (b * samples + n) * pixels * channels;
+      for (long p = 0; p < pixels; p++, in += channels, to += channels)
+        for (long c = 0; c < channels; c++) {
+          const float v = in[c] + add[c];
+          to[c] = v > 0.f ? v : 0.f;
+        }
+    }
+}
+
 }  // namespace punet

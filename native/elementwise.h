@@ -8,4 +8,8 @@ enum BinaryOp { kBinaryAdd = 0, kBinarySub = 1, kBinaryMul = 2 };
 // out[i] = a[i] op b[i] for i < n: one float32 operation each, as the wasm kernels compute it.
 void binaryOp(int op, long n, const float* a, const float* b, float* out);
 
+// out[b][n][p][c] = relu(x[b][p][c] + bias[b][n][c]) for p < pixels: a per-sample bias over
+// shared features (fcomb's first layer for n samples), the same float ops as add then relu.
+void tiledBiasRelu(long batch, long samples, long pixels, long channels, const float* x, const float* bias, float* out);
+
 }  // namespace punet

@@ -7,6 +7,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { defineArchitecture, defineBlock, definePlugin, StringEnum } from '../../compiler/api.js';
 import type { BuildContext, Distribution, LayerInfo, Prepared, ProbabilisticSegmenter, RoleContracts, SlotBlocks, Tensor, Tf } from '../../compiler/api.js';
 import { BlockOptionError } from '../../compiler/errors.js';
+import { TILED_BIAS_RELU } from '../../runtime/backends/native-kernel-names.js';
 import { diagGaussianFromHead, DIAG_GAUSSIAN } from '../toolkit/distributions.js';
 import { biasInitializer, convFlops, convParams, createConv, weightInitializer, type ConvLayer } from '../toolkit/nn.js';
 import { buildDecoder, buildEncoder, type StackConfig } from '../toolkit/unet-parts.js';
@@ -205,7 +206,8 @@ function buildGaussian(tf: Tf, o: GaussianOptions): LatentBlock {
  * fcomb: tile z over H x W, concat after the U-Net's features, `layers` x (1x1 conv + act),
  * 1x1 conv to K logits. The first conv over concat(features, z) is W_f.features + W_z.z + b: the
  * W_f part is computed once per image (`prepare`) and the per-sample W_z.z broadcast-added, so
- * n samples cost one batched pass over the remaining 1x1 convs.
+ * n samples cost one batched pass over the remaining 1x1 convs. With ReLU on the native kernels,
+ * that add and the activation are one threaded kernel (TILED_BIAS_RELU, with its own gradient).
  */
 const fcombNeeds = { unet: featureChannels, latent: latentEvent } satisfies RoleContracts;
 
@@ -243,14 +245,18 @@ function buildFcomb(ctx: BuildContext<FcombOptions, typeof fcombNeeds>): Combine
       });
     },
     combine(prepared, z) {
+      const activate = (t: Tensor) => (o.activation === 'relu' ? tf.relu(t) : tf.elu(t));
       return tf.tidy(() => {
         const [b, ph, pw] = prepared.shape as number[];
         const n = z.shape[1]!;
         const wz = tf.reshape(tf.slice(first.kernel, [0, 0, features, 0], [1, 1, m, o.width]), [m, o.width]);
-        const zw = tf.reshape(tf.matMul(tf.reshape(z, [b! * n, m]), wz), [b!, n, 1, 1, o.width]);
-        let x = tf.add(tf.expandDims(prepared, 1), zw);
+        const zw = tf.reshape(tf.matMul(tf.reshape(z, [b! * n, m]), wz), [b!, n, o.width]);
+        // Where the native kernels run, the n-fold add and the ReLU are one threaded pass.
+        const oneKernel = o.activation === 'relu' && tf.getKernel(TILED_BIAS_RELU, tf.getBackend()) !== undefined;
+        let x = oneKernel
+          ? (tf.engine().runKernel(TILED_BIAS_RELU, { x: prepared, bias: zw }) as Tensor)
+          : activate(tf.add(tf.expandDims(prepared, 1), tf.reshape(zw, [b!, n, 1, 1, o.width])));
         x = tf.reshape(x, [b! * n, ph!, pw!, o.width]);
-        x = o.activation === 'relu' ? tf.relu(x) : tf.elu(x);
         for (const conv of convs.slice(1)) x = conv.apply(x, o.activation);
         return tf.reshape(logitsConv.apply(x, 'linear'), [b!, n, ph!, pw!, classes]);
       });

@@ -17,3 +17,10 @@ export const RELU_GRAD_BIAS = 'PunetReluGradBias';
  * composed ops, bit for bit, in one threaded pass instead of a dozen single-threaded kernels.
  */
 export const ADAM_UPDATE = 'PunetAdamUpdate';
+
+/**
+ * Inputs { x: [B, H, W, C], bias: [B, N, C] }; output [B, N, H, W, C] = relu(x[b] + bias[b, n]):
+ * N per-sample biases over shared features (fcomb's first layer for N latent samples), in one
+ * threaded pass instead of a broadcast Add and a Relu over the N-fold tensor.
+ */
+export const TILED_BIAS_RELU = 'PunetTiledBiasRelu';

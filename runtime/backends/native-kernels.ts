@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { NativeAddon } from './native.js';
-import { ADAM_UPDATE, RELU_GRAD_BIAS } from './native-kernel-names.js';
+import { ADAM_UPDATE, RELU_GRAD_BIAS, TILED_BIAS_RELU } from './native-kernel-names.js';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 type Attrs = Record<string, unknown>;
@@ -30,6 +30,7 @@ const POOL_PARAMS = 16;
 const RELU_GRAD_PARAMS = 6;
 const RESIZE_PARAMS = 9;
 const BINARY_PARAMS = 5;
+const TILED_PARAMS = 7;
 const ADAM_VECTORS = 7;
 const ADAM_PARAMS = 1 + ADAM_VECTORS + 8;
 const enum ConvKind {
@@ -369,6 +370,38 @@ function reluGradBias(addon: NativeAddon) {
   };
 }
 
+/** TILED_BIAS_RELU (native-kernel-names.ts): relu(x[b] + bias[b, n]) as [B, N, H, W, C]. */
+function tiledBiasRelu(addon: NativeAddon) {
+  return (args: KernelArgs): tf.TensorInfo => {
+    const backend = args.backend as BackendWasm;
+    const { x, bias } = args.inputs as { x: tf.TensorInfo; bias: tf.TensorInfo };
+    const [b, h, w, c] = x.shape as [number, number, number, number];
+    const n = bias.shape[1] ?? 0;
+    if (!allFloat(x, bias) || x.shape.length !== 4 || bias.shape.length !== 3 || bias.shape[0] !== b || bias.shape[2] !== c) {
+      throw new Error(`${TILED_BIAS_RELU}: x must be float32 [B, H, W, C] and bias [B, N, C], got [${x.shape}] and [${bias.shape}]`);
+    }
+    const out = backend.makeOutput([b, n, h, w, c], 'float32');
+    if (size(out.shape) === 0) return out;
+    const heap = heapOf(backend);
+    const p = new Uint32Array(TILED_PARAMS);
+    p.set([b, n, h * w, c, offsetOf(backend, heap, x), offsetOf(backend, heap, bias), offsetOf(backend, heap, out)]);
+    return filled(backend, out, () => addon.tiledBiasRelu(heap, p));
+  };
+}
+
+/** TILED_BIAS_RELU's gradient: dz = dy where the output is positive; dx sums dz over N, dbias over H and W. */
+function registerTiledBiasReluGradient(): void {
+  if (tf.getGradient(TILED_BIAS_RELU)) return;
+  tf.registerGradient({
+    kernelName: TILED_BIAS_RELU,
+    outputsToSave: [true],
+    gradFunc: (dy, saved) => {
+      const dz = tf.mul(dy as tf.Tensor, tf.step(saved[0]!));
+      return { x: () => tf.sum(dz, 1), bias: () => tf.sum(dz, [2, 3]) };
+    },
+  });
+}
+
 /** ADAM_UPDATE (native-kernel-names.ts): [m, v, value] after one Adam step. */
 function adamUpdate(addon: NativeAddon) {
   return (args: KernelArgs): tf.TensorInfo[] => {
@@ -431,12 +464,14 @@ export function registerNativeKernels(addon: NativeAddon): void {
     tf.unregisterKernel(name, 'wasm');
     tf.registerKernel(makeKernel(name, current, NATIVE_BUILDERS[name](addon)));
   }
-  const own: [string, (addon: NativeAddon) => (args: KernelArgs) => tf.TensorInfo[]][] = [
+  const own: [string, (addon: NativeAddon) => (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]][] = [
     [RELU_GRAD_BIAS, reluGradBias],
     [ADAM_UPDATE, adamUpdate],
+    [TILED_BIAS_RELU, tiledBiasRelu],
   ];
   for (const [name, build] of own) {
     if (tf.getKernel(name, 'wasm') === undefined) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: build(addon) as unknown as tf.KernelFunc });
   }
+  registerTiledBiasReluGradient();
 }
 

@@ -62,6 +62,8 @@ export interface NativeAddon {
   reluGradBias(heap: Uint8Array, params: Uint32Array): void;
   /** Add, Sub or Multiply of same-shape tensors: params laid out as BinaryParam in native/dnnl_kernels.cc. */
   binary(heap: Uint8Array, params: Uint32Array): void;
+  /** relu(x + per-sample bias) (TILED_BIAS_RELU): params laid out as TiledParam in native/dnnl_kernels.cc. */
+  tiledBiasRelu(heap: Uint8Array, params: Uint32Array): void;
   /** One Adam step on flat vectors (ADAM_UPDATE): params laid out as AdamParam in native/dnnl_kernels.cc. */
   adam(heap: Uint8Array, params: Uint32Array): void;
   setThreads(threads: number): void;

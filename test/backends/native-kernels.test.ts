@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { loadNativeAddon, type NativeAddon } from '../../runtime/backends/native.js';
-import { ADAM_UPDATE, RELU_GRAD_BIAS } from '../../runtime/backends/native-kernel-names.js';
+import { ADAM_UPDATE, RELU_GRAD_BIAS, TILED_BIAS_RELU } from '../../runtime/backends/native-kernel-names.js';
 import { createFlatAdam } from '../../plugins/builtin/flat-adam.js';
 import { onBackend, relErr, seededValues } from './helpers.js';
 import { geometry, naiveFilterGrad, naiveForward, naiveInputGrad, type ConvGeometry } from './reference.js';
@@ -457,6 +457,37 @@ describe.runIf(load.ok)('native convolution kernels', () => {
     expect(nativeCalls(addon)).toBe(calls);
     expect(Array.from(small)).toEqual([4, 6]);
     expect(broadcast.findIndex((x, i) => x !== Math.fround(2 * a[i]!))).toBe(-1);
+  });
+
+  it('tiled bias + ReLU (fcomb over n samples) = broadcast add then relu, values and gradients', async () => {
+    const [b, h, w, c, n] = [3, 5, 7, 6, 4];
+    const x = seededValues(b * h * w * c, 51);
+    const bias = seededValues(b * n * c, 52);
+    const dy = seededValues(b * n * h * w * c, 53);
+    // The loss <f(x, bias), dy>: its value and both gradients, from the kernel or from the composed ops.
+    const run = (fused: boolean) => {
+      let out: Float32Array[] = [];
+      tf.tidy(() => {
+        const f = (xt: tf.Tensor, bt: tf.Tensor) =>
+          fused
+            ? (tf.engine().runKernel(TILED_BIAS_RELU, { x: xt, bias: bt }) as tf.Tensor)
+            : tf.relu(tf.add(tf.expandDims(xt, 1), tf.reshape(bt, [b, n, 1, 1, c])));
+        const xt = tf.tensor4d(x, [b, h, w, c]);
+        const bt = tf.tensor3d(bias, [b, n, c]);
+        const [gx, gb] = tf.grads((xi: tf.Tensor, bi: tf.Tensor) => tf.sum(tf.mul(f(xi, bi), tf.tensor(dy, [b, n, h, w, c]))))([xt, bt]);
+        out = [f(xt, bt).dataSync() as Float32Array, gx!.dataSync() as Float32Array, gb!.dataSync() as Float32Array];
+      });
+      return out;
+    };
+    const before = nativeCalls(addon);
+    const [y, gx, gb] = await onBackend('wasm', () => run(true));
+    expect(nativeCalls(addon) - before).toBeGreaterThanOrEqual(2); // the kernel, taped and plain
+    const [yRef, gxRef, gbRef] = await onBackend('cpu', () => run(false));
+    expect(y!.length).toBe(b * n * h * w * c);
+    expect(y!.findIndex((v, i) => v !== yRef![i]), 'values').toBe(-1);
+    expect(y!.filter((v) => v === 0).length, 'the ReLU cut some').toBeGreaterThan(0);
+    expect(maxRelErr(gx!, gxRef!), 'dx').toBeLessThan(1e-6);
+    expect(maxRelErr(gb!, gbRef!), 'dbias').toBeLessThan(1e-6);
   });
 
   it("Adam's update in one kernel = the composed wasm ops and the cpu backend's, bit for bit, on 1 and 2 threads", async () => {
