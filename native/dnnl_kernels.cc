@@ -630,49 +630,51 @@ napi_value guarded(napi_env env, Run run) {
   return nullptr;
 }
 
-napi_value Conv(napi_env env, napi_callback_info info) {
+// A kernel's entry point: reads (heap, params) of the kernel's length, asks `check` for the first
+// problem with the params (nullptr for none), then runs `run(heap, params)` as `guarded` does.
+using ParamCheck = const char* (*)(const uint32_t* p, size_t heapBytes);
+napi_value kernelEntry(napi_env env, napi_callback_info info, size_t params, ParamCheck check, void (*run)(uint8_t*, const uint32_t*)) {
   uint8_t* heap;
   size_t bytes;
   const uint32_t* p;
-  if (!readArgs(env, info, &heap, &bytes, &p, kConvParams)) return nullptr;
-  for (int i : {kA, kB, kBias, kOut}) {
-    if (p[i] != kNone && static_cast<size_t>(p[i]) >= bytes) return throwError(env, "tensor offset outside the heap");
-  }
-  if (p[kKind] < kForward || p[kKind] > kBackwardWeights) return throwError(env, "unknown convolution kind");
-  return guarded(env, [&] { runConv(heap, p); });
+  if (!readArgs(env, info, &heap, &bytes, &p, params)) return nullptr;
+  if (const char* problem = check(p, bytes)) return throwError(env, problem);
+  return guarded(env, [&] { run(heap, p); });
+}
+
+// Whether `floats` floats from byte offset `offset` lie inside a heap of `bytes`.
+bool fits(uint32_t offset, double floats, size_t bytes) { return offset + floats * sizeof(float) <= static_cast<double>(bytes); }
+
+napi_value Conv(napi_env env, napi_callback_info info) {
+  return kernelEntry(env, info, kConvParams, [](const uint32_t* p, size_t bytes) -> const char* {
+    for (int i : {kA, kB, kBias, kOut}) {
+      if (p[i] != kNone && static_cast<size_t>(p[i]) >= bytes) return "tensor offset outside the heap";
+    }
+    return p[kKind] > kBackwardWeights ? "unknown convolution kind" : nullptr;
+  }, runConv);
 }
 
 napi_value MatMul(napi_env env, napi_callback_info info) {
-  uint8_t* heap;
-  size_t bytes;
-  const uint32_t* p;
-  if (!readArgs(env, info, &heap, &bytes, &p, kMatMulParams)) return nullptr;
-  for (int i : {mA, mB, mOut}) {
-    if (static_cast<size_t>(p[i]) >= bytes) return throwError(env, "tensor offset outside the heap");
-  }
-  return guarded(env, [&] { runMatMul(heap, p); });
+  return kernelEntry(env, info, kMatMulParams, [](const uint32_t* p, size_t bytes) -> const char* {
+    for (int i : {mA, mB, mOut}) {
+      if (static_cast<size_t>(p[i]) >= bytes) return "tensor offset outside the heap";
+    }
+    return nullptr;
+  }, runMatMul);
 }
 
 napi_value Sum(napi_env env, napi_callback_info info) {
-  uint8_t* heap;
-  size_t bytes;
-  const uint32_t* p;
-  if (!readArgs(env, info, &heap, &bytes, &p, kSumParams)) return nullptr;
-  const size_t inBytes = static_cast<size_t>(p[rOuter]) * p[rReduced] * p[rInner] * sizeof(float);
-  const size_t outBytes = static_cast<size_t>(p[rOuter]) * p[rInner] * sizeof(float);
-  if (p[rA] + inBytes > bytes || p[rOut] + outBytes > bytes) return throwError(env, "sum: tensor outside the heap");
-  return guarded(env, [&] { runSum(heap, p); });
+  return kernelEntry(env, info, kSumParams, [](const uint32_t* p, size_t bytes) -> const char* {
+    const bool inside = fits(p[rA], double(p[rOuter]) * p[rReduced] * p[rInner], bytes) && fits(p[rOut], double(p[rOuter]) * p[rInner], bytes);
+    return inside ? nullptr : "sum: tensor outside the heap";
+  }, runSum);
 }
 
 napi_value AvgPoolGrad(napi_env env, napi_callback_info info) {
-  uint8_t* heap;
-  size_t bytes;
-  const uint32_t* p;
-  if (!readArgs(env, info, &heap, &bytes, &p, kPoolParams)) return nullptr;
-  const size_t dyBytes = static_cast<size_t>(p[pN]) * p[pOH] * p[pOW] * p[pC] * sizeof(float);
-  const size_t dxBytes = static_cast<size_t>(p[pN]) * p[pH] * p[pW] * p[pC] * sizeof(float);
-  if (p[pDy] + dyBytes > bytes || p[pDx] + dxBytes > bytes) return throwError(env, "avgPoolGrad: tensor outside the heap");
-  return guarded(env, [&] { runAvgPoolGrad(heap, p); });
+  return kernelEntry(env, info, kPoolParams, [](const uint32_t* p, size_t bytes) -> const char* {
+    const bool inside = fits(p[pDy], double(p[pN]) * p[pOH] * p[pOW] * p[pC], bytes) && fits(p[pDx], double(p[pN]) * p[pH] * p[pW] * p[pC], bytes);
+    return inside ? nullptr : "avgPoolGrad: tensor outside the heap";
+  }, runAvgPoolGrad);
 }
 
 napi_value SplitOrConcat(napi_env env, napi_callback_info info, bool join) {
@@ -697,65 +699,48 @@ napi_value Split(napi_env env, napi_callback_info info) { return SplitOrConcat(e
 napi_value Concat(napi_env env, napi_callback_info info) { return SplitOrConcat(env, info, true); }
 
 napi_value ReluGradBias(napi_env env, napi_callback_info info) {
-  uint8_t* heap;
-  size_t bytes;
-  const uint32_t* p;
-  if (!readArgs(env, info, &heap, &bytes, &p, kReluGradParams)) return nullptr;
-  const size_t tensorBytes = static_cast<size_t>(p[gRows]) * p[gChannels] * sizeof(float);
-  for (int i : {gDy, gY, gDz}) {
-    if (p[i] + tensorBytes > bytes) return throwError(env, "reluGradBias: tensor outside the heap");
-  }
-  if (p[gDb] + static_cast<size_t>(p[gChannels]) * sizeof(float) > bytes) return throwError(env, "reluGradBias: bias gradient outside the heap");
-  return guarded(env, [&] { runReluGradBias(heap, p); });
+  return kernelEntry(env, info, kReluGradParams, [](const uint32_t* p, size_t bytes) -> const char* {
+    for (int i : {gDy, gY, gDz}) {
+      if (!fits(p[i], double(p[gRows]) * p[gChannels], bytes)) return "reluGradBias: tensor outside the heap";
+    }
+    return fits(p[gDb], p[gChannels], bytes) ? nullptr : "reluGradBias: bias gradient outside the heap";
+  }, runReluGradBias);
 }
 
 napi_value Adam(napi_env env, napi_callback_info info) {
-  uint8_t* heap;
-  size_t bytes;
-  const uint32_t* p;
-  if (!readArgs(env, info, &heap, &bytes, &p, kAdamParams)) return nullptr;
-  const size_t vectorBytes = static_cast<size_t>(p[dCount]) * sizeof(float);
-  for (int i = dGradient; i < dScalars; i++) {
-    if (p[i] + vectorBytes > bytes) return throwError(env, "adam: vector outside the heap");
-  }
-  return guarded(env, [&] { runAdam(heap, p); });
+  return kernelEntry(env, info, kAdamParams, [](const uint32_t* p, size_t bytes) -> const char* {
+    for (int i = dGradient; i < dScalars; i++) {
+      if (!fits(p[i], p[dCount], bytes)) return "adam: vector outside the heap";
+    }
+    return nullptr;
+  }, runAdam);
 }
 
 napi_value Binary(napi_env env, napi_callback_info info) {
-  uint8_t* heap;
-  size_t bytes;
-  const uint32_t* p;
-  if (!readArgs(env, info, &heap, &bytes, &p, kBinaryParams)) return nullptr;
-  if (p[eOp] > punet::kBinaryMul) return throwError(env, "binary: unknown operation");
-  const size_t tensorBytes = static_cast<size_t>(p[eCount]) * sizeof(float);
-  for (int i : {eA, eB, eOut}) {
-    if (p[i] + tensorBytes > bytes) return throwError(env, "binary: tensor outside the heap");
-  }
-  return guarded(env, [&] { runBinary(heap, p); });
+  return kernelEntry(env, info, kBinaryParams, [](const uint32_t* p, size_t bytes) -> const char* {
+    if (p[eOp] > punet::kBinaryMul) return "binary: unknown operation";
+    for (int i : {eA, eB, eOut}) {
+      if (!fits(p[i], p[eCount], bytes)) return "binary: tensor outside the heap";
+    }
+    return nullptr;
+  }, runBinary);
 }
 
 napi_value TiledBiasRelu(napi_env env, napi_callback_info info) {
-  uint8_t* heap;
-  size_t bytes;
-  const uint32_t* p;
-  if (!readArgs(env, info, &heap, &bytes, &p, kTiledParams)) return nullptr;
-  const size_t perImage = static_cast<size_t>(p[tPixels]) * p[tChannels] * sizeof(float);
-  const size_t xBytes = p[tBatch] * perImage, outBytes = xBytes * p[tSamples];
-  const size_t biasBytes = static_cast<size_t>(p[tBatch]) * p[tSamples] * p[tChannels] * sizeof(float);
-  if (p[tX] + xBytes > bytes || p[tBias] + biasBytes > bytes || p[tOut] + outBytes > bytes) return throwError(env, "tiledBiasRelu: tensor outside the heap");
-  return guarded(env, [&] { runTiledBiasRelu(heap, p); });
+  return kernelEntry(env, info, kTiledParams, [](const uint32_t* p, size_t bytes) -> const char* {
+    const double x = double(p[tBatch]) * p[tPixels] * p[tChannels];
+    const bool inside = fits(p[tX], x, bytes) && fits(p[tBias], double(p[tBatch]) * p[tSamples] * p[tChannels], bytes) &&
+                        fits(p[tOut], x * p[tSamples], bytes);
+    return inside ? nullptr : "tiledBiasRelu: tensor outside the heap";
+  }, runTiledBiasRelu);
 }
 
 napi_value ResizeBilinearGrad(napi_env env, napi_callback_info info) {
-  uint8_t* heap;
-  size_t bytes;
-  const uint32_t* p;
-  if (!readArgs(env, info, &heap, &bytes, &p, kResizeParams)) return nullptr;
-  const size_t dxBytes = static_cast<size_t>(p[zN]) * p[zH] * p[zW] * p[zC] * sizeof(float);
-  const size_t dyBytes = static_cast<size_t>(p[zN]) * p[zOH] * p[zOW] * p[zC] * sizeof(float);
-  if (p[zDy] + dyBytes > bytes || p[zDx] + dxBytes > bytes) return throwError(env, "resizeBilinearGrad: tensor outside the heap");
-  if (p[zH] == 0 || p[zW] == 0) return throwError(env, "resizeBilinearGrad: empty image");
-  return guarded(env, [&] { runResizeBilinearGrad(heap, p); });
+  return kernelEntry(env, info, kResizeParams, [](const uint32_t* p, size_t bytes) -> const char* {
+    const bool inside = fits(p[zDy], double(p[zN]) * p[zOH] * p[zOW] * p[zC], bytes) && fits(p[zDx], double(p[zN]) * p[zH] * p[zW] * p[zC], bytes);
+    if (!inside) return "resizeBilinearGrad: tensor outside the heap";
+    return p[zH] == 0 || p[zW] == 0 ? "resizeBilinearGrad: empty image" : nullptr;
+  }, runResizeBilinearGrad);
 }
 
 void clearCaches() {

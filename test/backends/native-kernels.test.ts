@@ -569,6 +569,27 @@ describe.runIf(load.ok)('native convolution kernels', () => {
     });
   });
 
+  it('refuses params of the wrong length or pointing outside the heap, naming the kernel', () => {
+    const heap = new Uint8Array(256);
+    // Params lengths, as ConvParam ... TiledParam in native/dnnl_kernels.cc.
+    const kernels: Array<[string, number, RegExp]> = [
+      ['conv', 23, /tensor offset outside the heap/],
+      ['matmul', 10, /tensor offset outside the heap/],
+      ['sum', 5, /^sum: tensor outside the heap/],
+      ['avgPoolGrad', 16, /^avgPoolGrad: tensor outside the heap/],
+      ['reluGradBias', 6, /^reluGradBias: tensor outside the heap/],
+      ['resizeBilinearGrad', 9, /^resizeBilinearGrad: tensor outside the heap/],
+      ['adam', 16, /^adam: vector outside the heap/],
+      ['binary', 5, /^binary: unknown operation/],
+      ['tiledBiasRelu', 7, /^tiledBiasRelu: tensor outside the heap/],
+    ];
+    const call = (name: string, p: Uint32Array) => (addon as unknown as Record<string, (h: Uint8Array, p: Uint32Array) => void>)[name]!(heap, p);
+    for (const [name, length, problem] of kernels) {
+      expect(() => call(name, new Uint32Array(length + 1)), name).toThrow(/documented length/);
+      expect(() => call(name, new Uint32Array(length).fill(1 << 20)), name).toThrow(problem);
+    }
+  });
+
   it('hands what it does not cover to the wasm kernel (prelu activation) and still computes it right', async () => {
     const c = CASES[1]!;
     const x = seededValues(c.batch * c.h * c.w * c.cin, 7);
