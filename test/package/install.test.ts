@@ -53,6 +53,24 @@ describe('the packed tarball', () => {
     const missing = sources.map((f) => `dist/${f.replace(/\.ts$/, '.js')}`).filter((f) => !packed.has(f));
     expect(missing).toEqual([]);
   });
+
+  it('holds every native source binding.gyp builds and every header they include, and the install built the addon', () => {
+    const packed = new Set(project.files.map((f) => f.path));
+    const gyp = readFileSync(join(ROOT, 'native/binding.gyp'), 'utf8');
+    const sources = [...gyp.matchAll(/"([\w-]+\.cc)"/g)].map((m) => m[1]!);
+    expect(sources.length).toBeGreaterThan(3);
+    const headers = sources.flatMap((f) => [...readFileSync(join(ROOT, 'native', f), 'utf8').matchAll(/#include "([\w-]+\.h)"/g)].map((m) => m[1]!));
+    expect(headers.length).toBeGreaterThan(0);
+    const missing = [...new Set([...sources, ...headers, 'binding.gyp', 'build.mjs'])].map((f) => `native/${f}`).filter((f) => !packed.has(f));
+    expect(missing).toEqual([]);
+    // Where this checkout built the addon (CI does), the installed package's install script must have too.
+    if (existsSync(join(ROOT, 'native/build/Release/punet_dnnl.node'))) {
+      const installed = join(project.dir, 'node_modules/punet/native');
+      const log = join(installed, 'build.log');
+      const why = existsSync(log) ? readFileSync(log, 'utf8').slice(-600) : 'no native/build.log: the install script did not run';
+      expect(existsSync(join(installed, 'build/Release/punet_dnnl.node')), why).toBe(true);
+    }
+  });
 });
 
 describe('the installed bins (npx, through npm\'s symlinks)', () => {
