@@ -1,6 +1,8 @@
-// Add, Sub and Mul of two same-shape tensors: the gradient sums of backpropagation (a tensor used
-// twice gets both gradients added) on activations of up to 4M floats, which wasm runs on one
-// thread. Each element is one IEEE float32 operation, so the result equals wasm's bit for bit.
+// Element-wise passes that wasm runs on one thread, on every thread instead:
+// - Add, Sub and Mul of two same-shape tensors: the gradient sums of backpropagation (a tensor used
+//   twice gets both gradients added) on activations of up to 4M floats;
+// - fcomb's per-sample bias + ReLU over the n-fold features (67M floats for 16 LIDC samples).
+// Each element is the same IEEE float32 operations as wasm's kernels, so results match bit for bit.
 #include "elementwise.h"
 
 #include <omp.h>
