@@ -88,7 +88,7 @@ struct ConvEntry {
 // punet's own (winograd.cc) runs on NHWC directly on any x86-64 CPU. oneDNN 2.6 has one for
 // AVX-512 only, on activations blocked by 16 channels (so each call reorders two of them in and
 // out of the scratch buffers below): on an AVX-512 Xeon, punet's was faster for every LIDC shape,
-// at 1 and 2 threads (the LIDC step 0.97 vs 1.24 s wall at 2 threads), so it is the default
+// at 1 and 2 threads (the LIDC step 1.14 vs 1.24 s wall at 2 threads), so it is the default
 // everywhere. From 32 channels on Winograd pays for its transforms.
 // PUNET_WINOGRAD picks: auto (punet's), onednn (where it has one, else none), punet or off (0);
 // setWinograd changes it at run time. PUNET_WINOGRAD_MIN sets the channel threshold (read once).

@@ -1,4 +1,4 @@
-// Element-wise arithmetic on large same-shape float32 tensors, on every thread (see elementwise.cc).
+// Element-wise passes over large float32 tensors, on every thread (see elementwise.cc).
 #pragma once
 
 namespace punet {

@@ -1,5 +1,6 @@
 // punet's own Winograd convolutions, F(4x4, 3x3): on any x86-64 CPU (oneDNN 2.6 has its own only
-// for AVX-512, and it is slower there). 3x3, stride 1, no dilation, any padding; NHWC activations, HWIO filters.
+// for AVX-512, and it is slower there). 3x3, stride 1, no dilation, any padding; NHWC
+// activations, HWIO filters.
 // The transforms run on channel vectors (NHWC keeps a pixel's channels contiguous) and the 36
 // element-wise products become 36 matrix products (oneDNN's sgemm), on blocks of tiles that stay
 // in cache. Threads (OpenMP, the caller's setting) take whole blocks.

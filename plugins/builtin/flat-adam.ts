@@ -131,13 +131,8 @@ function defineFlatAdam(tf: Tf) {
         const step = { gradient, m: slots.m, v: slots.v, value, oneMinusAccBeta1, oneMinusAccBeta2 };
         // Where the native kernels run, the same arithmetic in one threaded pass (bit-identical).
         const oneKernel = tf.getKernel(ADAM_UPDATE, tf.getBackend()) !== undefined;
-        let [m, v, next] = oneKernel
-          ? (tf.engine().runKernel(ADAM_UPDATE, step, { beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, learningRate: this.learningRate }) as unknown as [
-              Tensor,
-              Tensor,
-              Tensor,
-            ])
-          : this.composedUpdate(step);
+        const attrs = { beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, learningRate: this.learningRate };
+        let [m, v, next] = oneKernel ? (tf.engine().runKernel(ADAM_UPDATE, step, attrs) as unknown as Tensor[]) : this.composedUpdate(step);
         if (missing.some(Boolean)) {
           const keep = tf.concat(slots.sizes.map((n, i) => tf.fill([n], missing[i] ? 0 : 1, 'bool')));
           m = tf.where(keep, m, slots.m);

@@ -5,8 +5,8 @@
  * and SplitV, Concat (the skip concats and their gradient; wasm copies them element by element),
  * ResizeBilinearGrad and large same-shape Add, Sub and Multiply (single-threaded in wasm) in plain
  * C++ (native/), reading and writing the wasm backend's own heap, so tensors stay where they are
- * and every other kernel keeps running in wasm. Each kernel hands the cases it does not cover (NCHW, other dtypes, prelu,
- * broadcasts it cannot express) to the kernel it replaced.
+ * and every other kernel keeps running in wasm. Each kernel hands the cases it does not cover
+ * (NCHW, other dtypes, prelu, broadcasts it cannot express) to the kernel it replaced.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -234,37 +234,27 @@ function sum(addon: NativeAddon) {
   };
 }
 
-/** TensorFlow's pooling geometry of an NHWC input under a pool gradient's attrs. */
-function poolInfo(image: tf.TensorInfo, attrs: Attrs): tf.backend_util.Conv2DInfo {
-  return tf.backend_util.computePool2DInfo(
-    image.shape as [number, number, number, number],
-    attrs.filterSize as [number, number],
-    attrs.strides as [number, number],
-    1,
-    attrs.pad as 'same',
-    attrs.dimRoundingMode as undefined,
-  );
-}
-
-/** PoolParam in native/dnnl_kernels.cc: the geometry, then dy and dx. */
-function poolParams(info: tf.backend_util.Conv2DInfo, dyOffset: number, dxOffset: number): Uint32Array {
-  const p = new Uint32Array(POOL_PARAMS);
-  const pad = info.padInfo;
-  p.set([
-    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth,
-    info.strideHeight, info.strideWidth, pad.top, pad.bottom, pad.left, pad.right, dyOffset, dxOffset,
-  ]);
-  return p;
-}
-
 function avgPoolGrad(addon: NativeAddon) {
   return (args: KernelArgs, backend: BackendWasm): tf.TensorInfo | null => {
     const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+    const attrs = (args.attrs ?? {}) as Attrs;
     if (!allFloat(dy, input) || input.shape.length !== 4 || size(input.shape) === 0) return null;
-    const info = poolInfo(input, (args.attrs ?? {}) as Attrs);
+    const info = tf.backend_util.computePool2DInfo(
+      input.shape as [number, number, number, number],
+      attrs.filterSize as [number, number],
+      attrs.strides as [number, number],
+      1,
+      attrs.pad as 'same',
+      attrs.dimRoundingMode as undefined,
+    );
     const out = backend.makeOutput([...input.shape], 'float32');
     const heap = heapOf(backend);
-    const p = poolParams(info, offsetOf(backend, heap, dy), offsetOf(backend, heap, out));
+    const p = new Uint32Array(POOL_PARAMS);
+    const pad = info.padInfo;
+    p.set([
+      info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth,
+      info.strideHeight, info.strideWidth, pad.top, pad.bottom, pad.left, pad.right, offsetOf(backend, heap, dy), offsetOf(backend, heap, out),
+    ]);
     return filled(backend, out, () => addon.avgPoolGrad(heap, p));
   };
 }
