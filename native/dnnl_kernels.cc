@@ -23,6 +23,7 @@
 #include "oneapi/dnnl/dnnl.hpp"
 #include "adam.h"
 #include "elementwise.h"
+#include "pointwise.h"
 #include "reduce.h"
 #include "winograd.h"
 
@@ -49,7 +50,6 @@ enum ConvParam {
 };
 constexpr uint32_t kNone = 0xffffffffu;  // an absent operand (no bias)
 enum ConvKind { kForward = 0, kBackwardData = 1, kBackwardWeights = 2 };
-enum Activation { kLinear = 0, kRelu = 1, kElu = 2 };
 
 // A 64-byte aligned float buffer: some kernels (Winograd's backward-weights) store with aligned
 // vector instructions, which fault on std::vector's 16-byte alignment.
@@ -174,8 +174,8 @@ ConvEntry& convEntry(const uint32_t* p) {
   auto& engine = cpuEngine();
 
   dnnl::post_ops ops;
-  if (p[kAct] == kRelu) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
-  if (p[kAct] == kElu) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_elu, 1.f, 0.f);
+  if (p[kAct] == punet::kActivationRelu) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+  if (p[kAct] == punet::kActivationElu) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_elu, 1.f, 0.f);
   dnnl::primitive_attr attr;
   attr.set_post_ops(ops);
 
@@ -277,9 +277,27 @@ void runPunetWinograd(uint8_t* heap, const uint32_t* p) {
   else punet::winogradBackwardWeights(s, at(kA), at(kB), at(kOut));
 }
 
+// A 1x1 convolution that is a plain matrix product: stride 1, no padding (pointwise.h).
+bool isPointwise(const uint32_t* p) {
+  return p[kKH] == 1 && p[kKW] == 1 && p[kSH] == 1 && p[kSW] == 1 && p[kPadTop] == 0 && p[kPadBottom] == 0 && p[kPadLeft] == 0 &&
+         p[kPadRight] == 0 && p[kOH] == p[kH] && p[kOW] == p[kW];
+}
+
+uint64_t pointwiseCalls = 0;
+
+void runPointwise(uint8_t* heap, const uint32_t* p) {
+  pointwiseCalls++;
+  const punet::PointwiseShape s{long(p[kN]) * p[kH] * p[kW], p[kC], p[kO]};
+  auto at = [&](int index) { return reinterpret_cast<float*>(heap + p[index]); };
+  if (p[kKind] == kForward) punet::pointwiseForward(s, at(kA), at(kB), p[kBias] == kNone ? nullptr : at(kBias), p[kAct], at(kOut));
+  else if (p[kKind] == kBackwardData) punet::pointwiseBackwardData(s, at(kA), at(kB), at(kOut));
+  else punet::pointwiseBackwardWeights(s, at(kA), at(kB), at(kOut));
+}
+
 void runConv(uint8_t* heap, const uint32_t* p) {
   // Before the lookup: oneDNN fixes a primitive's thread count when it is created.
   threadsFor(double(p[kN]) * p[kOH] * p[kOW] * p[kO] * p[kKH] * p[kKW] * p[kC]);
+  if (isPointwise(p)) return runPointwise(heap, p);
   ConvEntry& e = convEntry(p);
   if (e.punetWinograd) return runPunetWinograd(heap, p);
   auto& engine = cpuEngine();
@@ -801,6 +819,7 @@ napi_value Stats(napi_env env, napi_callback_info) {
   set("poolPrimitives", static_cast<double>(poolCache.size()));
   set("bufferBytes", static_cast<double>(bytes));
   set("calls", static_cast<double>(calls));
+  set("pointwiseCalls", static_cast<double>(pointwiseCalls));
   set("threads", omp_get_max_threads());
   napi_create_string_utf8(env, dnnl_version()->cpu_runtime == DNNL_RUNTIME_OMP ? "omp" : "other", NAPI_AUTO_LENGTH, &value);
   napi_set_named_property(env, out, "runtime", value);

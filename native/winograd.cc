@@ -22,11 +22,17 @@ namespace {
 
 // Eight channels at a time, in GCC's vector extension: one AVX register where the CPU has AVX, two
 // SSE registers elsewhere. Every helper is inlined into the multi-versioned loops below.
-typedef float v8 __attribute__((vector_size(32)));
+#ifndef PUNET_LANES
+#define PUNET_LANES 8
+#endif
+constexpr long kLanes = PUNET_LANES;
+typedef float v8 __attribute__((vector_size(kLanes * sizeof(float))));
 #define INLINE static inline __attribute__((always_inline))
 // Each loop over tiles is compiled for AVX-512, AVX2 + FMA and the x86-64 baseline, and the best
 // the CPU has is chosen when the addon loads.
+#ifndef MULTIVERSION
 #define MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
 
 // A block of 8 channels, or (FULL = false) the k < 8 left at the end of a channel vector: full
 // blocks compile to single vector moves, with no test per load.
@@ -185,7 +191,7 @@ MULTIVERSION void transformFilter(const float* w, long C, long O, float* u) {
 #pragma omp parallel for schedule(static)
   for (long c = 0; c < C; c++) {
     long o0 = 0;
-    for (; o0 + 8 <= O; o0 += 8) filterBlock<true>(w, C, O, c, o0, 8, u);
+    for (; o0 + kLanes <= O; o0 += kLanes) filterBlock<true>(w, C, O, c, o0, kLanes, u);
     if (o0 < O) filterBlock<false>(w, C, O, c, o0, O - o0, u);
   }
 }
@@ -222,17 +228,17 @@ MULTIVERSION void transformInput(const WinogradShape& s, const Tiling& tiling, c
     inputWindow(s, x, image, y0, x0, pixel);
     float* out = v + t * kPoints * C;
     long c0 = 0;
-    for (; c0 + 8 <= C; c0 += 8) tileToPoints<6, inputRow, true>(pixel, c0, 8, C, out);
+    for (; c0 + kLanes <= C; c0 += kLanes) tileToPoints<6, inputRow, true>(pixel, c0, kLanes, C, out);
     if (c0 < C) tileToPoints<6, inputRow, false>(pixel, c0, C - c0, C, out);
   }
 }
 
 template <int ACTIVATION>
-INLINE v8 activate(v8 value) {
-  if constexpr (ACTIVATION == kWinogradRelu) {
+INLINE v8 activateLanes(v8 value) {
+  if constexpr (ACTIVATION == kActivationRelu) {
     return value > 0 ? value : v8{};
-  } else if constexpr (ACTIVATION == kWinogradElu) {
-    for (int l = 0; l < 8; l++) value[l] = value[l] > 0 ? value[l] : std::expm1(value[l]);
+  } else if constexpr (ACTIVATION == kActivationElu) {
+    for (int l = 0; l < kLanes; l++) value[l] = punet::activate<kActivationElu>(value[l]);
   }
   return value;
 }
@@ -249,11 +255,11 @@ INLINE void outputBlock(const float* m, long o0, long k, long O, const float* bi
 #pragma GCC unroll 4
     for (int i = 0; i < 4; i++)
 #pragma GCC unroll 4
-      for (int j = 0; j < 4; j++) store<FULL>(at + i * rowStride + j * O + o0, activate<ACTIVATION>(out[i][j] + b), k);
+      for (int j = 0; j < 4; j++) store<FULL>(at + i * rowStride + j * O + o0, activateLanes<ACTIVATION>(out[i][j] + b), k);
     return;
   }
   for (long i = 0; i < rows; i++)
-    for (long j = 0; j < cols; j++) store<FULL>(at + i * rowStride + j * O + o0, activate<ACTIVATION>(out[i][j] + b), k);
+    for (long j = 0; j < cols; j++) store<FULL>(at + i * rowStride + j * O + o0, activateLanes<ACTIVATION>(out[i][j] + b), k);
 }
 
 // y = act(A' m A + bias) for tiles [first, first + count), written where they fall inside y.
@@ -267,16 +273,16 @@ INLINE void transformOutputWith(const WinogradShape& s, const Tiling& tiling, co
     float* at = y + ((image * s.oh + y0) * s.ow + x0) * O;
     const float* in = m + t * kPoints * O;
     long o0 = 0;
-    for (; o0 + 8 <= O; o0 += 8) outputBlock<true, ACTIVATION>(in, o0, 8, O, bias, at, rowStride, rows, cols);
+    for (; o0 + kLanes <= O; o0 += kLanes) outputBlock<true, ACTIVATION>(in, o0, kLanes, O, bias, at, rowStride, rows, cols);
     if (o0 < O) outputBlock<false, ACTIVATION>(in, o0, O - o0, O, bias, at, rowStride, rows, cols);
   }
 }
 
 MULTIVERSION void transformOutput(const WinogradShape& s, const Tiling& tiling, const float* m, long first, long count, const float* bias,
                                   int activation, float* y) {
-  if (activation == kWinogradRelu) transformOutputWith<kWinogradRelu>(s, tiling, m, first, count, bias, y);
-  else if (activation == kWinogradElu) transformOutputWith<kWinogradElu>(s, tiling, m, first, count, bias, y);
-  else transformOutputWith<kWinogradLinear>(s, tiling, m, first, count, bias, y);
+  if (activation == kActivationRelu) transformOutputWith<kActivationRelu>(s, tiling, m, first, count, bias, y);
+  else if (activation == kActivationElu) transformOutputWith<kActivationElu>(s, tiling, m, first, count, bias, y);
+  else transformOutputWith<kActivationLinear>(s, tiling, m, first, count, bias, y);
 }
 
 // e[block][36][O] = A g A' for the 4x4 output-gradient tiles [first, first + count) (zero outside).
@@ -293,7 +299,7 @@ MULTIVERSION void transformGradient(const WinogradShape& s, const Tiling& tiling
       }
     float* out = e + t * kPoints * O;
     long o0 = 0;
-    for (; o0 + 8 <= O; o0 += 8) tileToPoints<4, gradientRow, true>(pixel, o0, 8, O, out);
+    for (; o0 + kLanes <= O; o0 += kLanes) tileToPoints<4, gradientRow, true>(pixel, o0, kLanes, O, out);
     if (o0 < O) tileToPoints<4, gradientRow, false>(pixel, o0, O - o0, O, out);
   }
 }
@@ -314,7 +320,7 @@ MULTIVERSION void transformFilterGradient(const float* sum, long C, long O, floa
 #pragma omp parallel for schedule(static)
   for (long c = 0; c < C; c++) {
     long o0 = 0;
-    for (; o0 + 8 <= O; o0 += 8) filterGradientBlock<true>(sum, C, O, c, o0, 8, dw);
+    for (; o0 + kLanes <= O; o0 += kLanes) filterGradientBlock<true>(sum, C, O, c, o0, kLanes, dw);
     if (o0 < O) filterGradientBlock<false>(sum, C, O, c, o0, O - o0, dw);
   }
 }
@@ -363,7 +369,7 @@ void winogradBackwardData(const WinogradShape& s, const float* dy, const float* 
   const WinogradShape back{s.n, s.oh, s.ow, O, C, s.h, s.w, 2 - s.padTop, 2 - s.padLeft};
   float* u = sized(winogradFilter, kPoints * C * O);
   transformFilter(f, O, C, u);
-  correlate(back, dy, u, nullptr, kWinogradLinear, dx);
+  correlate(back, dy, u, nullptr, kActivationLinear, dx);
 }
 
 void winogradBackwardWeights(const WinogradShape& s, const float* x, const float* dy, float* dw) {

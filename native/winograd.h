@@ -8,6 +8,8 @@
 
 #include <cstddef>
 
+#include "activation.h"
+
 namespace punet {
 
 struct WinogradShape {
@@ -16,9 +18,7 @@ struct WinogradShape {
   long padTop, padLeft;
 };
 
-enum WinogradActivation { kWinogradLinear = 0, kWinogradRelu = 1, kWinogradElu = 2 };
-
-// y = act(conv(x, w) + bias); bias may be null.
+// y = act(conv(x, w) + bias), act an Activation (activation.h); bias may be null.
 void winogradForward(const WinogradShape& s, const float* x, const float* w, const float* bias, int activation, float* y);
 // dx = the gradient of conv(x, w) with respect to x, given dy (s describes the forward conv).
 void winogradBackwardData(const WinogradShape& s, const float* dy, const float* w, float* dx);

@@ -36,6 +36,8 @@ export interface NativeStats {
   /** Bytes the addon holds outside the wasm heap (filters in oneDNN's layout, Winograd work buffers). */
   bufferBytes: number;
   calls: number;
+  /** Of those, the 1x1 stride-1 unpadded convolutions run as matrix products (native/pointwise.cc). */
+  pointwiseCalls: number;
   threads: number;
   runtime: string;
   version: string;

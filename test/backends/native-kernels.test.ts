@@ -40,11 +40,14 @@ const CASES: Case[] = [
   { batch: 1, h: 9, w: 9, cin: 7, cout: 3, k: 3, stride: 2, pad: 'valid' },
   { batch: 3, h: 5, w: 7, cin: 3, cout: 7, k: 1, stride: 1, pad: 'same' },
   { batch: 1, h: 7, w: 6, cin: 7, cout: 7, k: 1, stride: 2, pad: 'valid' },
+  // 1x1 stride 1 over 2624 pixels: a matrix product in chunks of 819 pixels (native/pointwise.cc).
+  { batch: 2, h: 32, w: 41, cin: 32, cout: 48, k: 1, stride: 1, pad: 'same' },
   // 3x3 stride 1 from 32 channels: Winograd kernels (punet's, unless PUNET_WINOGRAD says otherwise).
   { batch: 2, h: 11, w: 9, cin: 32, cout: 48, k: 3, stride: 1, pad: 'same' },
   { batch: 1, h: 10, w: 7, cin: 48, cout: 32, k: 3, stride: 1, pad: 'valid' },
 ];
 const winograd = (c: Case) => c.k === 3 && c.stride === 1 && Math.min(c.cin, c.cout) >= 32;
+const pointwise = (c: Case) => c.k === 1 && c.stride === 1;
 
 const name = (c: Case) => `${c.batch}x${c.h}x${c.w}x${c.cin} -> ${c.cout}, ${c.k}x${c.k}, stride ${c.stride}, ${c.pad}`;
 
@@ -132,12 +135,13 @@ describe.runIf(load.ok)('native convolution kernels', () => {
   it.each(CASES)('%# $batch x $h x $w x $cin -> $cout, $k x $k, stride $stride, $pad: native = cpu = loops', async (c) => {
     const d = dataOf(c, 1);
     const before = nativeCalls(addon);
-    const winogradBefore = addon.stats().winogradPrimitives;
+    const { winogradPrimitives, pointwiseCalls } = addon.stats();
     const native = await onBackend('wasm', () => kernels(c, d));
     // Four kernels, each natively (none handed to the wasm fallback).
     expect(nativeCalls(addon) - before, name(c)).toBe(4);
-    // Winograd for all four (forward, fused, backward data and filter) exactly where eligible.
-    expect(addon.stats().winogradPrimitives - winogradBefore, name(c)).toBe(winograd(c) ? 4 : 0);
+    // Winograd or matrix products for all four (forward, fused, backward data and filter) exactly where eligible.
+    expect(addon.stats().winogradPrimitives - winogradPrimitives, name(c)).toBe(winograd(c) ? 4 : 0);
+    expect(addon.stats().pointwiseCalls - pointwiseCalls, name(c)).toBe(pointwise(c) ? 4 : 0);
     const cpu = await onBackend('cpu', () => kernels(c, d));
     const loop = loops(c, d);
     for (const k of ['y', 'dx', 'dw', 'fused'] as const) {
@@ -146,26 +150,30 @@ describe.runIf(load.ok)('native convolution kernels', () => {
     }
   });
 
-  // punet's own Winograd (native/winograd.cc), forced here whatever PUNET_WINOGRAD says, on tiles
-  // cut by the image edge (sizes not multiples of 4, smaller than a tile), channels not multiples
-  // of 8, asymmetric and no padding, and on two threads (blocks of tiles split between them,
-  // partial filter gradients summed).
-  const OWN_WINOGRAD: (Case & { threads: number })[] = [
+  // punet's own kernels: its Winograd (native/winograd.cc), forced here whatever PUNET_WINOGRAD
+  // says, on tiles cut by the image edge (sizes not multiples of 4, smaller than a tile), channels
+  // not multiples of 8, asymmetric and no padding; and its 1x1 matrix products
+  // (native/pointwise.cc) over several chunks of pixels. Some on two threads (blocks of tiles or
+  // chunks split between them, partial filter gradients summed).
+  const OWN_KERNELS: (Case & { threads: number })[] = [
     { batch: 2, h: 11, w: 9, cin: 32, cout: 48, k: 3, stride: 1, pad: 'same', threads: 1 },
     { batch: 1, h: 10, w: 7, cin: 48, cout: 32, k: 3, stride: 1, pad: 'valid', threads: 1 },
     { batch: 3, h: 3, w: 5, cin: 33, cout: 37, k: 3, stride: 1, pad: 'same', threads: 1 },
     { batch: 3, h: 13, w: 18, cin: 35, cout: 40, k: 3, stride: 1, pad: 'same', threads: 2 },
     { batch: 2, h: 6, w: 9, cin: 40, cout: 35, k: 3, stride: 1, pad: 'valid', threads: 2 },
+    { batch: 3, h: 29, w: 31, cin: 37, cout: 21, k: 1, stride: 1, pad: 'same', threads: 2 },
   ];
-  it.each(OWN_WINOGRAD)("%# punet's Winograd, $batch x $h x $w x $cin -> $cout, $pad, $threads thread(s): native = loops (ReLU and ELU fused)", async (c) => {
+  it.each(OWN_KERNELS)("%# punet's own kernels, $batch x $h x $w x $cin -> $cout, $k x $k, $pad, $threads thread(s): native = loops (ReLU and ELU fused)", async (c) => {
     const d = dataOf(c, 11);
     const threads = addon.stats().threads;
     addon.setWinograd('punet');
     addon.setThreads(c.threads);
+    // The count of the kernels this case is for: Winograd primitives, or 1x1 calls.
+    const ownCount = () => (pointwise(c) ? addon.stats().pointwiseCalls : addon.stats().punetWinogradPrimitives);
     try {
-      const before = addon.stats().punetWinogradPrimitives;
+      const before = ownCount();
       const native = await onBackend('wasm', () => kernels(c, d));
-      expect(addon.stats().punetWinogradPrimitives - before, name(c)).toBe(4);
+      expect(ownCount() - before, name(c)).toBe(4);
       const loop = loops(c, d);
       for (const k of ['y', 'dx', 'dw', 'fused'] as const) {
         expect(maxRelErr(native[k], loop[k]), `${k} native vs loops, ${name(c)}`).toBeLessThan(1e-5);
@@ -174,7 +182,7 @@ describe.runIf(load.ok)('native convolution kernels', () => {
       const elu = await onBackend('wasm', () =>
         tf.tidy(() => {
           const x = tf.tensor4d(d.x, [c.batch, c.h, c.w, c.cin]);
-          const w = tf.tensor4d(d.w, [3, 3, c.cin, c.cout]);
+          const w = tf.tensor4d(d.w, [c.k, c.k, c.cin, c.cout]);
           return tf.fused.conv2d({ x, filter: w, strides: 1, pad: c.pad, bias: tf.tensor1d(d.bias), activation: 'elu' }).dataSync() as Float32Array;
         }),
       );
