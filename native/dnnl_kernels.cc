@@ -8,6 +8,8 @@
 // activations (large) never are. Primitives are cached by their shape.
 #include <node_api.h>
 #include <omp.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <cmath>
@@ -635,8 +637,24 @@ bool readArgs(napi_env env, napi_callback_info info, uint8_t** heap, size_t* hea
   return true;
 }
 
+// Blocks every signal on the calling thread for its lifetime. oneDNN's AVX-512 sgemm kernels point
+// the stack pointer into the heap while they run, so a signal handled there (a profiler's SIGPROF,
+// Ctrl-C) writes its frame over heap memory (oneDNN issue #4845; `node --cpu-prof` aborted a LIDC
+// step with "corrupted size vs. prev_size"). Blocked, a signal waits until the kernel returns;
+// OpenMP's worker threads, started inside a kernel, inherit the mask and never take one.
+struct SignalsBlocked {
+  sigset_t saved;
+  SignalsBlocked() {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &saved);
+  }
+  ~SignalsBlocked() { pthread_sigmask(SIG_SETMASK, &saved, nullptr); }
+};
+
 template <typename Run>
 napi_value guarded(napi_env env, Run run) {
+  const SignalsBlocked blocked;
   try {
     run();
     calls++;

@@ -84,9 +84,9 @@ export async function waitFor(check: () => boolean, ms: number, what: string): P
 }
 
 /** Runs one of the package's bins (dist/runtime/cli/bin/NAME.js) to completion, as npm's symlink would. */
-export function runBin(bin: 'punet' | 'compile-and-train', args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+export function runBin(bin: 'punet' | 'compile-and-train', args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}) {
   ensureDist();
-  const run = spawnSync(process.execPath, [join(ROOT, `dist/runtime/cli/bin/${bin}.js`), ...args], {
+  const run = spawnSync(process.execPath, [...(opts.nodeArgs ?? []), join(ROOT, `dist/runtime/cli/bin/${bin}.js`), ...args], {
     cwd: opts.cwd ?? ROOT,
     encoding: 'utf8',
     env: { ...process.env, PUNET_WASM_THREADS: '1', ...opts.env },
