@@ -599,6 +599,15 @@ void runTiledBiasRelu(uint8_t* heap, const uint32_t* p) {
   punet::tiledBiasRelu(p[tBatch], p[tSamples], p[tPixels], p[tChannels], at(tX), at(tBias), at(tOut));
 }
 
+// Layout of its gradient's call: batch, samples, pixels, channels, dy, y, dx, dbias.
+enum TiledGradParam { uBatch, uSamples, uPixels, uChannels, uDy, uY, uDx, uDbias, kTiledGradParams };
+
+void runTiledBiasReluGrad(uint8_t* heap, const uint32_t* p) {
+  threadsFor(double(p[uBatch]) * p[uSamples] * p[uPixels] * p[uChannels] * kMemoryBoundWeight);
+  const auto at = [&](int i) { return reinterpret_cast<float*>(heap + p[i]); };
+  punet::tiledBiasReluGrad(p[uBatch], p[uSamples], p[uPixels], p[uChannels], at(uDy), at(uY), at(uDx), at(uDbias));
+}
+
 // ---- N-API glue -------------------------------------------------------------------------------
 
 napi_value throwError(napi_env env, const char* message) {
@@ -771,6 +780,15 @@ napi_value TiledBiasRelu(napi_env env, napi_callback_info info) {
   }, runTiledBiasRelu);
 }
 
+napi_value TiledBiasReluGrad(napi_env env, napi_callback_info info) {
+  return kernelEntry(env, info, kTiledGradParams, [](const uint32_t* p, size_t bytes) -> const char* {
+    const double image = double(p[uPixels]) * p[uChannels], samples = double(p[uBatch]) * p[uSamples];
+    const bool inside = fits(p[uDy], samples * image, bytes) && fits(p[uY], samples * image, bytes) &&
+                        fits(p[uDx], double(p[uBatch]) * image, bytes) && fits(p[uDbias], samples * p[uChannels], bytes);
+    return inside ? nullptr : "tiledBiasReluGrad: tensor outside the heap";
+  }, runTiledBiasReluGrad);
+}
+
 napi_value ResizeBilinearGrad(napi_env env, napi_callback_info info) {
   return kernelEntry(env, info, kResizeParams, [](const uint32_t* p, size_t bytes) -> const char* {
     const bool inside = fits(p[zDy], double(p[zN]) * p[zOH] * p[zOW] * p[zC], bytes) && fits(p[zDx], double(p[zN]) * p[zH] * p[zW] * p[zC], bytes);
@@ -863,6 +881,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"tiledBiasRelu", nullptr, TiledBiasRelu, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"tiledBiasReluGrad", nullptr, TiledBiasReluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setWinograd", nullptr, SetWinograd, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"stats", nullptr, Stats, nullptr, nullptr, nullptr, napi_default, nullptr},

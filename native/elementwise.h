@@ -12,4 +12,9 @@ void binaryOp(int op, long n, const float* a, const float* b, float* out);
 // shared features (fcomb's first layer for n samples), the same float ops as add then relu.
 void tiledBiasRelu(long batch, long samples, long pixels, long channels, const float* x, const float* bias, float* out);
 
+// tiledBiasRelu's gradient from dy and its output y (both [batch][samples][pixels][channels]):
+// with dz = dy where y > 0, else 0, dx[b][p][c] = dz summed over the samples and
+// dbias[b][n][c] = dz summed over the pixels.
+void tiledBiasReluGrad(long batch, long samples, long pixels, long channels, const float* dy, const float* y, float* dx, float* dbias);
+
 }  // namespace punet

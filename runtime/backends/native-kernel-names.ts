@@ -24,3 +24,10 @@ export const ADAM_UPDATE = 'PunetAdamUpdate';
  * threaded pass instead of a broadcast Add and a Relu over the N-fold tensor.
  */
 export const TILED_BIAS_RELU = 'PunetTiledBiasRelu';
+
+/**
+ * Inputs { dy, y } ([B, N, H, W, C], y = TILED_BIAS_RELU's output); outputs [dx: [B, H, W, C],
+ * dbias: [B, N, C]]: with dz = dy where y > 0, else 0, dz summed over the samples and over the
+ * pixels. TILED_BIAS_RELU's gradient in one threaded pass instead of Step, Multiply and two Sums.
+ */
+export const TILED_BIAS_RELU_GRAD = 'PunetTiledBiasReluGrad';

@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { NativeAddon } from './native.js';
-import { ADAM_UPDATE, RELU_GRAD_BIAS, TILED_BIAS_RELU } from './native-kernel-names.js';
+import { ADAM_UPDATE, RELU_GRAD_BIAS, TILED_BIAS_RELU, TILED_BIAS_RELU_GRAD } from './native-kernel-names.js';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 type Attrs = Record<string, unknown>;
@@ -31,6 +31,7 @@ const RELU_GRAD_PARAMS = 6;
 const RESIZE_PARAMS = 9;
 const BINARY_PARAMS = 5;
 const TILED_PARAMS = 7;
+const TILED_GRAD_PARAMS = 8;
 const ADAM_VECTORS = 7;
 const ADAM_PARAMS = 1 + ADAM_VECTORS + 8;
 const enum ConvKind {
@@ -379,15 +380,41 @@ function tiledBiasRelu(addon: NativeAddon) {
   };
 }
 
-/** TILED_BIAS_RELU's gradient: dz = dy where the output is positive; dx sums dz over N, dbias over H and W. */
+/** TILED_BIAS_RELU_GRAD (native-kernel-names.ts): [dx, dbias] from dy and TILED_BIAS_RELU's output y. */
+function tiledBiasReluGrad(addon: NativeAddon) {
+  return (args: KernelArgs): tf.TensorInfo[] => {
+    const backend = args.backend as BackendWasm;
+    const { dy, y } = args.inputs as { dy: tf.TensorInfo; y: tf.TensorInfo };
+    if (!allFloat(dy, y) || dy.shape.length !== 5 || !tf.util.arraysEqual(dy.shape, y.shape)) {
+      throw new Error(`${TILED_BIAS_RELU_GRAD}: dy and y must be float32 [B, N, H, W, C] of one shape, got [${dy.shape}] and [${y.shape}]`);
+    }
+    const [b, n, h, w, c] = dy.shape as [number, number, number, number, number];
+    const dx = backend.makeOutput([b, h, w, c], 'float32');
+    const dbias = backend.makeOutput([b, n, c], 'float32');
+    const heap = heapOf(backend);
+    const p = new Uint32Array(TILED_GRAD_PARAMS);
+    p.set([b, n, h * w, c, offsetOf(backend, heap, dy), offsetOf(backend, heap, y), offsetOf(backend, heap, dx), offsetOf(backend, heap, dbias)]);
+    try {
+      if (size(dy.shape) > 0) addon.tiledBiasReluGrad(heap, p);
+      else for (const out of [dx, dbias]) new Float32Array(heap.buffer, offsetOf(backend, heap, out), size(out.shape)).fill(0);
+    } catch (err) {
+      backend.disposeData(dx.dataId);
+      backend.disposeData(dbias.dataId);
+      throw err;
+    }
+    return [dx, dbias];
+  };
+}
+
+/** TILED_BIAS_RELU's gradient, by TILED_BIAS_RELU_GRAD (registered with it). */
 function registerTiledBiasReluGradient(): void {
   if (tf.getGradient(TILED_BIAS_RELU)) return;
   tf.registerGradient({
     kernelName: TILED_BIAS_RELU,
     outputsToSave: [true],
     gradFunc: (dy, saved) => {
-      const dz = tf.mul(dy as tf.Tensor, tf.step(saved[0]!));
-      return { x: () => tf.sum(dz, 1), bias: () => tf.sum(dz, [2, 3]) };
+      const [dx, dbias] = tf.engine().runKernel(TILED_BIAS_RELU_GRAD, { dy: dy as tf.Tensor, y: saved[0]! }) as unknown as [tf.Tensor, tf.Tensor];
+      return { x: () => dx, bias: () => dbias };
     },
   });
 }
@@ -458,6 +485,7 @@ export function registerNativeKernels(addon: NativeAddon): void {
     [RELU_GRAD_BIAS, reluGradBias],
     [ADAM_UPDATE, adamUpdate],
     [TILED_BIAS_RELU, tiledBiasRelu],
+    [TILED_BIAS_RELU_GRAD, tiledBiasReluGrad],
   ];
   for (const [name, build] of own) {
     if (tf.getKernel(name, 'wasm') === undefined) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: build(addon) as unknown as tf.KernelFunc });

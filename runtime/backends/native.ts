@@ -66,6 +66,8 @@ export interface NativeAddon {
   binary(heap: Uint8Array, params: Uint32Array): void;
   /** relu(x + per-sample bias) (TILED_BIAS_RELU): params laid out as TiledParam in native/dnnl_kernels.cc. */
   tiledBiasRelu(heap: Uint8Array, params: Uint32Array): void;
+  /** Its gradient (TILED_BIAS_RELU_GRAD): params laid out as TiledGradParam in native/dnnl_kernels.cc. */
+  tiledBiasReluGrad(heap: Uint8Array, params: Uint32Array): void;
   /** One Adam step on flat vectors (ADAM_UPDATE): params laid out as AdamParam in native/dnnl_kernels.cc. */
   adam(heap: Uint8Array, params: Uint32Array): void;
   setThreads(threads: number): void;

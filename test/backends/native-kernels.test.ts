@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { loadNativeAddon, type NativeAddon } from '../../runtime/backends/native.js';
-import { ADAM_UPDATE, RELU_GRAD_BIAS, TILED_BIAS_RELU } from '../../runtime/backends/native-kernel-names.js';
+import { ADAM_UPDATE, RELU_GRAD_BIAS, TILED_BIAS_RELU, TILED_BIAS_RELU_GRAD } from '../../runtime/backends/native-kernel-names.js';
 import { createFlatAdam } from '../../plugins/builtin/flat-adam.js';
 import { onBackend, relErr, seededValues } from './helpers.js';
 import { geometry, naiveFilterGrad, naiveForward, naiveInputGrad, type ConvGeometry } from './reference.js';
@@ -501,8 +501,14 @@ describe.runIf(load.ok)('native convolution kernels', () => {
       });
       return out;
     };
-    const { result, calls } = await callsOf(TILED_BIAS_RELU, () => onBackend('wasm', () => run(true)));
+    let gradCalls = 0;
+    const { result, calls } = await callsOf(TILED_BIAS_RELU, async () => {
+      const counted = await callsOf(TILED_BIAS_RELU_GRAD, () => onBackend('wasm', () => run(true)));
+      gradCalls = counted.calls;
+      return counted.result;
+    });
     expect(calls).toBe(2); // the kernel, taped and plain
+    expect(gradCalls).toBe(1); // its gradient, in one kernel
     const [y, gx, gb] = result;
     const [yRef, gxRef, gbRef] = await onBackend('cpu', () => run(false));
     expect(y!.length).toBe(b * n * h * w * c);
