@@ -11,7 +11,7 @@
     {
       "target_name": "punet_dnnl",
       "dependencies": ["punet_exact"],
-      "sources": ["dnnl_kernels.cc", "winograd.cc", "pointwise.cc", "reduce.cc", "elementwise.cc"],
+      "sources": ["dnnl_kernels.cc", "winograd.cc", "pointwise.cc", "resample.cc", "reduce.cc", "elementwise.cc"],
       "cflags_cc": ["-O3", "-std=c++17", "-fopenmp", "-Wno-psabi"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "ldflags": ["-fopenmp"],

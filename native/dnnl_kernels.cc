@@ -26,6 +26,7 @@
 #include "adam.h"
 #include "elementwise.h"
 #include "pointwise.h"
+#include "resample.h"
 #include "reduce.h"
 #include "winograd.h"
 
@@ -413,11 +414,17 @@ void runSum(uint8_t* heap, const uint32_t* p) {
   cpuStream().wait();
 }
 
-// Layout of an average-pool gradient call: NHWC sizes, window, strides, padding (TensorFlow's
-// windows: each divided by its real pixels, i.e. oneDNN's exclude-padding average), dy, dx.
-// (The forward pool stays in wasm: oneDNN's NHWC average pool raised the LIDC step's peak RSS by
-// 150 MB for 4 ms.)
-enum PoolParam { pN, pH, pW, pC, pOH, pOW, pKH, pKW, pSH, pSW, pTop, pBottom, pLeft, pRight, pDy, pDx, kPoolParams };
+// Layout of an average-pool call: NHWC sizes, window, strides, padding (TensorFlow's windows: each
+// divided by its real pixels, i.e. oneDNN's exclude-padding average), then the pooled tensor
+// (y or dy) and the full-size one (x or dx). The forward pool is punet's loop (resample.cc):
+// oneDNN's NHWC average pool raised the LIDC step's peak RSS by 150 MB.
+enum PoolParam { pN, pH, pW, pC, pOH, pOW, pKH, pKW, pSH, pSW, pTop, pBottom, pLeft, pRight, pPooled, pFull, kPoolParams };
+
+void runAvgPool(uint8_t* heap, const uint32_t* p) {
+  threadsFor(double(p[pN]) * p[pH] * p[pW] * p[pC] * kMemoryBoundWeight);
+  const punet::PoolShape s{p[pN], p[pH], p[pW], p[pC], p[pOH], p[pOW], p[pKH], p[pKW], p[pSH], p[pSW], p[pTop], p[pLeft]};
+  punet::avgPool(s, reinterpret_cast<const float*>(heap + p[pFull]), reinterpret_cast<float*>(heap + p[pPooled]));
+}
 
 struct PoolEntry {
   dnnl::primitive pool;
@@ -427,7 +434,7 @@ std::unordered_map<std::string, std::unique_ptr<PoolEntry>> poolCache;
 
 void runAvgPoolGrad(uint8_t* heap, const uint32_t* p) {
   threadsFor(double(p[pN]) * p[pH] * p[pW] * p[pC] * kMemoryBoundWeight);
-  std::string key = keyOf(p, pDy);
+  std::string key = keyOf(p, pPooled);
   auto found = poolCache.find(key);
   if (found == poolCache.end()) {
     auto entry = std::make_unique<PoolEntry>();
@@ -444,7 +451,7 @@ void runAvgPoolGrad(uint8_t* heap, const uint32_t* p) {
   }
   PoolEntry& e = *found->second;
   auto& engine = cpuEngine();
-  memory dy(e.dst, engine, heap + p[pDy]), dx(e.src, engine, heap + p[pDx]);
+  memory dy(e.dst, engine, heap + p[pPooled]), dx(e.src, engine, heap + p[pFull]);
   e.pool.execute(cpuStream(), {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_SRC, dx}});
   cpuStream().wait();
 }
@@ -472,49 +479,23 @@ void runSplit(uint8_t* heap, const uint32_t* p, bool join) {
   }
 }
 
-// The gradient of a bilinear resize (TensorFlow's, as tfjs computes it): each dy pixel adds its
-// value into the four input pixels it was interpolated from, with the same weights. Batches are
-// independent (no two write the same dx), so they run in parallel. Layout: NHWC sizes of dx and
-// dy, alignCorners, dy, dx.
-enum ResizeParam { zN, zH, zW, zC, zOH, zOW, zAlign, zDy, zDx, kResizeParams };
+// Layout of a bilinear resize call (resample.cc): NHWC sizes of the source x and of the resized
+// y, alignCorners, halfPixelCenters, then the source-sized tensor (x or dx) and the resized one
+// (y or dy).
+enum ResizeParam { zN, zH, zW, zC, zOH, zOW, zAlign, zHalfPixel, zSource, zResized, kResizeParams };
+
+punet::ResizeShape resizeShape(const uint32_t* p) {
+  return {p[zN], p[zH], p[zW], p[zC], p[zOH], p[zOW], p[zAlign] != 0, p[zHalfPixel] != 0};
+}
+
+void runResizeBilinear(uint8_t* heap, const uint32_t* p) {
+  threadsFor(double(p[zN]) * p[zOH] * p[zOW] * p[zC] * kMemoryBoundWeight);
+  punet::resizeBilinear(resizeShape(p), reinterpret_cast<const float*>(heap + p[zSource]), reinterpret_cast<float*>(heap + p[zResized]));
+}
 
 void runResizeBilinearGrad(uint8_t* heap, const uint32_t* p) {
-  const size_t batch = p[zN], xh = p[zH], xw = p[zW], depth = p[zC], yh = p[zOH], yw = p[zOW];
-  const bool align = p[zAlign] != 0;
-  const float* dy = reinterpret_cast<const float*>(heap + p[zDy]);
-  float* dx = reinterpret_cast<float*>(heap + p[zDx]);
-  const double heightScale = double(align && yh > 1 ? xh - 1 : xh) / double(align && yh > 1 ? yh - 1 : yh);
-  const double widthScale = double(align && yw > 1 ? xw - 1 : xw) / double(align && yw > 1 ? yw - 1 : yw);
-  threadsFor(double(batch) * yh * yw * depth * kMemoryBoundWeight);
-#pragma omp parallel for schedule(static)
-  for (long long b = 0; b < static_cast<long long>(batch); b++) {
-    float* out = dx + b * xh * xw * depth;
-    std::fill(out, out + xh * xw * depth, 0.f);
-    const float* in = dy + b * yh * yw * depth;
-    for (size_t r = 0; r < yh; r++) {
-      const double rowAt = r * heightScale;
-      const size_t top = static_cast<size_t>(rowAt), bottom = std::min<size_t>(static_cast<size_t>(std::ceil(rowAt)), xh - 1);
-      const double rowLerp = rowAt - top;
-      for (size_t c = 0; c < yw; c++, in += depth) {
-        const double colAt = c * widthScale;
-        const size_t left = static_cast<size_t>(colAt), right = std::min<size_t>(static_cast<size_t>(std::ceil(colAt)), xw - 1);
-        const double colLerp = colAt - left;
-        const float topLeft = float((1 - rowLerp) * (1 - colLerp)), topRight = float((1 - rowLerp) * colLerp);
-        const float bottomLeft = float(rowLerp * (1 - colLerp)), bottomRight = float(rowLerp * colLerp);
-        float* tl = out + (top * xw + left) * depth;
-        float* tr = out + (top * xw + right) * depth;
-        float* bl = out + (bottom * xw + left) * depth;
-        float* br = out + (bottom * xw + right) * depth;
-        for (size_t d = 0; d < depth; d++) {
-          const float g = in[d];
-          tl[d] += g * topLeft;
-          tr[d] += g * topRight;
-          bl[d] += g * bottomLeft;
-          br[d] += g * bottomRight;
-        }
-      }
-    }
-  }
+  threadsFor(double(p[zN]) * p[zOH] * p[zOW] * p[zC] * kMemoryBoundWeight);
+  punet::resizeBilinearGrad(resizeShape(p), reinterpret_cast<const float*>(heap + p[zResized]), reinterpret_cast<float*>(heap + p[zSource]));
 }
 
 // The backward pass of conv + bias + ReLU after the convolution, in one read of dy and y: the
@@ -715,10 +696,19 @@ napi_value Sum(napi_env env, napi_callback_info info) {
   }, runSum);
 }
 
+bool poolInside(const uint32_t* p, size_t bytes) {
+  return fits(p[pPooled], double(p[pN]) * p[pOH] * p[pOW] * p[pC], bytes) && fits(p[pFull], double(p[pN]) * p[pH] * p[pW] * p[pC], bytes);
+}
+
+napi_value AvgPool(napi_env env, napi_callback_info info) {
+  return kernelEntry(env, info, kPoolParams, [](const uint32_t* p, size_t bytes) -> const char* {
+    return poolInside(p, bytes) ? nullptr : "avgPool: tensor outside the heap";
+  }, runAvgPool);
+}
+
 napi_value AvgPoolGrad(napi_env env, napi_callback_info info) {
   return kernelEntry(env, info, kPoolParams, [](const uint32_t* p, size_t bytes) -> const char* {
-    const bool inside = fits(p[pDy], double(p[pN]) * p[pOH] * p[pOW] * p[pC], bytes) && fits(p[pDx], double(p[pN]) * p[pH] * p[pW] * p[pC], bytes);
-    return inside ? nullptr : "avgPoolGrad: tensor outside the heap";
+    return poolInside(p, bytes) ? nullptr : "avgPoolGrad: tensor outside the heap";
   }, runAvgPoolGrad);
 }
 
@@ -789,12 +779,20 @@ napi_value TiledBiasReluGrad(napi_env env, napi_callback_info info) {
   }, runTiledBiasReluGrad);
 }
 
+// The problem with a resize call's params, named for the forward or the gradient kernel, or nullptr.
+const char* resizeProblem(const uint32_t* p, size_t bytes, bool gradient) {
+  const bool inside = fits(p[zResized], double(p[zN]) * p[zOH] * p[zOW] * p[zC], bytes) && fits(p[zSource], double(p[zN]) * p[zH] * p[zW] * p[zC], bytes);
+  if (!inside) return gradient ? "resizeBilinearGrad: tensor outside the heap" : "resizeBilinear: tensor outside the heap";
+  if (p[zH] == 0 || p[zW] == 0) return gradient ? "resizeBilinearGrad: empty image" : "resizeBilinear: empty image";
+  return nullptr;
+}
+
+napi_value ResizeBilinear(napi_env env, napi_callback_info info) {
+  return kernelEntry(env, info, kResizeParams, [](const uint32_t* p, size_t bytes) { return resizeProblem(p, bytes, false); }, runResizeBilinear);
+}
+
 napi_value ResizeBilinearGrad(napi_env env, napi_callback_info info) {
-  return kernelEntry(env, info, kResizeParams, [](const uint32_t* p, size_t bytes) -> const char* {
-    const bool inside = fits(p[zDy], double(p[zN]) * p[zOH] * p[zOW] * p[zC], bytes) && fits(p[zDx], double(p[zN]) * p[zH] * p[zW] * p[zC], bytes);
-    if (!inside) return "resizeBilinearGrad: tensor outside the heap";
-    return p[zH] == 0 || p[zW] == 0 ? "resizeBilinearGrad: empty image" : nullptr;
-  }, runResizeBilinearGrad);
+  return kernelEntry(env, info, kResizeParams, [](const uint32_t* p, size_t bytes) { return resizeProblem(p, bytes, true); }, runResizeBilinearGrad);
 }
 
 void clearCaches() {
@@ -873,10 +871,12 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv", nullptr, Conv, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sum", nullptr, Sum, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"avgPool", nullptr, AvgPool, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"avgPoolGrad", nullptr, AvgPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"split", nullptr, Split, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"concat", nullptr, Concat, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reluGradBias", nullptr, ReluGradBias, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"resizeBilinear", nullptr, ResizeBilinear, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"resizeBilinearGrad", nullptr, ResizeBilinearGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -3,8 +3,8 @@
  * Conv2DBackpropInput, Conv2DBackpropFilter, BatchMatMul, Sum (the bias gradients) and
  * AvgPoolGrad (TensorFlow's windows: divided by their real pixels) run in oneDNN,
  * and SplitV, Concat (the skip concats and their gradient; wasm copies them element by element),
- * ResizeBilinearGrad and large same-shape Add, Sub and Multiply (single-threaded in wasm) in plain
- * C++ (native/), reading and writing the wasm backend's own heap, so tensors stay where they are
+ * AvgPool, ResizeBilinear and its gradient, and large same-shape Add, Sub and Multiply
+ * (single-threaded in wasm) in plain C++ (native/), reading and writing the wasm backend's own heap, so tensors stay where they are
  * and every other kernel keeps running in wasm. Each kernel hands the cases it does not cover
  * (NCHW, other dtypes, prelu, broadcasts it cannot express) to the kernel it replaced.
  */
@@ -17,7 +17,7 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.
 type Attrs = Record<string, unknown>;
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
 
-export const NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', 'Sum', 'AvgPoolGrad', 'SplitV', 'Concat', 'ResizeBilinearGrad', 'Add', 'Sub', 'Multiply'] as const;
+export const NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', 'Sum', 'AvgPool', 'AvgPoolGrad', 'SplitV', 'Concat', 'ResizeBilinear', 'ResizeBilinearGrad', 'Add', 'Sub', 'Multiply'] as const;
 
 const MARK = Symbol.for('punet.nativeKernel');
 type Marked = tf.KernelConfig & { [MARK]?: true };
@@ -28,7 +28,7 @@ const MATMUL_PARAMS = 10;
 const SUM_PARAMS = 5;
 const POOL_PARAMS = 16;
 const RELU_GRAD_PARAMS = 6;
-const RESIZE_PARAMS = 9;
+const RESIZE_PARAMS = 10;
 const BINARY_PARAMS = 5;
 const TILED_PARAMS = 7;
 const TILED_GRAD_PARAMS = 8;
@@ -235,28 +235,47 @@ function sum(addon: NativeAddon) {
   };
 }
 
+/** PoolParam (native/dnnl_kernels.cc) for an average pool of `input` with the kernel's attrs, or null where it is not 2-D float32 NHWC. */
+function poolParams(input: tf.TensorInfo, attrs: Attrs): { info: tf.backend_util.Conv2DInfo; params: Uint32Array } | null {
+  if (input.dtype !== 'float32' || input.shape.length !== 4 || size(input.shape) === 0) return null;
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    attrs.filterSize as [number, number],
+    attrs.strides as [number, number],
+    1,
+    attrs.pad as 'same',
+    attrs.dimRoundingMode as undefined,
+  );
+  const pad = info.padInfo;
+  const params = new Uint32Array(POOL_PARAMS);
+  params.set([
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth,
+    info.strideHeight, info.strideWidth, pad.top, pad.bottom, pad.left, pad.right,
+  ]);
+  return { info, params };
+}
+
+function avgPool(addon: NativeAddon) {
+  return (args: KernelArgs, backend: BackendWasm): tf.TensorInfo | null => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const pool = poolParams(x, (args.attrs ?? {}) as Attrs);
+    if (pool === null || pool.info.outHeight * pool.info.outWidth === 0) return null;
+    const out = backend.makeOutput([pool.info.batchSize, pool.info.outHeight, pool.info.outWidth, pool.info.outChannels], 'float32');
+    const heap = heapOf(backend);
+    pool.params.set([offsetOf(backend, heap, out), offsetOf(backend, heap, x)], POOL_PARAMS - 2);
+    return filled(backend, out, () => addon.avgPool(heap, pool.params));
+  };
+}
+
 function avgPoolGrad(addon: NativeAddon) {
   return (args: KernelArgs, backend: BackendWasm): tf.TensorInfo | null => {
     const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
-    const attrs = (args.attrs ?? {}) as Attrs;
-    if (!allFloat(dy, input) || input.shape.length !== 4 || size(input.shape) === 0) return null;
-    const info = tf.backend_util.computePool2DInfo(
-      input.shape as [number, number, number, number],
-      attrs.filterSize as [number, number],
-      attrs.strides as [number, number],
-      1,
-      attrs.pad as 'same',
-      attrs.dimRoundingMode as undefined,
-    );
+    const pool = poolParams(input, (args.attrs ?? {}) as Attrs);
+    if (pool === null || dy.dtype !== 'float32') return null;
     const out = backend.makeOutput([...input.shape], 'float32');
     const heap = heapOf(backend);
-    const p = new Uint32Array(POOL_PARAMS);
-    const pad = info.padInfo;
-    p.set([
-      info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth,
-      info.strideHeight, info.strideWidth, pad.top, pad.bottom, pad.left, pad.right, offsetOf(backend, heap, dy), offsetOf(backend, heap, out),
-    ]);
-    return filled(backend, out, () => addon.avgPoolGrad(heap, p));
+    pool.params.set([offsetOf(backend, heap, dy), offsetOf(backend, heap, out)], POOL_PARAMS - 2);
+    return filled(backend, out, () => addon.avgPoolGrad(heap, pool.params));
   };
 }
 
@@ -301,6 +320,28 @@ function concat(addon: NativeAddon) {
   };
 }
 
+/** ResizeParam (native/dnnl_kernels.cc) but the two tensors: source image shape, resized size, attrs. */
+function resizeParams(source: readonly number[], resized: readonly number[], attrs: Attrs): Uint32Array {
+  const [n, h, w, c] = source as [number, number, number, number];
+  const p = new Uint32Array(RESIZE_PARAMS);
+  p.set([n, h, w, c, resized[0]!, resized[1]!, attrs.alignCorners === true ? 1 : 0, attrs.halfPixelCenters === true ? 1 : 0]);
+  return p;
+}
+
+function resizeBilinear(addon: NativeAddon) {
+  return (args: KernelArgs, backend: BackendWasm): tf.TensorInfo | null => {
+    const { images } = args.inputs as { images: tf.TensorInfo };
+    const attrs = (args.attrs ?? {}) as Attrs;
+    const [newHeight, newWidth] = attrs.size as [number, number];
+    if (images.dtype !== 'float32' || images.shape.length !== 4 || size(images.shape) === 0 || newHeight * newWidth === 0) return null;
+    const out = backend.makeOutput([images.shape[0]!, newHeight, newWidth, images.shape[3]!], 'float32');
+    const heap = heapOf(backend);
+    const p = resizeParams(images.shape, [newHeight, newWidth], attrs);
+    p.set([offsetOf(backend, heap, images), offsetOf(backend, heap, out)], RESIZE_PARAMS - 2);
+    return filled(backend, out, () => addon.resizeBilinear(heap, p));
+  };
+}
+
 function resizeBilinearGrad(addon: NativeAddon) {
   return (args: KernelArgs, backend: BackendWasm): tf.TensorInfo | null => {
     const { images, dy } = args.inputs as { images: tf.TensorInfo; dy: tf.TensorInfo };
@@ -308,11 +349,10 @@ function resizeBilinearGrad(addon: NativeAddon) {
     // tfjs's own for half-pixel centres (its gradient ignores them) and anything not float NHWC.
     if (!allFloat(images, dy) || images.shape.length !== 4 || dy.shape.length !== 4 || attrs.halfPixelCenters === true) return null;
     if (size(images.shape) === 0 || size(dy.shape) === 0) return null;
-    const [n, h, w, c] = images.shape as [number, number, number, number];
-    const out = backend.makeOutput([n, h, w, c], 'float32');
+    const out = backend.makeOutput([...images.shape], 'float32');
     const heap = heapOf(backend);
-    const p = new Uint32Array(RESIZE_PARAMS);
-    p.set([n, h, w, c, dy.shape[1]!, dy.shape[2]!, attrs.alignCorners === true ? 1 : 0, offsetOf(backend, heap, dy), offsetOf(backend, heap, out)]);
+    const p = resizeParams(images.shape, dy.shape.slice(1, 3), attrs);
+    p.set([offsetOf(backend, heap, out), offsetOf(backend, heap, dy)], RESIZE_PARAMS - 2);
     return filled(backend, out, () => addon.resizeBilinearGrad(heap, p));
   };
 }
@@ -460,9 +500,11 @@ const NATIVE_BUILDERS: Record<(typeof NATIVE_KERNELS)[number], (addon: NativeAdd
   Conv2DBackpropFilter: conv2dBackpropFilter,
   BatchMatMul: batchMatMul,
   Sum: sum,
+  AvgPool: avgPool,
   AvgPoolGrad: avgPoolGrad,
   SplitV: splitV,
   Concat: concat,
+  ResizeBilinear: resizeBilinear,
   ResizeBilinearGrad: resizeBilinearGrad,
   Add: binary('Add'),
   Sub: binary('Sub'),

@@ -52,12 +52,16 @@ export interface NativeAddon {
   matmul(heap: Uint8Array, params: Uint32Array): void;
   /** Sum over adjacent axes: params laid out as SumParam in native/dnnl_kernels.cc. */
   sum(heap: Uint8Array, params: Uint32Array): void;
+  /** Average pool: params laid out as PoolParam in native/dnnl_kernels.cc. */
+  avgPool(heap: Uint8Array, params: Uint32Array): void;
   /** Average-pool gradient: params laid out as PoolParam in native/dnnl_kernels.cc. */
   avgPoolGrad(heap: Uint8Array, params: Uint32Array): void;
   /** Split along one axis: params laid out as SplitParam in native/dnnl_kernels.cc. */
   split(heap: Uint8Array, params: Uint32Array): void;
   /** Concat along one axis (split's reverse): params laid out as SplitParam in native/dnnl_kernels.cc. */
   concat(heap: Uint8Array, params: Uint32Array): void;
+  /** Bilinear resize: params laid out as ResizeParam in native/dnnl_kernels.cc. */
+  resizeBilinear(heap: Uint8Array, params: Uint32Array): void;
   /** Bilinear resize gradient: params laid out as ResizeParam in native/dnnl_kernels.cc. */
   resizeBilinearGrad(heap: Uint8Array, params: Uint32Array): void;
   /** ReLU + bias gradient (RELU_GRAD_BIAS): params laid out as ReluGradParam in native/dnnl_kernels.cc. */

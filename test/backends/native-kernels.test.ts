@@ -311,7 +311,7 @@ describe.runIf(load.ok)('native convolution kernels', () => {
     }
   });
 
-  it('AvgPoolGrad (odd and even sizes, same and valid) = cpu = loops; the pools too', async () => {
+  it('AvgPool and AvgPoolGrad (odd and even sizes, same and valid) = cpu = loops', async () => {
     const cases = [
       { shape: [3, 9, 7, 5], k: 2, stride: 2, pad: 'same' as Pad },
       { shape: [1, 8, 6, 3], k: 2, stride: 2, pad: 'same' as Pad },
@@ -331,8 +331,8 @@ describe.runIf(load.ok)('native convolution kernels', () => {
         });
       const before = nativeCalls(addon);
       const [nativePooled, native] = await onBackend('wasm', run);
-      // The loss's Sum and the AvgPoolGrad (the pools themselves are wasm's).
-      expect(nativeCalls(addon) - before, JSON.stringify(c)).toBe(2);
+      // The pool (alone and under the gradient), the loss's Sum and the AvgPoolGrad.
+      expect(nativeCalls(addon) - before, JSON.stringify(c)).toBe(4);
       const [cpuPooled, cpu] = await onBackend('cpu', run);
       // The loops: each window's mean over its real (unpadded) pixels, and its gradient spread
       // evenly over them.
@@ -431,14 +431,34 @@ describe.runIf(load.ok)('native convolution kernels', () => {
         });
       const before = nativeCalls(addon);
       const native = await onBackend('wasm', run);
-      // The resize is wasm's; the loss's Sum and the gradient are native.
-      expect(nativeCalls(addon) - before, JSON.stringify(c)).toBe(2);
+      // The resize, the loss's Sum and the gradient.
+      expect(nativeCalls(addon) - before, JSON.stringify(c)).toBe(3);
       const cpu = await onBackend('cpu', run);
       expect(maxRelErr(native, cpu), JSON.stringify(c)).toBeLessThan(1e-5);
       // The gradient of a linear map is its adjoint: <resize(x), r> = <x, grad>.
       const forward = await onBackend('cpu', () => tf.tidy(() => tf.sum(tf.mul(tf.image.resizeBilinear(tf.tensor4d(x, c.shape as never), c.size as [number, number], true), rT())).dataSync()[0]!));
       const adjoint = native.reduce((acc, g, i) => acc + g * x[i]!, 0);
       expect(Math.abs(adjoint - forward) / Math.abs(forward), JSON.stringify(c)).toBeLessThan(1e-5);
+    }
+  });
+
+  it('ResizeBilinear (align corners or not, half-pixel centres, up and down, odd sizes) = cpu', async () => {
+    const cases = [
+      { shape: [3, 5, 7, 4], size: [10, 13], alignCorners: true, halfPixelCenters: false },
+      { shape: [2, 9, 6, 3], size: [4, 11], alignCorners: false, halfPixelCenters: false },
+      { shape: [2, 6, 5, 9], size: [12, 3], alignCorners: false, halfPixelCenters: true },
+      { shape: [1, 1, 4, 2], size: [3, 1], alignCorners: true, halfPixelCenters: false },
+    ];
+    for (const c of cases) {
+      const x = seededValues(c.shape.reduce((a, b) => a * b, 1), 18);
+      const run = () =>
+        tf.tidy(() => tf.image.resizeBilinear(tf.tensor4d(x, c.shape as never), c.size as [number, number], c.alignCorners, c.halfPixelCenters).dataSync() as Float32Array);
+      const before = nativeCalls(addon);
+      const native = await onBackend('wasm', run);
+      expect(nativeCalls(addon) - before, JSON.stringify(c)).toBe(1);
+      const cpu = await onBackend('cpu', run);
+      expect(native.length).toBe(c.shape[0]! * c.size[0]! * c.size[1]! * c.shape[3]!);
+      expect(maxRelErr(native, cpu), JSON.stringify(c)).toBeLessThan(1e-6);
     }
   });
 
@@ -598,17 +618,20 @@ describe.runIf(load.ok)('native convolution kernels', () => {
 
   it('refuses params of the wrong length or pointing outside the heap, naming the kernel', () => {
     const heap = new Uint8Array(256);
-    // Params lengths, as ConvParam ... TiledParam in native/dnnl_kernels.cc.
+    // Params lengths, as ConvParam ... TiledGradParam in native/dnnl_kernels.cc.
     const kernels: Array<[string, number, RegExp]> = [
       ['conv', 23, /tensor offset outside the heap/],
       ['matmul', 10, /tensor offset outside the heap/],
       ['sum', 5, /^sum: tensor outside the heap/],
+      ['avgPool', 16, /^avgPool: tensor outside the heap/],
       ['avgPoolGrad', 16, /^avgPoolGrad: tensor outside the heap/],
       ['reluGradBias', 6, /^reluGradBias: tensor outside the heap/],
-      ['resizeBilinearGrad', 9, /^resizeBilinearGrad: tensor outside the heap/],
+      ['resizeBilinear', 10, /^resizeBilinear: tensor outside the heap/],
+      ['resizeBilinearGrad', 10, /^resizeBilinearGrad: tensor outside the heap/],
       ['adam', 16, /^adam: vector outside the heap/],
       ['binary', 5, /^binary: unknown operation/],
       ['tiledBiasRelu', 7, /^tiledBiasRelu: tensor outside the heap/],
+      ['tiledBiasReluGrad', 8, /^tiledBiasReluGrad: tensor outside the heap/],
     ];
     const call = (name: string, p: Uint32Array) => (addon as unknown as Record<string, (h: Uint8Array, p: Uint32Array) => void>)[name]!(heap, p);
     for (const [name, length, problem] of kernels) {
