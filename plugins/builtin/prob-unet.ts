@@ -9,7 +9,7 @@ import type { BuildContext, Distribution, LayerInfo, Prepared, ProbabilisticSegm
 import { BlockOptionError } from '../../compiler/errors.js';
 import { TILED_BIAS_RELU } from '../../runtime/backends/native-kernel-names.js';
 import { diagGaussianFromHead, DIAG_GAUSSIAN } from '../toolkit/distributions.js';
-import { biasInitializer, convFlops, convParams, createConv, weightInitializer, type ConvLayer } from '../toolkit/nn.js';
+import { biasInitializer, convFlops, convParams, createConv, fusedConv, weightInitializer, type ConvLayer } from '../toolkit/nn.js';
 import { buildDecoder, buildEncoder, type StackConfig } from '../toolkit/unet-parts.js';
 import {
   combiner,
@@ -241,7 +241,7 @@ function buildFcomb(ctx: BuildContext<FcombOptions, typeof fcombNeeds>): Combine
     prepare(f) {
       return tf.tidy(() => {
         const wf = tf.slice(first.kernel, [0, 0, 0, 0], [1, 1, features, o.width]);
-        return tf.add(tf.conv2d(f as never, wf as never, 1, 'same'), first.bias);
+        return fusedConv(tf, f, wf, first.bias, 'linear');
       });
     },
     combine(prepared, z) {

@@ -44,7 +44,6 @@ export function createConv(tf: Tf, params: ParamFactory, name: string, c: ConvCo
   const scope = params.scope(name);
   const kernel = scope.variable('kernel', [c.kernelSize, c.kernelSize, c.inChannels, c.outChannels], c.init, { regularize: true });
   const bias = scope.variable('bias', [c.outChannels], c.bias);
-  registerFusedConvGradient(tf);
   return {
     kernel,
     bias,
@@ -52,10 +51,16 @@ export function createConv(tf: Tf, params: ParamFactory, name: string, c: ConvCo
     inChannels: c.inChannels,
     outChannels: c.outChannels,
     apply(x, activation) {
-      const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1, dimRoundingMode: undefined, activation };
-      return tf.engine().runKernel('FusedConv2D', { x, filter: kernel, bias }, attrs as never) as Tensor;
+      return fusedConv(tf, x, kernel, bias, activation);
     },
   };
+}
+
+/** activation(conv(x, filter) + bias), stride 1, SAME padding, as one FusedConv2D kernel (differentiable: see below). */
+export function fusedConv(tf: Tf, x: Tensor, filter: Tensor, bias: Tensor, activation: Activation): Tensor {
+  registerFusedConvGradient(tf);
+  const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1, dimRoundingMode: undefined, activation };
+  return tf.engine().runKernel('FusedConv2D', { x, filter, bias }, attrs as never) as Tensor;
 }
 
 /**
