@@ -46,10 +46,13 @@ dnnl::stream& cpuStream() {
   return stream;
 }
 
-// Layout of the Uint32Array a conv call passes (indices).
+// Layout of the Uint32Array a conv call passes (indices). A is x (forward, backward-weights) or
+// dy (backward-data), B the filter or (backward-weights) dy. The backward kinds may take a mask
+// shaped like dy (a ReLU's output: dy counts only where it is positive) and backward-weights a
+// bias-gradient output (the masked dy summed over pixels); kNone where absent.
 enum ConvParam {
   kKind, kN, kH, kW, kC, kO, kKH, kKW, kOH, kOW, kSH, kSW, kDH, kDW,
-  kPadTop, kPadBottom, kPadLeft, kPadRight, kAct, kA, kB, kBias, kOut, kConvParams
+  kPadTop, kPadBottom, kPadLeft, kPadRight, kAct, kA, kB, kBias, kOut, kMask, kBiasGrad, kConvParams
 };
 constexpr uint32_t kNone = 0xffffffffu;  // an absent operand (no bias)
 enum ConvKind { kForward = 0, kBackwardData = 1, kBackwardWeights = 2 };
@@ -272,12 +275,21 @@ void threadsFor(double macs) {
   if (n != omp_get_max_threads()) omp_set_num_threads(n);
 }
 
-void runPunetWinograd(uint8_t* heap, const uint32_t* p) {
+// A conv call's tensors: its offsets as pointers, nullptr where absent.
+struct ConvOperands {
+  float *a, *b, *bias, *out, *mask, *biasGrad;
+};
+
+ConvOperands operandsOf(uint8_t* heap, const uint32_t* p) {
+  auto at = [&](int index) { return p[index] == kNone ? nullptr : reinterpret_cast<float*>(heap + p[index]); };
+  return {at(kA), at(kB), at(kBias), at(kOut), at(kMask), at(kBiasGrad)};
+}
+
+void runPunetWinograd(const uint32_t* p, const ConvOperands& t) {
   const punet::WinogradShape s{p[kN], p[kH], p[kW], p[kC], p[kO], p[kOH], p[kOW], p[kPadTop], p[kPadLeft]};
-  auto at = [&](int index) { return reinterpret_cast<float*>(heap + p[index]); };
-  if (p[kKind] == kForward) punet::winogradForward(s, at(kA), at(kB), p[kBias] == kNone ? nullptr : at(kBias), p[kAct], at(kOut));
-  else if (p[kKind] == kBackwardData) punet::winogradBackwardData(s, at(kA), at(kB), at(kOut));
-  else punet::winogradBackwardWeights(s, at(kA), at(kB), at(kOut));
+  if (p[kKind] == kForward) punet::winogradForward(s, t.a, t.b, t.bias, p[kAct], t.out);
+  else if (p[kKind] == kBackwardData) punet::winogradBackwardData(s, t.a, t.mask, t.b, t.out);
+  else punet::winogradBackwardWeights(s, t.a, t.b, t.mask, t.out, t.biasGrad);
 }
 
 // A 1x1 convolution that is a plain matrix product: stride 1, no padding (pointwise.h).
@@ -288,24 +300,39 @@ bool isPointwise(const uint32_t* p) {
 
 uint64_t pointwiseCalls = 0;
 
-void runPointwise(uint8_t* heap, const uint32_t* p) {
+void runPointwise(const uint32_t* p, const ConvOperands& t) {
   pointwiseCalls++;
   const punet::PointwiseShape s{long(p[kN]) * p[kH] * p[kW], p[kC], p[kO]};
-  auto at = [&](int index) { return reinterpret_cast<float*>(heap + p[index]); };
-  if (p[kKind] == kForward) punet::pointwiseForward(s, at(kA), at(kB), p[kBias] == kNone ? nullptr : at(kBias), p[kAct], at(kOut));
-  else if (p[kKind] == kBackwardData) punet::pointwiseBackwardData(s, at(kA), at(kB), at(kOut));
-  else punet::pointwiseBackwardWeights(s, at(kA), at(kB), at(kOut));
+  if (p[kKind] == kForward) punet::pointwiseForward(s, t.a, t.b, t.bias, p[kAct], t.out);
+  else if (p[kKind] == kBackwardData) punet::pointwiseBackwardData(s, t.a, t.mask, t.b, t.out);
+  else punet::pointwiseBackwardWeights(s, t.a, t.b, t.mask, t.out, t.biasGrad);
+}
+
+// oneDNN's own kernels cannot mask dy: the masked dy (and the bias gradient) are written out
+// first, to a buffer kept between calls, and the kernel reads that instead.
+AlignedBuffer maskedGradient;
+std::vector<float> unusedBiasGrad;
+
+void unmask(const uint32_t* p, ConvOperands& t) {
+  float*& dy = p[kKind] == kBackwardData ? t.a : t.b;
+  const size_t rows = size_t(p[kN]) * p[kOH] * p[kOW], channels = p[kO];
+  float* dz = static_cast<float*>(maskedGradient.get(rows * channels * sizeof(float)));
+  if (t.biasGrad == nullptr) unusedBiasGrad.resize(channels);
+  punet::reluGradBias(rows, channels, dy, t.mask, dz, t.biasGrad ? t.biasGrad : unusedBiasGrad.data());
+  dy = dz;
+  t.mask = t.biasGrad = nullptr;
 }
 
 void runConv(uint8_t* heap, const uint32_t* p) {
   // Before the lookup: oneDNN fixes a primitive's thread count when it is created.
   threadsFor(double(p[kN]) * p[kOH] * p[kOW] * p[kO] * p[kKH] * p[kKW] * p[kC]);
-  if (isPointwise(p)) return runPointwise(heap, p);
+  ConvOperands t = operandsOf(heap, p);
+  if (isPointwise(p)) return runPointwise(p, t);
   ConvEntry& e = convEntry(p);
-  if (e.punetWinograd) return runPunetWinograd(heap, p);
+  if (e.punetWinograd) return runPunetWinograd(p, t);
+  if (t.mask) unmask(p, t);
   auto& engine = cpuEngine();
   auto& stream = cpuStream();
-  auto at = [&](int index) { return static_cast<void*>(heap + p[index]); };
   // An activation in the kernel's layout: the tensor itself, or (Winograd) a scratch buffer that
   // is filled from it before the call (`in`) or copied into it after (`out`).
   struct Pending {
@@ -323,25 +350,25 @@ void runConv(uint8_t* heap, const uint32_t* p) {
     return staged;
   };
   if (p[kKind] == kBackwardWeights) {
-    memory src = activation(e.src, e.kernelSrc, e.srcReorder, at(kA), true);
-    memory diffDst = activation(e.dst, e.kernelDst, e.dstReorder, at(kB), true);
-    memory userDiffW(e.userWeights, engine, at(kOut));
+    memory src = activation(e.src, e.kernelSrc, e.srcReorder, t.a, true);
+    memory diffDst = activation(e.dst, e.kernelDst, e.dstReorder, t.b, true);
+    memory userDiffW(e.userWeights, engine, t.out);
     memory diffW = e.reorderWeights ? memory(e.weights, engine, e.weightsBuffer.data.get()) : userDiffW;
     e.conv.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_DIFF_WEIGHTS, diffW}});
     if (e.reorderWeights) e.weightsReorder.execute(stream, diffW, userDiffW);
   } else {
-    memory userW(e.userWeights, engine, at(kB));
+    memory userW(e.userWeights, engine, t.b);
     memory w = e.reorderWeights ? memory(e.weights, engine, e.weightsBuffer.data.get()) : userW;
     if (e.reorderWeights) e.weightsReorder.execute(stream, userW, w);
     if (p[kKind] == kForward) {
-      memory src = activation(e.src, e.kernelSrc, e.srcReorder, at(kA), true);
-      memory dst = activation(e.dst, e.kernelDst, e.dstReorder, at(kOut), false);
+      memory src = activation(e.src, e.kernelSrc, e.srcReorder, t.a, true);
+      memory dst = activation(e.dst, e.kernelDst, e.dstReorder, t.out, false);
       std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst}};
-      if (p[kBias] != kNone) args.insert({DNNL_ARG_BIAS, memory(e.bias, engine, at(kBias))});
+      if (t.bias) args.insert({DNNL_ARG_BIAS, memory(e.bias, engine, t.bias)});
       e.conv.execute(stream, args);
     } else {
-      memory diffDst = activation(e.dst, e.kernelDst, e.dstReorder, at(kA), true);
-      memory diffSrc = activation(e.src, e.kernelSrc, e.srcReorder, at(kOut), false);
+      memory diffDst = activation(e.dst, e.kernelDst, e.dstReorder, t.a, true);
+      memory diffSrc = activation(e.src, e.kernelSrc, e.srcReorder, t.out, false);
       e.conv.execute(stream, {{DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, diffSrc}});
     }
   }
@@ -498,57 +525,6 @@ void runResizeBilinearGrad(uint8_t* heap, const uint32_t* p) {
   punet::resizeBilinearGrad(resizeShape(p), reinterpret_cast<const float*>(heap + p[zResized]), reinterpret_cast<float*>(heap + p[zSource]));
 }
 
-// The backward pass of conv + bias + ReLU after the convolution, in one read of dy and y: the
-// pre-activation gradient dz = dy where y > 0, else 0, and the bias gradient db = dz summed over
-// every row (a row = one pixel's channels). Each thread sums its own rows in double; the partial
-// sums are added in thread order, so a run is reproducible for a given thread count.
-enum ReluGradParam { gRows, gChannels, gDy, gY, gDz, gDb, kReluGradParams };
-
-// dz = dy * step(y) over `rows` rows, each row's dz added into acc. Both operands are loaded
-// before the select, so the compiler can vectorise it (a conditional load it cannot).
-void reluGradRows(const float* __restrict dy, const float* __restrict y, float* __restrict dz, float* __restrict acc, size_t rows,
-                  size_t channels) {
-  for (size_t r = 0; r < rows; r++, dy += channels, y += channels, dz += channels) {
-    for (size_t c = 0; c < channels; c++) {
-      const float d = dy[c], v = y[c];
-      const float g = v > 0.f ? d : 0.f;
-      dz[c] = g;
-      acc[c] += g;
-    }
-  }
-}
-
-void runReluGradBias(uint8_t* heap, const uint32_t* p) {
-  const size_t rows = p[gRows], channels = p[gChannels];
-  const float* dy = reinterpret_cast<const float*>(heap + p[gDy]);
-  const float* y = reinterpret_cast<const float*>(heap + p[gY]);
-  float* dz = reinterpret_cast<float*>(heap + p[gDz]);
-  float* db = reinterpret_cast<float*>(heap + p[gDb]);
-  threadsFor(double(rows) * channels * kMemoryBoundWeight);
-  const int threads = omp_get_max_threads();
-  std::vector<double> partial(static_cast<size_t>(threads) * channels, 0.0);
-#pragma omp parallel num_threads(threads)
-  {
-    const int t = omp_get_thread_num(), n = omp_get_num_threads();
-    const size_t begin = rows * t / n, end = rows * (t + 1) / n;
-    double* sum = partial.data() + static_cast<size_t>(t) * channels;
-    // Float sums over blocks of 64 rows, added up in double.
-    std::vector<float> block(channels);
-    for (size_t r0 = begin; r0 < end; r0 += 64) {
-      std::fill(block.begin(), block.end(), 0.f);
-      float* acc = block.data();
-      const size_t offset = r0 * channels;
-      reluGradRows(dy + offset, y + offset, dz + offset, acc, std::min(end, r0 + 64) - r0, channels);
-      for (size_t c = 0; c < channels; c++) sum[c] += acc[c];
-    }
-  }
-  for (size_t c = 0; c < channels; c++) {
-    double total = 0;
-    for (int t = 0; t < threads; t++) total += partial[static_cast<size_t>(t) * channels + c];
-    db[c] = static_cast<float>(total);
-  }
-}
-
 // Layout of an Adam call's Uint32Array: the element count, seven float32 vectors (gradient, m, v,
 // value in; m, v, value out), then the step's scalars (AdamScalars' fields, as float32 bits).
 enum AdamParam { dCount, dGradient, dM, dV, dValue, dMOut, dVOut, dValueOut, dScalars, kAdamParams = dScalars + 8 };
@@ -673,10 +649,12 @@ bool fits(uint32_t offset, double floats, size_t bytes) { return offset + floats
 
 napi_value Conv(napi_env env, napi_callback_info info) {
   return kernelEntry(env, info, kConvParams, [](const uint32_t* p, size_t bytes) -> const char* {
-    for (int i : {kA, kB, kBias, kOut}) {
+    for (int i : {kA, kB, kBias, kOut, kMask, kBiasGrad}) {
       if (p[i] != kNone && static_cast<size_t>(p[i]) >= bytes) return "tensor offset outside the heap";
     }
-    return p[kKind] > kBackwardWeights ? "unknown convolution kind" : nullptr;
+    if (p[kKind] > kBackwardWeights) return "unknown convolution kind";
+    if (p[kMask] != kNone && p[kKind] == kForward) return "a mask is for the backward kinds only";
+    return p[kBiasGrad] != kNone && p[kKind] != kBackwardWeights ? "a bias gradient is for backward-weights only" : nullptr;
   }, runConv);
 }
 
@@ -732,15 +710,6 @@ napi_value SplitOrConcat(napi_env env, napi_callback_info info, bool join) {
 
 napi_value Split(napi_env env, napi_callback_info info) { return SplitOrConcat(env, info, false); }
 napi_value Concat(napi_env env, napi_callback_info info) { return SplitOrConcat(env, info, true); }
-
-napi_value ReluGradBias(napi_env env, napi_callback_info info) {
-  return kernelEntry(env, info, kReluGradParams, [](const uint32_t* p, size_t bytes) -> const char* {
-    for (int i : {gDy, gY, gDz}) {
-      if (!fits(p[i], double(p[gRows]) * p[gChannels], bytes)) return "reluGradBias: tensor outside the heap";
-    }
-    return fits(p[gDb], p[gChannels], bytes) ? nullptr : "reluGradBias: bias gradient outside the heap";
-  }, runReluGradBias);
-}
 
 napi_value Adam(napi_env env, napi_callback_info info) {
   return kernelEntry(env, info, kAdamParams, [](const uint32_t* p, size_t bytes) -> const char* {
@@ -875,7 +844,6 @@ napi_value Init(napi_env env, napi_value exports) {
       {"avgPoolGrad", nullptr, AvgPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"split", nullptr, Split, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"concat", nullptr, Concat, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"reluGradBias", nullptr, ReluGradBias, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"resizeBilinear", nullptr, ResizeBilinear, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"resizeBilinearGrad", nullptr, ResizeBilinearGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},

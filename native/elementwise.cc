@@ -1,6 +1,7 @@
 // Element-wise passes that wasm runs on one thread, on every thread instead:
 // - Add, Sub and Mul of two same-shape tensors: the gradient sums of backpropagation (a tensor used
 //   twice gets both gradients added) on activations of up to 4M floats;
+// - the ReLU + bias gradient of a conv's backward pass (where the conv kernels cannot mask dy);
 // - fcomb's per-sample bias + ReLU over the n-fold features (67M floats for 16 LIDC samples), and
 //   its gradient.
 // Each element is the same IEEE float32 operations as wasm's kernels, so results match bit for bit.
@@ -27,6 +28,46 @@ void binaryOp(int op, long n, const float* a, const float* b, float* out) {
     case kBinaryAdd: return apply(n, a, b, out, [](float x, float y) { return x + y; });
     case kBinarySub: return apply(n, a, b, out, [](float x, float y) { return x - y; });
     default: return apply(n, a, b, out, [](float x, float y) { return x * y; });
+  }
+}
+
+namespace {
+
+// dz = dy * step(y) over `rows` rows, each row's dz added into acc. Both operands are loaded
+// before the select, so the compiler can vectorise it (a conditional load it cannot).
+void reluGradRows(const float* __restrict dy, const float* __restrict y, float* __restrict dz, float* __restrict acc, long rows, long channels) {
+  for (long r = 0; r < rows; r++, dy += channels, y += channels, dz += channels) {
+    for (long c = 0; c < channels; c++) {
+      const float d = dy[c], v = y[c];
+      const float g = v > 0.f ? d : 0.f;
+      dz[c] = g;
+      acc[c] += g;
+    }
+  }
+}
+
+}  // namespace
+
+void reluGradBias(long rows, long channels, const float* dy, const float* y, float* dz, float* db) {
+  const int threads = omp_get_max_threads();
+  std::vector<double> partial(static_cast<size_t>(threads) * channels, 0.0);
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num(), n = omp_get_num_threads();
+    const long begin = rows * t / n, end = rows * (t + 1) / n;
+    double* sum = partial.data() + static_cast<size_t>(t) * channels;
+    std::vector<float> block(channels);
+    for (long r0 = begin; r0 < end; r0 += 64) {
+      std::fill(block.begin(), block.end(), 0.f);
+      const long offset = r0 * channels;
+      reluGradRows(dy + offset, y + offset, dz + offset, block.data(), std::min(end, r0 + 64) - r0, channels);
+      for (long c = 0; c < channels; c++) sum[c] += block[c];
+    }
+  }
+  for (long c = 0; c < channels; c++) {
+    double total = 0;
+    for (int t = 0; t < threads; t++) total += partial[static_cast<size_t>(t) * channels + c];
+    db[c] = static_cast<float>(total);
   }
 }
 

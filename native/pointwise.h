@@ -11,9 +11,11 @@ struct PointwiseShape {
 
 // y = act(x w + bias), act an Activation (activation.h); bias may be null.
 void pointwiseForward(const PointwiseShape& s, const float* x, const float* w, const float* bias, int activation, float* y);
+// The backward passes read dy where mask (if not null, shaped like dy) is positive and zero
+// elsewhere: the gradient before a ReLU whose output the mask is (as in winograd.h).
 // dx = dy w'.
-void pointwiseBackwardData(const PointwiseShape& s, const float* dy, const float* w, float* dx);
-// dw = x' dy.
-void pointwiseBackwardWeights(const PointwiseShape& s, const float* x, const float* dy, float* dw);
+void pointwiseBackwardData(const PointwiseShape& s, const float* dy, const float* mask, const float* w, float* dx);
+// dw = x' dy; db (if not null) = dy summed over the pixels, the bias gradient.
+void pointwiseBackwardWeights(const PointwiseShape& s, const float* x, const float* dy, const float* mask, float* dw, float* db);
 
 }  // namespace punet

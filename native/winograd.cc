@@ -109,13 +109,19 @@ INLINE void transform2d(const v8 in[IN][IN], v8 out[OUT][OUT]) {
   for (int i = 0; i < OUT; i++) ROW(mid[i], out[i]);
 }
 
-// Loads an R x R tile of channel blocks: element (i, j) at at[i][j] + offset.
-template <int R, bool FULL>
-INLINE void loadTile(const float* const at[R][R], long offset, long k, v8 tile[R][R]) {
+// Loads an R x R tile of channel blocks: element (i, j) at at[i][j] + offset; MASKED, zero
+// where the mask's element (at mask[i][j] + offset) is not positive (a ReLU's output: the
+// pre-activation gradient, read without being written out).
+template <int R, bool FULL, bool MASKED>
+INLINE void loadTile(const float* const at[R][R], const float* const mask[R][R], long offset, long k, v8 tile[R][R]) {
 #pragma GCC unroll 8
   for (int i = 0; i < R; i++)
 #pragma GCC unroll 8
-    for (int j = 0; j < R; j++) tile[i][j] = load<FULL>(at[i][j] + offset, k);
+    for (int j = 0; j < R; j++) {
+      const v8 value = load<FULL>(at[i][j] + offset, k);
+      if constexpr (MASKED) tile[i][j] = load<FULL>(mask[i][j] + offset, k) > 0 ? value : v8{};
+      else tile[i][j] = value;
+    }
 }
 // Loads or stores a 6x6 tile whose 36 points lie `stride` floats apart from `p`.
 template <bool FULL>
@@ -160,6 +166,8 @@ long tilesPerBlock(long tiles, int threads) {
 // Work buffers, one set per thread, kept between calls.
 struct Buffers {
   std::vector<float> a, b, sum;
+  std::vector<float> blockBias;   // a block's bias-gradient sums, in float
+  std::vector<double> biasTotal;  // the thread's, over its blocks
 };
 std::vector<Buffers> buffers;
 std::vector<float> zeros, flipped, winogradFilter;
@@ -208,29 +216,52 @@ INLINE void inputWindow(const WinogradShape& s, const float* x, long image, long
   }
 }
 
-// One channel block of an R x R tile of pixels taken to the 36 Winograd-domain points, stored
-// `channels` floats apart from `points` (B' d B for an input tile, A g A' for a gradient tile).
-template <int R, void (*ROW)(const v8*, v8*), bool FULL>
-INLINE void tileToPoints(const float* const pixel[R][R], long c0, long k, long channels, float* points) {
+// One channel block of an R x R tile of pixels (masked as loadTile says) taken to the 36
+// Winograd-domain points, stored `channels` floats apart from `points` (B' d B for an input tile,
+// A g A' for a gradient tile); SUM adds the tile's pixels into sum[c0..] (a bias gradient).
+template <int R, void (*ROW)(const v8*, v8*), bool FULL, bool MASKED, bool SUM>
+INLINE void tileToPoints(const float* const pixel[R][R], const float* const mask[R][R], long c0, long k, long channels, float* points,
+                         float* sum) {
   v8 d[R][R], r[6][6];
-  loadTile<R, FULL>(pixel, c0, k, d);
+  loadTile<R, FULL, MASKED>(pixel, mask, c0, k, d);
+  if constexpr (SUM) {
+    v8 total = load<FULL>(sum + c0, k);
+#pragma GCC unroll 8
+    for (int i = 0; i < R; i++)
+#pragma GCC unroll 8
+      for (int j = 0; j < R; j++) total += d[i][j];
+    store<FULL>(sum + c0, total, k);
+  }
   transform2d<R, 6, ROW>(d, r);
   storePoints<FULL>(points + c0, channels, k, r);
 }
 
-// v[block][36][C] = B' d B for tiles [first, first + count) of x (zero outside the image).
-MULTIVERSION void transformInput(const WinogradShape& s, const Tiling& tiling, const float* x, long first, long count, float* v) {
-  const long C = s.c;
+// Every channel block of one tile through tileToPoints.
+template <int R, void (*ROW)(const v8*, v8*), bool MASKED, bool SUM>
+INLINE void tileChannels(const float* const pixel[R][R], const float* const mask[R][R], long channels, float* points, float* sum) {
+  long c0 = 0;
+  for (; c0 + kLanes <= channels; c0 += kLanes) tileToPoints<R, ROW, true, MASKED, SUM>(pixel, mask, c0, kLanes, channels, points, sum);
+  if (c0 < channels) tileToPoints<R, ROW, false, MASKED, SUM>(pixel, mask, c0, channels - c0, channels, points, sum);
+}
+
+// v[block][36][C] = B' d B for tiles [first, first + count) of x (zero outside the image; and
+// where mask, if not null, is not positive).
+template <bool MASKED>
+INLINE void transformInputWith(const WinogradShape& s, const Tiling& tiling, const float* x, const float* mask, long first, long count, float* v) {
   for (long t = 0; t < count; t++) {
     long image, y0, x0;
     tiling.locate(first + t, image, y0, x0);
     const float* pixel[6][6];
+    const float* maskPixel[6][6];
     inputWindow(s, x, image, y0, x0, pixel);
-    float* out = v + t * kPoints * C;
-    long c0 = 0;
-    for (; c0 + kLanes <= C; c0 += kLanes) tileToPoints<6, inputRow, true>(pixel, c0, kLanes, C, out);
-    if (c0 < C) tileToPoints<6, inputRow, false>(pixel, c0, C - c0, C, out);
+    if constexpr (MASKED) inputWindow(s, mask, image, y0, x0, maskPixel);
+    tileChannels<6, inputRow, MASKED, false>(pixel, maskPixel, s.c, v + t * kPoints * s.c, nullptr);
   }
+}
+
+MULTIVERSION void transformInput(const WinogradShape& s, const Tiling& tiling, const float* x, const float* mask, long first, long count, float* v) {
+  if (mask) transformInputWith<true>(s, tiling, x, mask, first, count, v);
+  else transformInputWith<false>(s, tiling, x, nullptr, first, count, v);
 }
 
 template <int ACTIVATION>
@@ -285,23 +316,38 @@ MULTIVERSION void transformOutput(const WinogradShape& s, const Tiling& tiling, 
   else transformOutputWith<kActivationLinear>(s, tiling, m, first, count, bias, y);
 }
 
-// e[block][36][O] = A g A' for the 4x4 output-gradient tiles [first, first + count) (zero outside).
-MULTIVERSION void transformGradient(const WinogradShape& s, const Tiling& tiling, const float* dy, long first, long count, float* e) {
-  const long O = s.o;
+// The pixels of a 4x4 output tile (the zero vector outside the image).
+INLINE void outputWindow(const WinogradShape& s, const float* y, long image, long y0, long x0, const float* pixel[4][4]) {
+  for (int i = 0; i < 4; i++)
+    for (int j = 0; j < 4; j++) {
+      const bool inside = y0 + i < s.oh && x0 + j < s.ow;
+      pixel[i][j] = inside ? y + ((image * s.oh + y0 + i) * s.ow + x0 + j) * s.o : zeros.data();
+    }
+}
+
+// e[block][36][O] = A g A' for the 4x4 output-gradient tiles [first, first + count) of dy (zero
+// outside; and where mask, if not null, is not positive); with SUM, the tiles' pixels are added
+// into sum[O] as well.
+template <bool MASKED, bool SUM>
+INLINE void transformGradientWith(const WinogradShape& s, const Tiling& tiling, const float* dy, const float* mask, long first, long count, float* e,
+                                  float* sum) {
   for (long t = 0; t < count; t++) {
     long image, y0, x0;
     tiling.locate(first + t, image, y0, x0);
     const float* pixel[4][4];
-    for (int i = 0; i < 4; i++)
-      for (int j = 0; j < 4; j++) {
-        const bool inside = y0 + i < s.oh && x0 + j < s.ow;
-        pixel[i][j] = inside ? dy + ((image * s.oh + y0 + i) * s.ow + x0 + j) * O : zeros.data();
-      }
-    float* out = e + t * kPoints * O;
-    long o0 = 0;
-    for (; o0 + kLanes <= O; o0 += kLanes) tileToPoints<4, gradientRow, true>(pixel, o0, kLanes, O, out);
-    if (o0 < O) tileToPoints<4, gradientRow, false>(pixel, o0, O - o0, O, out);
+    const float* maskPixel[4][4];
+    outputWindow(s, dy, image, y0, x0, pixel);
+    if constexpr (MASKED) outputWindow(s, mask, image, y0, x0, maskPixel);
+    tileChannels<4, gradientRow, MASKED, SUM>(pixel, maskPixel, s.o, e + t * kPoints * s.o, sum);
   }
+}
+
+MULTIVERSION void transformGradient(const WinogradShape& s, const Tiling& tiling, const float* dy, const float* mask, long first, long count, float* e,
+                                    float* sum) {
+  if (mask && sum) transformGradientWith<true, true>(s, tiling, dy, mask, first, count, e, sum);
+  else if (mask) transformGradientWith<true, false>(s, tiling, dy, mask, first, count, e, nullptr);
+  else if (sum) transformGradientWith<false, true>(s, tiling, dy, nullptr, first, count, e, sum);
+  else transformGradientWith<false, false>(s, tiling, dy, nullptr, first, count, e, nullptr);
 }
 
 template <bool FULL>
@@ -331,7 +377,7 @@ void gemm(char transA, long M, long N, long K, const float* a, long lda, const f
 }
 
 // The convolution proper, with the filter already in the Winograd domain (u[36][C][O]).
-void correlate(const WinogradShape& s, const float* x, const float* u, const float* bias, int activation, float* y) {
+void correlate(const WinogradShape& s, const float* x, const float* mask, const float* u, const float* bias, int activation, float* y) {
   const Tiling tiling(s);
   const int threads = omp_get_max_threads();
   const long block = tilesPerBlock(tiling.count, threads);
@@ -343,7 +389,7 @@ void correlate(const WinogradShape& s, const float* x, const float* u, const flo
     const long first = b * block, count = std::min(block, tiling.count - first);
     float* v = sized(mine.a, kPoints * block * s.c);
     float* m = sized(mine.b, kPoints * block * s.o);
-    transformInput(s, tiling, x, first, count, v);
+    transformInput(s, tiling, x, mask, first, count, v);
     for (long p = 0; p < kPoints; p++) gemm('N', count, s.o, s.c, v + p * s.c, kPoints * s.c, u + p * s.c * s.o, s.o, 0.f, m + p * s.o, kPoints * s.o);
     transformOutput(s, tiling, m, first, count, bias, activation, y);
   }
@@ -354,10 +400,10 @@ void correlate(const WinogradShape& s, const float* x, const float* u, const flo
 void winogradForward(const WinogradShape& s, const float* x, const float* w, const float* bias, int activation, float* y) {
   float* u = sized(winogradFilter, kPoints * s.c * s.o);
   transformFilter(w, s.c, s.o, u);
-  correlate(s, x, u, bias, activation, y);
+  correlate(s, x, nullptr, u, bias, activation, y);
 }
 
-void winogradBackwardData(const WinogradShape& s, const float* dy, const float* w, float* dx) {
+void winogradBackwardData(const WinogradShape& s, const float* dy, const float* mask, const float* w, float* dx) {
   // dx[y][x][c] = sum over taps and o of dy[y + padTop - i][x + padLeft - j][o] w[i][j][c][o]:
   // a correlation of dy with w[2 - i][2 - j][o][c], padded by 2 - padTop and 2 - padLeft.
   const long C = s.c, O = s.o;
@@ -369,10 +415,10 @@ void winogradBackwardData(const WinogradShape& s, const float* dy, const float* 
   const WinogradShape back{s.n, s.oh, s.ow, O, C, s.h, s.w, 2 - s.padTop, 2 - s.padLeft};
   float* u = sized(winogradFilter, kPoints * C * O);
   transformFilter(f, O, C, u);
-  correlate(back, dy, u, nullptr, kActivationLinear, dx);
+  correlate(back, dy, mask, u, nullptr, kActivationLinear, dx);
 }
 
-void winogradBackwardWeights(const WinogradShape& s, const float* x, const float* dy, float* dw) {
+void winogradBackwardWeights(const WinogradShape& s, const float* x, const float* dy, const float* mask, float* dw, float* db) {
   const Tiling tiling(s);
   const int threads = omp_get_max_threads();
   const long C = s.c, O = s.o, points = kPoints * C * O;
@@ -390,16 +436,28 @@ void winogradBackwardWeights(const WinogradShape& s, const float* x, const float
     Buffers& mine = buffersOf(me);
     float* sum = sized(mine.sum, points);
     std::fill(sum, sum + points, 0.f);
+    // The bias gradient: float sums over a block's tiles, added up in double.
+    float* blockBias = db ? sized(mine.blockBias, O) : nullptr;
+    if (db) mine.biasTotal.assign(O, 0.0);
 #pragma omp for schedule(static, 1)
     for (long b = 0; b < blocks; b++) {
       const long first = b * block, count = std::min(block, tiling.count - first);
       float* v = sized(mine.a, kPoints * block * C);
       float* e = sized(mine.b, kPoints * block * O);
-      transformInput(s, tiling, x, first, count, v);
-      transformGradient(s, tiling, dy, first, count, e);
+      transformInput(s, tiling, x, nullptr, first, count, v);
+      if (db) std::fill(blockBias, blockBias + O, 0.f);
+      transformGradient(s, tiling, dy, mask, first, count, e, blockBias);
+      if (db)
+        for (long o = 0; o < O; o++) mine.biasTotal[o] += blockBias[o];
       for (long p = 0; p < kPoints; p++) gemm('T', C, O, count, v + p * C, kPoints * C, e + p * O, kPoints * O, 1.f, sum + p * C * O, O);
     }
   }
+  if (db)
+    for (long o = 0; o < O; o++) {
+      double total = 0;
+      for (int t = 0; t < used; t++) total += buffers[t].biasTotal[o];
+      db[o] = static_cast<float>(total);
+    }
   // Split between the threads, each element still gets the partial sums in thread order.
   float* total = buffers[0].sum.data();
   for (int t = 1; t < used; t++) {
@@ -412,7 +470,7 @@ void winogradBackwardWeights(const WinogradShape& s, const float* x, const float
 
 size_t winogradBufferBytes() {
   size_t floats = zeros.size() + flipped.size() + winogradFilter.size();
-  for (const Buffers& b : buffers) floats += b.a.size() + b.b.size() + b.sum.size();
+  for (const Buffers& b : buffers) floats += b.a.size() + b.b.size() + b.sum.size() + b.blockBias.size() + 2 * b.biasTotal.size();
   return floats * sizeof(float);
 }
 

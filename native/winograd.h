@@ -20,10 +20,15 @@ struct WinogradShape {
 
 // y = act(conv(x, w) + bias), act an Activation (activation.h); bias may be null.
 void winogradForward(const WinogradShape& s, const float* x, const float* w, const float* bias, int activation, float* y);
-// dx = the gradient of conv(x, w) with respect to x, given dy (s describes the forward conv).
-void winogradBackwardData(const WinogradShape& s, const float* dy, const float* w, float* dx);
-// dw = the gradient of conv(x, w) with respect to w, given x and dy.
-void winogradBackwardWeights(const WinogradShape& s, const float* x, const float* dy, float* dw);
+// The backward passes take dy, the gradient of the loss with respect to the conv's output (s
+// describes the forward conv), and an optional mask shaped like dy: where the mask is not
+// positive, dy counts as zero. With the ReLU's output as the mask, that is the gradient before
+// the ReLU, read from dy on the fly instead of written out first.
+// dx = the gradient of conv(x, w) with respect to x.
+void winogradBackwardData(const WinogradShape& s, const float* dy, const float* mask, const float* w, float* dx);
+// dw = the gradient of conv(x, w) with respect to w; db (if not null) = the (masked) dy summed over
+// every pixel, the bias gradient.
+void winogradBackwardWeights(const WinogradShape& s, const float* x, const float* dy, const float* mask, float* dw, float* db);
 // Bytes held by the per-thread work buffers (they grow to the largest call and are kept).
 size_t winogradBufferBytes();
 

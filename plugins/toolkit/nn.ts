@@ -4,7 +4,7 @@
  * plugin modules that use these stay cheap to load.
  */
 import type { Initializer, LayerInfo, ParamFactory, Tensor, Tf, Variable } from '../../compiler/api.js';
-import { RELU_GRAD_BIAS } from '../../runtime/backends/native-kernel-names.js';
+import { RELU_CONV_BACKPROP_FILTER, RELU_CONV_BACKPROP_INPUT } from '../../runtime/backends/native-kernel-names.js';
 
 export type { LayerInfo };
 
@@ -80,16 +80,30 @@ function registerFusedConvGradient(tf: Tf): void {
     gradFunc: (dy, saved, attrs) => {
       const [x, filter, y] = saved as [Tensor, Tensor, Tensor];
       const a = attrs as unknown as { strides: number; pad: string; dataFormat: string; dimRoundingMode?: string; activation: Activation };
-      // Where the native kernels run, relu' and the bias gradient come from one kernel.
-      const oneKernel = a.activation === 'relu' && tf.getKernel(RELU_GRAD_BIAS, tf.getBackend()) !== undefined;
-      const [dz, db]: [Tensor, Tensor | undefined] = oneKernel
-        ? (tf.engine().runKernel(RELU_GRAD_BIAS, { dy: dy as Tensor, y }) as unknown as [Tensor, Tensor])
-        : [preActivationGrad(tf, a.activation, dy as Tensor, y), undefined];
       const common = { strides: a.strides, pad: a.pad, dataFormat: a.dataFormat, dimRoundingMode: a.dimRoundingMode };
+      const has = (kernel: string) => tf.getKernel(kernel, tf.getBackend()) !== undefined;
+      if (a.activation === 'relu' && has(RELU_CONV_BACKPROP_INPUT) && has(RELU_CONV_BACKPROP_FILTER)) {
+        // Native: the convolutions read dy masked by y > 0 themselves (dy * relu'(y) is never
+        // written out), and the filter's kernel sums the bias gradient on the way. tfjs asks for
+        // x, filter, bias in that order; punet's backward pass (frugal-gradients.ts) runs them in
+        // one scope, so that sum is alive for the bias; tfjs's own tidies each one, and then the
+        // bias gradient is computed again.
+        let db: Tensor | undefined;
+        return {
+          x: () => tf.engine().runKernel(RELU_CONV_BACKPROP_INPUT, { dy: dy as Tensor, filter, y }, { ...common, inputShape: x.shape } as never) as Tensor,
+          filter: () => {
+            const [dw, bias] = tf.engine().runKernel(RELU_CONV_BACKPROP_FILTER, { x, dy: dy as Tensor, y }, { ...common, filterShape: filter.shape } as never) as unknown as [Tensor, Tensor];
+            db = bias;
+            return dw;
+          },
+          bias: () => (db !== undefined && !db.isDisposed ? db : tf.sum(preActivationGrad(tf, a.activation, dy as Tensor, y), [0, 1, 2])),
+        };
+      }
+      const dz = preActivationGrad(tf, a.activation, dy as Tensor, y);
       return {
         x: () => tf.engine().runKernel('Conv2DBackpropInput', { dy: dz, filter }, { ...common, inputShape: x.shape } as never) as Tensor,
         filter: () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: dz }, { ...common, filterShape: filter.shape } as never) as Tensor,
-        bias: () => db ?? tf.sum(dz, [0, 1, 2]),
+        bias: () => tf.sum(dz, [0, 1, 2]),
       };
     },
   });

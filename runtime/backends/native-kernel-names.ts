@@ -4,11 +4,19 @@
  */
 
 /**
- * Inputs { dy, y } (NHWC, y = relu(conv + bias)); outputs [dz, db]: dz = dy where y > 0, else 0,
- * and db = dz summed over every axis but the channels. The backward pass of conv + bias + ReLU
- * after the convolution, in one pass instead of Step, Multiply and Sum.
+ * Inputs { dy, filter, y } (y = relu(conv + bias), shaped like dy), attrs those of
+ * Conv2DBackpropInput; output dx: Conv2DBackpropInput of dy where y > 0, else 0. With
+ * RELU_CONV_BACKPROP_FILTER, the backward pass of conv + bias + ReLU without writing the masked
+ * dy out (the convolutions mask it as they read it).
  */
-export const RELU_GRAD_BIAS = 'PunetReluGradBias';
+export const RELU_CONV_BACKPROP_INPUT = 'PunetReluConv2DBackpropInput';
+
+/**
+ * Inputs { x, dy, y } (as above), attrs those of Conv2DBackpropFilter; outputs [dw, db]:
+ * Conv2DBackpropFilter of the masked dy, and the masked dy summed over every pixel (the bias
+ * gradient).
+ */
+export const RELU_CONV_BACKPROP_FILTER = 'PunetReluConv2DBackpropFilter';
 
 /**
  * Inputs { gradient, m, v, value } (flat float32 vectors of one length) and { oneMinusAccBeta1,

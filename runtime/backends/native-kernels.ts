@@ -11,7 +11,13 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { NativeAddon } from './native.js';
-import { ADAM_UPDATE, RELU_GRAD_BIAS, TILED_BIAS_RELU, TILED_BIAS_RELU_GRAD } from './native-kernel-names.js';
+import {
+  ADAM_UPDATE,
+  RELU_CONV_BACKPROP_FILTER,
+  RELU_CONV_BACKPROP_INPUT,
+  TILED_BIAS_RELU,
+  TILED_BIAS_RELU_GRAD,
+} from './native-kernel-names.js';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 type Attrs = Record<string, unknown>;
@@ -23,11 +29,10 @@ const MARK = Symbol.for('punet.nativeKernel');
 type Marked = tf.KernelConfig & { [MARK]?: true };
 
 // Must match ConvParam / MatMulParam in native/dnnl_kernels.cc.
-const CONV_PARAMS = 23;
+const CONV_PARAMS = 25;
 const MATMUL_PARAMS = 10;
 const SUM_PARAMS = 5;
 const POOL_PARAMS = 16;
-const RELU_GRAD_PARAMS = 6;
 const RESIZE_PARAMS = 10;
 const BINARY_PARAMS = 5;
 const TILED_PARAMS = 7;
@@ -67,7 +72,7 @@ function convParams(kind: ConvKind, info: Conv2DInfo, activation: number): Uint3
   p.set([
     kind, info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outChannels, info.filterHeight, info.filterWidth,
     info.outHeight, info.outWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
-    info.padInfo.top, info.padInfo.bottom, info.padInfo.left, info.padInfo.right, activation, NONE, NONE, NONE, NONE,
+    info.padInfo.top, info.padInfo.bottom, info.padInfo.left, info.padInfo.right, activation, NONE, NONE, NONE, NONE, NONE, NONE,
   ]);
   return p;
 }
@@ -77,6 +82,8 @@ const A = 19;
 const B = 20;
 const BIAS = 21;
 const OUT = 22;
+const MASK = 23;
+const BIAS_GRAD = 24;
 
 function convInfo(xShape: number[], filterShape: number[], attrs: Attrs): Conv2DInfo {
   return tf.backend_util.computeConv2DInfo(
@@ -108,7 +115,11 @@ function filled(backend: BackendWasm, out: tf.TensorInfo, call: () => void): tf.
   return out;
 }
 
-/** One convolution through the addon: allocates the output on the heap and fills it. */
+/**
+ * One convolution through the addon: allocates the output on the heap and fills it. A backward
+ * kind may take a mask (a ReLU's output: dy counts only where it is positive) and backward-weights
+ * a bias-gradient output to fill as well (the masked dy summed over pixels).
+ */
 function runConv(
   addon: NativeAddon,
   backend: BackendWasm,
@@ -117,7 +128,7 @@ function runConv(
   a: tf.TensorInfo,
   b: tf.TensorInfo,
   outShape: number[],
-  extra: { bias?: tf.TensorInfo; activation?: number } = {},
+  extra: { bias?: tf.TensorInfo; activation?: number; mask?: tf.TensorInfo; biasGrad?: tf.TensorInfo } = {},
 ): tf.TensorInfo {
   const out = backend.makeOutput(outShape, 'float32');
   if (size(outShape) === 0) return out;
@@ -127,6 +138,8 @@ function runConv(
   p[B] = offsetOf(backend, heap, b);
   if (extra.bias) p[BIAS] = offsetOf(backend, heap, extra.bias);
   p[OUT] = offsetOf(backend, heap, out);
+  if (extra.mask) p[MASK] = offsetOf(backend, heap, extra.mask);
+  if (extra.biasGrad) p[BIAS_GRAD] = offsetOf(backend, heap, extra.biasGrad);
   return filled(backend, out, () => addon.conv(heap, p));
 }
 
@@ -181,6 +194,43 @@ function conv2dBackpropFilter(addon: NativeAddon) {
     const filterShape = attrs.filterShape as number[];
     const info = convInfo(x.shape, filterShape, { ...attrs, dilations: 1 });
     return runConv(addon, backend, ConvKind.BackwardWeights, info, x, dy, [...filterShape]);
+  };
+}
+
+/** RELU_CONV_BACKPROP_INPUT (native-kernel-names.ts): Conv2DBackpropInput of dy masked by y > 0. */
+function reluConvBackpropInput(addon: NativeAddon) {
+  return (args: KernelArgs): tf.TensorInfo => {
+    const backend = args.backend as BackendWasm;
+    const { dy, filter, y } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo; y: tf.TensorInfo };
+    const attrs = (args.attrs ?? {}) as Attrs;
+    if (!channelsLast(attrs) || !allFloat(dy, filter, y) || !tf.util.arraysEqual(dy.shape, y.shape)) {
+      throw new Error(`${RELU_CONV_BACKPROP_INPUT}: dy and y must be float32 NHWC tensors of one shape, got [${dy.shape}] and [${y.shape}]`);
+    }
+    const inputShape = attrs.inputShape as number[];
+    const info = convInfo(inputShape, filter.shape, { ...attrs, dilations: 1 });
+    return runConv(addon, backend, ConvKind.BackwardData, info, dy, filter, [...inputShape], { mask: y });
+  };
+}
+
+/** RELU_CONV_BACKPROP_FILTER (native-kernel-names.ts): [dw, db] of dy masked by y > 0. */
+function reluConvBackpropFilter(addon: NativeAddon) {
+  return (args: KernelArgs): tf.TensorInfo[] => {
+    const backend = args.backend as BackendWasm;
+    const { x, dy, y } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo; y: tf.TensorInfo };
+    const attrs = (args.attrs ?? {}) as Attrs;
+    if (!channelsLast(attrs) || !allFloat(x, dy, y) || !tf.util.arraysEqual(dy.shape, y.shape)) {
+      throw new Error(`${RELU_CONV_BACKPROP_FILTER}: dy and y must be float32 NHWC tensors of one shape, got [${dy.shape}] and [${y.shape}]`);
+    }
+    const filterShape = attrs.filterShape as number[];
+    const info = convInfo(x.shape, filterShape, { ...attrs, dilations: 1 });
+    const db = backend.makeOutput([filterShape[3]!], 'float32');
+    try {
+      const dw = runConv(addon, backend, ConvKind.BackwardWeights, info, x, dy, [...filterShape], { mask: y, biasGrad: db });
+      return [dw, db];
+    } catch (err) {
+      backend.disposeData(db.dataId);
+      throw err;
+    }
   };
 }
 
@@ -375,32 +425,6 @@ function binary(op: keyof typeof BINARY_OPS) {
     };
 }
 
-/** RELU_GRAD_BIAS (native-kernel-names.ts): [dz, db] from dy and the ReLU's output y. */
-function reluGradBias(addon: NativeAddon) {
-  return (args: KernelArgs): tf.TensorInfo[] => {
-    const backend = args.backend as BackendWasm;
-    const { dy, y } = args.inputs as { dy: tf.TensorInfo; y: tf.TensorInfo };
-    if (!allFloat(dy, y) || !tf.util.arraysEqual(dy.shape, y.shape) || dy.shape.length === 0) {
-      throw new Error(`${RELU_GRAD_BIAS}: dy and y must be float32 tensors of one shape, got [${dy.shape}] and [${y.shape}]`);
-    }
-    const channels = dy.shape[dy.shape.length - 1]!;
-    const dz = backend.makeOutput([...dy.shape], 'float32');
-    const db = backend.makeOutput([channels], 'float32');
-    const heap = heapOf(backend);
-    const p = new Uint32Array(RELU_GRAD_PARAMS);
-    p.set([size(dy.shape) / Math.max(1, channels), channels, offsetOf(backend, heap, dy), offsetOf(backend, heap, y), offsetOf(backend, heap, dz), offsetOf(backend, heap, db)]);
-    try {
-      if (size(dy.shape) > 0) addon.reluGradBias(heap, p);
-      else new Float32Array(heap.buffer, offsetOf(backend, heap, db), channels).fill(0);
-    } catch (err) {
-      backend.disposeData(dz.dataId);
-      backend.disposeData(db.dataId);
-      throw err;
-    }
-    return [dz, db];
-  };
-}
-
 /** TILED_BIAS_RELU (native-kernel-names.ts): relu(x[b] + bias[b, n]) as [B, N, H, W, C]. */
 function tiledBiasRelu(addon: NativeAddon) {
   return (args: KernelArgs): tf.TensorInfo => {
@@ -524,7 +548,8 @@ export function registerNativeKernels(addon: NativeAddon): void {
     tf.registerKernel(makeKernel(name, current, NATIVE_BUILDERS[name](addon)));
   }
   const own: [string, (addon: NativeAddon) => (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]][] = [
-    [RELU_GRAD_BIAS, reluGradBias],
+    [RELU_CONV_BACKPROP_INPUT, reluConvBackpropInput],
+    [RELU_CONV_BACKPROP_FILTER, reluConvBackpropFilter],
     [ADAM_UPDATE, adamUpdate],
     [TILED_BIAS_RELU, tiledBiasRelu],
     [TILED_BIAS_RELU_GRAD, tiledBiasReluGrad],

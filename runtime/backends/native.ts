@@ -64,8 +64,6 @@ export interface NativeAddon {
   resizeBilinear(heap: Uint8Array, params: Uint32Array): void;
   /** Bilinear resize gradient: params laid out as ResizeParam in native/dnnl_kernels.cc. */
   resizeBilinearGrad(heap: Uint8Array, params: Uint32Array): void;
-  /** ReLU + bias gradient (RELU_GRAD_BIAS): params laid out as ReluGradParam in native/dnnl_kernels.cc. */
-  reluGradBias(heap: Uint8Array, params: Uint32Array): void;
   /** Add, Sub or Multiply of same-shape tensors: params laid out as BinaryParam in native/dnnl_kernels.cc. */
   binary(heap: Uint8Array, params: Uint32Array): void;
   /** relu(x + per-sample bias) (TILED_BIAS_RELU): params laid out as TiledParam in native/dnnl_kernels.cc. */

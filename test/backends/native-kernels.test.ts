@@ -8,7 +8,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { loadNativeAddon, type NativeAddon } from '../../runtime/backends/native.js';
-import { ADAM_UPDATE, RELU_GRAD_BIAS, TILED_BIAS_RELU, TILED_BIAS_RELU_GRAD } from '../../runtime/backends/native-kernel-names.js';
+import {
+  ADAM_UPDATE,
+  RELU_CONV_BACKPROP_FILTER,
+  RELU_CONV_BACKPROP_INPUT,
+  TILED_BIAS_RELU,
+  TILED_BIAS_RELU_GRAD,
+} from '../../runtime/backends/native-kernel-names.js';
+import { fusedConv } from '../../plugins/toolkit/nn.js';
+import { installFrugalGradients, uninstallFrugalGradients } from '../../runtime/backends/frugal-gradients.js';
 import { createFlatAdam } from '../../plugins/builtin/flat-adam.js';
 import { onBackend, relErr, seededValues } from './helpers.js';
 import { geometry, naiveFilterGrad, naiveForward, naiveInputGrad, type ConvGeometry } from './reference.js';
@@ -117,6 +125,7 @@ function nativeCalls(addon: NativeAddon): number {
 
 /** Runs `fn` counting the calls of one of punet's own wasm kernels (wrapped in tfjs's registry for the while). */
 async function callsOf<T>(kernelName: string, fn: () => Promise<T>): Promise<{ result: T; calls: number }> {
+  await onBackend('wasm', () => undefined); // registers punet's kernels, when no test before did
   const original = tf.getKernel(kernelName, 'wasm')!;
   let calls = 0;
   tf.unregisterKernel(kernelName, 'wasm');
@@ -462,21 +471,60 @@ describe.runIf(load.ok)('native convolution kernels', () => {
     }
   });
 
-  it('ReLU + bias gradient in one kernel (dz = dy where y > 0, db = sum of dz) = loops', async () => {
-    // 3 x 7 x 5 = 105 rows: more than one 64-row block; y has exact zeros (no gradient there).
-    const shape = [3, 7, 5, 6];
-    const dy = seededValues(3 * 7 * 5 * 6, 14);
-    const y = seededValues(dy.length, 15).map((v, i) => (i % 7 === 0 ? 0 : Math.max(0, v)));
-    const before = nativeCalls(addon);
-    const [dz, db] = await onBackend('wasm', () =>
-      tf.tidy(() => (tf.engine().runKernel(RELU_GRAD_BIAS, { dy: tf.tensor4d(dy, shape as never), y: tf.tensor4d(y, shape as never) }) as unknown as tf.Tensor[]).map((t) => t.dataSync() as Float32Array)),
-    );
-    expect(nativeCalls(addon) - before).toBe(1);
-    const loopDz = dy.map((g, i) => (y[i]! > 0 ? g : 0));
-    const loopDb = new Float64Array(6);
-    loopDz.forEach((g, i) => (loopDb[i % 6] += g));
-    expect(Array.from(dz!)).toEqual(Array.from(loopDz));
-    expect(maxRelErr(db!, loopDb)).toBeLessThan(1e-6);
+  // conv + bias + ReLU's backward pass with dy masked inside the convolutions (Winograd, 1x1
+  // products, and oneDNN's direct kernel, which gets the masked dy written out first), on 1 and 2
+  // threads, against the same layer's gradients on the cpu backend.
+  const RELU_BACKWARD: (Case & { threads: number })[] = [
+    { batch: 2, h: 11, w: 9, cin: 32, cout: 48, k: 3, stride: 1, pad: 'same', threads: 1 },
+    { batch: 3, h: 13, w: 18, cin: 35, cout: 40, k: 3, stride: 1, pad: 'same', threads: 2 },
+    { batch: 2, h: 32, w: 41, cin: 32, cout: 48, k: 1, stride: 1, pad: 'same', threads: 2 },
+    { batch: 3, h: 9, w: 7, cin: 3, cout: 7, k: 3, stride: 1, pad: 'same', threads: 2 },
+  ];
+  it.each(RELU_BACKWARD)('%# conv + bias + ReLU backward, dy masked in the kernels, $batch x $h x $w x $cin -> $cout, $k x $k, $threads thread(s) = cpu', async (c) => {
+    const d = dataOf(c, 41);
+    const run = () => {
+      let out: Float32Array[] = [];
+      tf.tidy(() => {
+        const x = tf.tensor4d(d.x, [c.batch, c.h, c.w, c.cin]);
+        const w = tf.tensor4d(d.w, [c.k, c.k, c.cin, c.cout]);
+        const b = tf.tensor1d(d.bias.map((v) => 0.3 * v));
+        const r = tf.tensor4d(d.dy, [c.batch, c.h, c.w, c.cout]);
+        const loss = (xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) => tf.sum(tf.mul(fusedConv(tf, xi, wi, bi, 'relu'), r));
+        const y = fusedConv(tf, x, w, b, 'relu').dataSync() as Float32Array;
+        out = [...tf.grads(loss)([x, w, b]).map((g) => g.dataSync() as Float32Array), y];
+      });
+      return out;
+    };
+    const threads = addon.stats().threads;
+    addon.setThreads(c.threads);
+    try {
+      let filterCalls = 0;
+      const { result: native, calls: inputCalls } = await callsOf(RELU_CONV_BACKPROP_INPUT, async () => {
+        const counted = await callsOf(RELU_CONV_BACKPROP_FILTER, () => onBackend('wasm', run));
+        filterCalls = counted.calls;
+        return counted.result;
+      });
+      expect([inputCalls, filterCalls], name(c)).toEqual([1, 1]);
+      const cpu = await onBackend('cpu', run);
+      const [dx, dw, db, y] = native;
+      expect(maxRelErr(dx!, cpu[0]!), `dx, ${name(c)}`).toBeLessThan(1e-5);
+      expect(maxRelErr(dw!, cpu[1]!), `dw, ${name(c)}`).toBeLessThan(1e-5);
+      expect(maxRelErr(db!, cpu[2]!), `db, ${name(c)}`).toBeLessThan(1e-5);
+      // Under tfjs's own backward pass (each input's gradient in its own scope) the same numbers.
+      uninstallFrugalGradients();
+      try {
+        const tfjsOwn = await onBackend('wasm', run);
+        for (const k of [0, 1, 2]) expect(maxRelErr(tfjsOwn[k]!, cpu[k]!), `tfjs's gradients, output ${k}, ${name(c)}`).toBeLessThan(1e-5);
+      } finally {
+        installFrugalGradients();
+      }
+      // The ReLU cut part of dy, and not all of it.
+      const cut = y!.filter((v) => v === 0).length;
+      expect(cut, name(c)).toBeGreaterThan(y!.length / 10);
+      expect(cut, name(c)).toBeLessThan((y!.length * 9) / 10);
+    } finally {
+      addon.setThreads(threads);
+    }
   });
 
   it('Add, Sub and Multiply of large same-shape tensors = cpu, bit for bit; small or broadcast ones stay in wasm', async () => {
@@ -620,12 +668,11 @@ describe.runIf(load.ok)('native convolution kernels', () => {
     const heap = new Uint8Array(256);
     // Params lengths, as ConvParam ... TiledGradParam in native/dnnl_kernels.cc.
     const kernels: Array<[string, number, RegExp]> = [
-      ['conv', 23, /tensor offset outside the heap/],
+      ['conv', 25, /tensor offset outside the heap/],
       ['matmul', 10, /tensor offset outside the heap/],
       ['sum', 5, /^sum: tensor outside the heap/],
       ['avgPool', 16, /^avgPool: tensor outside the heap/],
       ['avgPoolGrad', 16, /^avgPoolGrad: tensor outside the heap/],
-      ['reluGradBias', 6, /^reluGradBias: tensor outside the heap/],
       ['resizeBilinear', 10, /^resizeBilinear: tensor outside the heap/],
       ['resizeBilinearGrad', 10, /^resizeBilinearGrad: tensor outside the heap/],
       ['adam', 16, /^adam: vector outside the heap/],
