@@ -494,16 +494,32 @@ void runSplit(uint8_t* heap, const uint32_t* p, bool join) {
   std::vector<size_t> begin(n);
   for (size_t k = 0, at = 0; k < n; at += p[sParts + 2 * k], k++) begin[k] = at;
   threadsFor(double(outer) * axis * inner * kMemoryBoundWeight);
+  auto copy = [&](size_t o, size_t k, size_t from, size_t count) {
+    const size_t size = p[sParts + 2 * k];
+    float* part = reinterpret_cast<float*>(heap + p[sParts + 2 * k + 1]) + o * size * inner + from;
+    float* inX = x + (o * axis + begin[k]) * inner + from;
+    if (join) std::memcpy(inX, part, count * sizeof(float));
+    else std::memcpy(part, inX, count * sizeof(float));
+  };
+  if (outer >= 64) {
+    // Many rows (a skip concat over pixels): threads take rows.
 #pragma omp parallel for schedule(static)
-  for (long long o = 0; o < static_cast<long long>(outer); o++) {
-    for (size_t k = 0; k < n; k++) {
-      const size_t size = p[sParts + 2 * k];
-      float* part = reinterpret_cast<float*>(heap + p[sParts + 2 * k + 1]) + o * size * inner;
-      float* inX = x + (o * axis + begin[k]) * inner;
-      if (join) std::memcpy(inX, part, size * inner * sizeof(float));
-      else std::memcpy(part, inX, size * inner * sizeof(float));
-    }
+    for (long long o = 0; o < static_cast<long long>(outer); o++)
+      for (size_t k = 0; k < n; k++) copy(o, k, 0, p[sParts + 2 * k] * inner);
+    return;
   }
+  // Few rows (the optimizer's flat vector cut into its variables): threads take pieces of at most
+  // 64K floats, so one large part does not leave the others idle.
+  constexpr size_t kPiece = 1 << 16;
+  struct Piece {
+    size_t o, k, from, count;
+  };
+  std::vector<Piece> pieces;
+  for (size_t o = 0; o < outer; o++)
+    for (size_t k = 0; k < n; k++)
+      for (size_t total = p[sParts + 2 * k] * inner, from = 0; from < total; from += kPiece) pieces.push_back({o, k, from, std::min(kPiece, total - from)});
+#pragma omp parallel for schedule(static)
+  for (long long i = 0; i < static_cast<long long>(pieces.size()); i++) copy(pieces[i].o, pieces[i].k, pieces[i].from, pieces[i].count);
 }
 
 // Layout of a bilinear resize call (resample.cc): NHWC sizes of the source x and of the resized

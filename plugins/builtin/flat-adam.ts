@@ -67,13 +67,17 @@ function defineFlatAdam(tf: Tf) {
   const flatten = (tensors: Tensor[]) => tf.concat(tensors.map((t) => tf.reshape(t, [-1])));
 
   /**
-   * The flat vector cut into per-variable tensors. On backends whose memory is host memory, one
-   * read and one upload per piece: wasm's Slice/SplitV copy the whole input for every piece (a
-   * split into k pieces costs k full copies, ruinous for millions of parameters), and there a
-   * synchronous read is a plain copy, not a device round trip. Elsewhere (webgpu) tf.split.
+   * The flat vector cut into per-variable tensors: tf.split where it copies each piece once
+   * (punet's native SplitV, present with ADAM_UPDATE; webgpu). On the other backends whose memory
+   * is host memory, one read and one upload per piece: plain wasm's Slice/SplitV copy the whole
+   * input for every piece (a split into k pieces costs k full copies, ruinous for millions of
+   * parameters), and there a synchronous read is a plain copy, not a device round trip.
    */
   const splitInto = (flat: Tensor, s: Pick<Slots, 'sizes' | 'shapes'>): Tensor[] => {
-    if (!HOST_MEMORY_BACKENDS.has(tf.getBackend())) return tf.split(flat, s.sizes).map((part, i) => tf.reshape(part, s.shapes[i]!));
+    const backend = tf.getBackend();
+    if (!HOST_MEMORY_BACKENDS.has(backend) || tf.getKernel(ADAM_UPDATE, backend) !== undefined) {
+      return tf.split(flat, s.sizes).map((part, i) => tf.reshape(part, s.shapes[i]!));
+    }
     const values = flat.dataSync() as Float32Array;
     let offset = 0;
     return s.sizes.map((n, i) => {

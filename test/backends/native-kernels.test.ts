@@ -397,6 +397,35 @@ describe.runIf(load.ok)('native convolution kernels', () => {
     }
   });
 
+  it("SplitV and Concat of a flat vector into parts of over 64K floats (the optimizer's), on 2 threads, copy exactly", async () => {
+    const sizes = [150_001, 7, 70_000];
+    const values = seededValues(sizes.reduce((a, b) => a + b), 13);
+    const threads = addon.stats().threads;
+    addon.setThreads(2);
+    try {
+      const before = nativeCalls(addon);
+      // Read inside tidy, returned outside it (tidy would walk a returned array element by element).
+      let parts: Float32Array[] = [];
+      let joined = new Float32Array(0);
+      await onBackend('wasm', () =>
+        tf.tidy(() => {
+          const split = tf.split(tf.tensor1d(values), sizes);
+          parts = split.map((t) => t.dataSync() as Float32Array);
+          joined = tf.concat(split).dataSync() as Float32Array;
+        }),
+      );
+      expect(nativeCalls(addon) - before).toBe(2);
+      let offset = 0;
+      sizes.forEach((n, k) => {
+        expect(parts[k]!.findIndex((v, i) => v !== values[offset + i]), `part ${k}`).toBe(-1);
+        offset += n;
+      });
+      expect(joined.findIndex((v, i) => v !== values[i]), 'joined').toBe(-1);
+    } finally {
+      addon.setThreads(threads);
+    }
+  });
+
   it('Concat along the channels (a skip connection), a middle axis, with an empty part = cpu = loops', async () => {
     const cases = [
       { shapes: [[3, 5, 7, 2], [3, 5, 7, 4]], axis: 3 },
