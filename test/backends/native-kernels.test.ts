@@ -406,7 +406,7 @@ describe.runIf(load.ok)('native convolution kernels', () => {
       const before = nativeCalls(addon);
       // Read inside tidy, returned outside it (tidy would walk a returned array element by element).
       let parts: Float32Array[] = [];
-      let joined = new Float32Array(0);
+      let joined: Float32Array = new Float32Array(0);
       await onBackend('wasm', () =>
         tf.tidy(() => {
           const split = tf.split(tf.tensor1d(values), sizes);
