@@ -815,6 +815,19 @@ napi_value SetWinograd(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// setWinogradLanes(8 | 16): the portable copy of punet's Winograd kernels, or (AVX-512 CPUs only)
+// the AVX-512 one, from the next call on (winograd_dispatch.cc).
+napi_value SetWinogradLanes(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t n = 0;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc != 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok || !punet::setWinogradLanes(n)) {
+    return throwError(env, "setWinogradLanes takes 8, or 16 where the CPU has AVX-512");
+  }
+  return nullptr;
+}
+
 napi_value Stats(napi_env env, napi_callback_info) {
   size_t bytes = 0;
   for (auto& kv : convCache) bytes += kv.second->weightsBuffer.bytes;
@@ -840,6 +853,7 @@ napi_value Stats(napi_env env, napi_callback_info) {
   set("calls", static_cast<double>(calls));
   set("pointwiseCalls", static_cast<double>(pointwiseCalls));
   set("threads", omp_get_max_threads());
+  set("winogradLanes", punet::winogradLanes());
   napi_create_string_utf8(env, dnnl_version()->cpu_runtime == DNNL_RUNTIME_OMP ? "omp" : "other", NAPI_AUTO_LENGTH, &value);
   napi_set_named_property(env, out, "runtime", value);
   napi_create_string_utf8(env, winogradKernels(), NAPI_AUTO_LENGTH, &value);
@@ -868,6 +882,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"tiledBiasReluGrad", nullptr, TiledBiasReluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setWinograd", nullptr, SetWinograd, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setWinogradLanes", nullptr, SetWinogradLanes, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"stats", nullptr, Stats, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

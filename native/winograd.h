@@ -31,5 +31,9 @@ void winogradBackwardData(const WinogradShape& s, const float* dy, const float* 
 void winogradBackwardWeights(const WinogradShape& s, const float* x, const float* dy, const float* mask, float* dw, float* db);
 // Bytes held by the per-thread work buffers (they grow to the largest call and are kept).
 size_t winogradBufferBytes();
+// Channels per vector in the kernels that run: 16 on AVX-512 CPUs, else 8 (winograd_dispatch.cc).
+int winogradLanes();
+// Chooses 8 or 16 (where the CPU has AVX-512); false, changing nothing, for anything else.
+bool setWinogradLanes(int lanes);
 
 }  // namespace punet

@@ -43,6 +43,8 @@ export interface NativeStats {
   version: string;
   /** Whose Winograd kernels run now: punet's (the default), oneDNN's (on request, AVX-512 only), or none. */
   winograd: 'onednn' | 'punet' | 'off';
+  /** Channels per vector in punet's Winograd kernels: 16 (their AVX-512 copy) or 8 (the portable one). */
+  winogradLanes: 8 | 16;
 }
 
 export interface NativeAddon {
@@ -75,6 +77,8 @@ export interface NativeAddon {
   setThreads(threads: number): void;
   /** Which Winograd kernels eligible convolutions use from the next call on (PUNET_WINOGRAD sets the first). */
   setWinograd(mode: 'auto' | 'onednn' | 'punet' | 'off'): void;
+  /** punet's Winograd kernels in their portable copy (8) or AVX-512 one (16, where the CPU has it; PUNET_WINOGRAD_LANES sets the first). */
+  setWinogradLanes(lanes: 8 | 16): void;
   stats(): NativeStats;
 }
 

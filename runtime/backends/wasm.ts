@@ -56,7 +56,7 @@ function activateNativeKernels(): string {
   const load = loadNativeAddon();
   if (!load.ok) return `native kernels off: ${load.reason}`;
   registerNativeKernels(load.addon);
-  const { version, winograd } = load.addon.stats();
-  const winogradNote = winograd === 'off' ? 'no Winograd' : `${winograd === 'punet' ? "punet's" : "oneDNN's"} Winograd 3x3`;
+  const { version, winograd, winogradLanes } = load.addon.stats();
+  const winogradNote = winograd === 'off' ? 'no Winograd' : winograd === 'punet' ? `punet's Winograd 3x3, ${winogradLanes === 16 ? 'AVX-512' : '8-lane'}` : "oneDNN's Winograd 3x3";
   return `native oneDNN ${version} ${NATIVE_KERNELS.join('/')} (${winogradNote}) on ${load.threads} thread${load.threads === 1 ? '' : 's'}`;
 }

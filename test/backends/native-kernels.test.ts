@@ -172,9 +172,17 @@ describe.runIf(load.ok)('native convolution kernels', () => {
     { batch: 2, h: 6, w: 9, cin: 40, cout: 35, k: 3, stride: 1, pad: 'valid', threads: 2 },
     { batch: 3, h: 29, w: 31, cin: 37, cout: 21, k: 1, stride: 1, pad: 'same', threads: 2 },
   ];
-  it.each(OWN_KERNELS)("%# punet's own kernels, $batch x $h x $w x $cin -> $cout, $k x $k, $pad, $threads thread(s): native = loops (ReLU and ELU fused)", async (c) => {
+  // Both copies of the Winograd kernels: 8 channels a vector, and 16 where the CPU has AVX-512.
+  const lanes = [8, 16] as const;
+  const ownCases = OWN_KERNELS.flatMap((c) => (pointwise(c) ? [{ ...c, lanes: 8 as const }] : lanes.map((l) => ({ ...c, lanes: l }))));
+  it.for(ownCases)("%# punet's own kernels, $batch x $h x $w x $cin -> $cout, $k x $k, $pad, $threads thread(s), $lanes lanes: native = loops (ReLU and ELU fused)", async (c, ctx) => {
     const d = dataOf(c, 11);
-    const threads = addon.stats().threads;
+    const { threads, winogradLanes } = addon.stats();
+    try {
+      addon.setWinogradLanes(c.lanes);
+    } catch {
+      return ctx.skip(`no AVX-512 on this CPU: the ${c.lanes}-lane kernels cannot run`);
+    }
     addon.setWinograd('punet');
     addon.setThreads(c.threads);
     // The count of the kernels this case is for: Winograd primitives, or 1x1 calls.
@@ -203,6 +211,7 @@ describe.runIf(load.ok)('native convolution kernels', () => {
     } finally {
       addon.setWinograd('auto');
       addon.setThreads(threads);
+      addon.setWinogradLanes(winogradLanes);
     }
   });
 
@@ -524,9 +533,13 @@ describe.runIf(load.ok)('native convolution kernels', () => {
       });
       return out;
     };
-    const threads = addon.stats().threads;
+    const { threads, winogradLanes } = addon.stats();
     addon.setThreads(c.threads);
     try {
+      // The portable copy of the Winograd kernels here, the default (AVX-512 where present) below.
+      addon.setWinogradLanes(8);
+      const portable = await onBackend('wasm', run);
+      addon.setWinogradLanes(winogradLanes);
       let filterCalls = 0;
       const { result: native, calls: inputCalls } = await callsOf(RELU_CONV_BACKPROP_INPUT, async () => {
         const counted = await callsOf(RELU_CONV_BACKPROP_FILTER, () => onBackend('wasm', run));
@@ -539,6 +552,7 @@ describe.runIf(load.ok)('native convolution kernels', () => {
       expect(maxRelErr(dx!, cpu[0]!), `dx, ${name(c)}`).toBeLessThan(1e-5);
       expect(maxRelErr(dw!, cpu[1]!), `dw, ${name(c)}`).toBeLessThan(1e-5);
       expect(maxRelErr(db!, cpu[2]!), `db, ${name(c)}`).toBeLessThan(1e-5);
+      for (const k of [0, 1, 2]) expect(maxRelErr(portable[k]!, cpu[k]!), `8 lanes, output ${k}, ${name(c)}`).toBeLessThan(1e-5);
       // Under tfjs's own backward pass (each input's gradient in its own scope) the same numbers.
       uninstallFrugalGradients();
       try {
@@ -553,6 +567,7 @@ describe.runIf(load.ok)('native convolution kernels', () => {
       expect(cut, name(c)).toBeLessThan((y!.length * 9) / 10);
     } finally {
       addon.setThreads(threads);
+      addon.setWinogradLanes(winogradLanes);
     }
   });
 

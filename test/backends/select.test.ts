@@ -28,7 +28,7 @@ describe('selectBackend', () => {
   it('forced wasm selects wasm, with the training kernels registered, and computes', async () => {
     const sel = await selectBackend('wasm');
     expect(sel).toMatchObject({ name: 'wasm', reason: 'requested' });
-    expect(sel.report).toMatch(/^backend: wasm \(\d+ threads?, set PUNET_WASM_THREADS to change; native (oneDNN [\d.]+ \S+ \((?:(?:oneDNN's|punet's) Winograd 3x3|no Winograd)\) on \d+ threads?|kernels off: .+)\)$/);
+    expect(sel.report).toMatch(/^backend: wasm \(\d+ threads?, set PUNET_WASM_THREADS to change; native (oneDNN [\d.]+ \S+ \((?:punet's Winograd 3x3, (?:AVX-512|8-lane)|oneDNN's Winograd 3x3|no Winograd)\) on \d+ threads?|kernels off: .+)\)$/);
     expect(tf.getBackend()).toBe('wasm');
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
     // 1 + 2 + ... + 4 computed on wasm
