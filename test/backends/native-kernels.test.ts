@@ -170,11 +170,15 @@ describe.runIf(load.ok)('native convolution kernels', () => {
     { batch: 3, h: 3, w: 5, cin: 33, cout: 37, k: 3, stride: 1, pad: 'same', threads: 1 },
     { batch: 3, h: 13, w: 18, cin: 35, cout: 40, k: 3, stride: 1, pad: 'same', threads: 2 },
     { batch: 2, h: 6, w: 9, cin: 40, cout: 35, k: 3, stride: 1, pad: 'valid', threads: 2 },
+    // 961 tiles: over the 8 MB of transformed tiles that backward-weights keeps whole, so it sums
+    // blocks of tiles per thread instead (the cases above take the by-points path).
+    { batch: 1, h: 124, w: 124, cin: 32, cout: 32, k: 3, stride: 1, pad: 'same', threads: 2 },
     { batch: 3, h: 29, w: 31, cin: 37, cout: 21, k: 1, stride: 1, pad: 'same', threads: 2 },
   ];
   // Both copies of the Winograd kernels: 8 channels a vector, and 16 where the CPU has AVX-512.
   const lanes = [8, 16] as const;
-  const ownCases = OWN_KERNELS.flatMap((c) => (pointwise(c) ? [{ ...c, lanes: 8 as const }] : lanes.map((l) => ({ ...c, lanes: l }))));
+  // (The large case once: it is there for the other backward-weights path, not the lanes.)
+  const ownCases = OWN_KERNELS.flatMap((c) => (pointwise(c) || c.h > 100 ? [{ ...c, lanes: 8 as const }] : lanes.map((l) => ({ ...c, lanes: l }))));
   it.for(ownCases)("%# punet's own kernels, $batch x $h x $w x $cin -> $cout, $k x $k, $pad, $threads thread(s), $lanes lanes: native = loops (ReLU and ELU fused)", async (c, ctx) => {
     const d = dataOf(c, 11);
     const { threads, winogradLanes } = addon.stats();
