@@ -1,7 +1,9 @@
-// punet's native kernels: oneDNN convolutions, matrix products, sums and average-pool gradients,
-// and a split, that read and write tensors in
-// place on the tfjs wasm backend's heap. JS passes the heap (a Uint8Array over the wasm memory)
-// and, per call, one Uint32Array of sizes and byte offsets (the heap may pass 2 GiB); nothing is copied.
+// punet's native kernels, that read and write tensors in place on the tfjs wasm backend's heap:
+// convolutions (punet's Winograd 3x3 and 1x1 products, oneDNN's direct kernels for the rest),
+// oneDNN's matrix products and sums, and punet's own element-wise, pooling, resizing, split and
+// Adam passes (the other native/ files). JS passes the heap (a Uint8Array over the wasm memory)
+// and, per call, one Uint32Array of sizes and byte offsets (the heap may pass 2 GiB); nothing is
+// copied. This file holds the N-API entry points, the params' layouts and the oneDNN primitives.
 //
 // Layouts are tfjs's: activations NHWC, filters HWIO, matrices row-major. oneDNN picks the filter
 // layout its fastest kernel wants; filters (small) are reordered into and out of it per call,
@@ -442,45 +444,23 @@ void runSum(uint8_t* heap, const uint32_t* p) {
 }
 
 // Layout of an average-pool call: NHWC sizes, window, strides, padding (TensorFlow's windows: each
-// divided by its real pixels, i.e. oneDNN's exclude-padding average), then the pooled tensor
-// (y or dy) and the full-size one (x or dx). The forward pool is punet's loop (resample.cc):
-// oneDNN's NHWC average pool raised the LIDC step's peak RSS by 150 MB.
+// divided by its real pixels), then the pooled tensor (y or dy) and the full-size one (x or dx).
+// Both passes are punet's loops (resample.cc): oneDNN's NHWC average pool had raised the LIDC
+// step's peak RSS by 150 MB, and its backward pass took 9 ms a step on 2 threads.
 enum PoolParam { pN, pH, pW, pC, pOH, pOW, pKH, pKW, pSH, pSW, pTop, pBottom, pLeft, pRight, pPooled, pFull, kPoolParams };
+
+punet::PoolShape poolShape(const uint32_t* p) {
+  return {p[pN], p[pH], p[pW], p[pC], p[pOH], p[pOW], p[pKH], p[pKW], p[pSH], p[pSW], p[pTop], p[pLeft]};
+}
 
 void runAvgPool(uint8_t* heap, const uint32_t* p) {
   threadsFor(double(p[pN]) * p[pH] * p[pW] * p[pC] * kMemoryBoundWeight);
-  const punet::PoolShape s{p[pN], p[pH], p[pW], p[pC], p[pOH], p[pOW], p[pKH], p[pKW], p[pSH], p[pSW], p[pTop], p[pLeft]};
-  punet::avgPool(s, reinterpret_cast<const float*>(heap + p[pFull]), reinterpret_cast<float*>(heap + p[pPooled]));
+  punet::avgPool(poolShape(p), reinterpret_cast<const float*>(heap + p[pFull]), reinterpret_cast<float*>(heap + p[pPooled]));
 }
-
-struct PoolEntry {
-  dnnl::primitive pool;
-  memory::desc src, dst;
-};
-std::unordered_map<std::string, std::unique_ptr<PoolEntry>> poolCache;
 
 void runAvgPoolGrad(uint8_t* heap, const uint32_t* p) {
   threadsFor(double(p[pN]) * p[pH] * p[pW] * p[pC] * kMemoryBoundWeight);
-  std::string key = keyOf(p, pPooled);
-  auto found = poolCache.find(key);
-  if (found == poolCache.end()) {
-    auto entry = std::make_unique<PoolEntry>();
-    entry->src = memory::desc({p[pN], p[pC], p[pH], p[pW]}, dt::f32, tag::nhwc);
-    entry->dst = memory::desc({p[pN], p[pC], p[pOH], p[pOW]}, dt::f32, tag::nhwc);
-    const memory::dims strides = {p[pSH], p[pSW]}, kernel = {p[pKH], p[pKW]};
-    const memory::dims padL = {p[pTop], p[pLeft]}, padR = {p[pBottom], p[pRight]};
-    const auto algo = dnnl::algorithm::pooling_avg_exclude_padding;
-    dnnl::pooling_forward::primitive_desc fwd(
-        dnnl::pooling_forward::desc(dnnl::prop_kind::forward_training, algo, entry->src, entry->dst, strides, kernel, padL, padR), cpuEngine());
-    dnnl::pooling_backward::primitive_desc pd(dnnl::pooling_backward::desc(algo, entry->src, entry->dst, strides, kernel, padL, padR), cpuEngine(), fwd);
-    entry->pool = dnnl::pooling_backward(pd);
-    found = poolCache.emplace(key, std::move(entry)).first;
-  }
-  PoolEntry& e = *found->second;
-  auto& engine = cpuEngine();
-  memory dy(e.dst, engine, heap + p[pPooled]), dx(e.src, engine, heap + p[pFull]);
-  e.pool.execute(cpuStream(), {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_SRC, dx}});
-  cpuStream().wait();
+  punet::avgPoolGrad(poolShape(p), reinterpret_cast<const float*>(heap + p[pPooled]), reinterpret_cast<float*>(heap + p[pFull]));
 }
 
 // A split along one axis of a row-major tensor seen as [outer, axis, inner]: part k takes
@@ -784,7 +764,6 @@ void clearCaches() {
   convCache.clear();
   matmulCache.clear();
   sumCache.clear();
-  poolCache.clear();
 }
 
 napi_value SetThreads(napi_env env, napi_callback_info info) {
@@ -848,7 +827,6 @@ napi_value Stats(napi_env env, napi_callback_info) {
   set("punetWinogradPrimitives", static_cast<double>(punetWinograd));
   set("matmulPrimitives", static_cast<double>(matmulCache.size()));
   set("sumPrimitives", static_cast<double>(sumCache.size()));
-  set("poolPrimitives", static_cast<double>(poolCache.size()));
   set("bufferBytes", static_cast<double>(bytes));
   set("calls", static_cast<double>(calls));
   set("pointwiseCalls", static_cast<double>(pointwiseCalls));

@@ -47,6 +47,41 @@ void avgPool(const PoolShape& s, const float* x, float* y) {
     }
 }
 
+namespace {
+
+// The window rows (or columns) [first, last) whose window holds input row i.
+void windowsHolding(long i, long kernel, long stride, long pad, long outputs, long& first, long& last) {
+  const long from = i + pad - kernel + 1;  // the lowest window start that still reaches i
+  first = std::max(0L, from <= 0 ? 0 : (from + stride - 1) / stride);
+  last = std::min(outputs, (i + pad) / stride + 1);
+}
+
+}  // namespace
+
+void avgPoolGrad(const PoolShape& s, const float* dy, float* dx) {
+#pragma omp parallel for collapse(2) schedule(static)
+  for (long b = 0; b < s.n; b++)
+    for (long iy = 0; iy < s.h; iy++) {
+      long oy0, oy1;
+      windowsHolding(iy, s.kh, s.sh, s.padTop, s.oh, oy0, oy1);
+      float* __restrict out = dx + (b * s.h + iy) * s.w * s.c;
+      for (long ix = 0; ix < s.w; ix++, out += s.c) {
+        long ox0, ox1;
+        windowsHolding(ix, s.kw, s.sw, s.padLeft, s.ow, ox0, ox1);
+        std::fill(out, out + s.c, 0.f);
+        for (long oy = oy0; oy < oy1; oy++) {
+          const long rows = std::min(s.h, oy * s.sh - s.padTop + s.kh) - std::max(0L, oy * s.sh - s.padTop);
+          for (long ox = ox0; ox < ox1; ox++) {
+            const long cols = std::min(s.w, ox * s.sw - s.padLeft + s.kw) - std::max(0L, ox * s.sw - s.padLeft);
+            const float count = static_cast<float>(rows * cols);
+            const float* __restrict g = dy + ((b * s.oh + oy) * s.ow + ox) * s.c;
+            for (long c = 0; c < s.c; c++) out[c] += g[c] / count;
+          }
+        }
+      }
+    }
+}
+
 void resizeBilinear(const ResizeShape& s, const float* x, float* y) {
   const double rowRatio = resizeRatio(s.h, s.oh, s.alignCorners), colRatio = resizeRatio(s.w, s.ow, s.alignCorners);
   std::vector<Tap> cols(s.ow);

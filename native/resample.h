@@ -1,6 +1,6 @@
 // Spatial resampling of NHWC float32 tensors, threaded over images and rows: TensorFlow's average
 // pooling (each window divided by its pixels inside the image) and bilinear resizing, forward and
-// (resizing) backward. wasm runs the forward passes on one thread.
+// backward. wasm runs the forward passes on one thread.
 #pragma once
 
 namespace punet {
@@ -14,6 +14,9 @@ struct PoolShape {
 
 // y[n][oy][ox][c] = the mean of x over the window's pixels inside the image.
 void avgPool(const PoolShape& s, const float* x, float* y);
+// dx = avgPool's gradient given dy: each input pixel gathers dy / (window's pixels) from every
+// window it lies in (no two threads write one pixel, whatever the windows' overlap).
+void avgPoolGrad(const PoolShape& s, const float* dy, float* dx);
 
 struct ResizeShape {
   long n, h, w, c;  // the smaller-or-larger source image x

@@ -1,12 +1,13 @@
 /**
- * Native kernels on the wasm backend: Conv2D, FusedConv2D (bias + linear/relu/elu),
- * Conv2DBackpropInput, Conv2DBackpropFilter, BatchMatMul, Sum (the bias gradients) and
- * AvgPoolGrad (TensorFlow's windows: divided by their real pixels) run in oneDNN,
- * and SplitV, Concat (the skip concats and their gradient; wasm copies them element by element),
- * AvgPool, ResizeBilinear and its gradient, and large same-shape Add, Sub and Multiply
- * (single-threaded in wasm) in plain C++ (native/), reading and writing the wasm backend's own heap, so tensors stay where they are
- * and every other kernel keeps running in wasm. Each kernel hands the cases it does not cover
- * (NCHW, other dtypes, prelu, broadcasts it cannot express) to the kernel it replaced.
+ * Native kernels on the wasm backend (native/): Conv2D, FusedConv2D (bias + linear/relu/elu),
+ * Conv2DBackpropInput and Conv2DBackpropFilter (punet's Winograd and 1x1 products, else oneDNN),
+ * BatchMatMul and Sum (oneDNN), and in punet's own C++: SplitV and Concat (the skip concats and
+ * their gradient; wasm copies them element by element), AvgPool and its gradient (TensorFlow's
+ * windows: divided by their real pixels), ResizeBilinear and its gradient, large same-shape Add,
+ * Sub and Multiply (single-threaded in wasm), and punet's own kernels (native-kernel-names.ts).
+ * They read and write the wasm backend's own heap, so tensors stay where they are and every other
+ * kernel keeps running in wasm. Each kernel hands the cases it does not cover (NCHW, other dtypes,
+ * prelu, broadcasts it cannot express) to the kernel it replaced.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';

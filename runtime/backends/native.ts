@@ -32,7 +32,6 @@ export interface NativeStats {
   punetWinogradPrimitives: number;
   matmulPrimitives: number;
   sumPrimitives: number;
-  poolPrimitives: number;
   /** Bytes the addon holds outside the wasm heap (filters in oneDNN's layout, Winograd work buffers). */
   bufferBytes: number;
   calls: number;
