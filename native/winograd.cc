@@ -443,6 +443,18 @@ void winogradBackwardData(const WinogradShape& s, const float* dy, const float* 
 
 namespace {
 
+// Tiles [first, first + count) of x and (masked) dy transformed into v and e; with db, their dy
+// summed into the thread's bias total (float over the block, then double).
+void transformBlock(const WinogradShape& s, const Tiling& tiling, const float* x, const float* dy, const float* mask, long first, long count, float* v,
+                    float* e, Buffers& mine, bool db) {
+  transformInput(s, tiling, x, nullptr, first, count, v);
+  float* blockBias = db ? sized(mine.blockBias, s.o) : nullptr;
+  if (db) std::fill(blockBias, blockBias + s.o, 0.f);
+  transformGradient(s, tiling, dy, mask, first, count, e, blockBias);
+  if (db)
+    for (long o = 0; o < s.o; o++) mine.biasTotal[o] += blockBias[o];
+}
+
 // The bias gradient from each thread's double sums, added in thread order.
 void finishBias(int used, long O, float* db) {
   for (long o = 0; o < O; o++) {
@@ -469,19 +481,13 @@ void backwardWeightsByBlocks(const WinogradShape& s, const Tiling& tiling, const
     Buffers& mine = buffersOf(me);
     float* sum = sized(mine.sum, points);
     std::fill(sum, sum + points, 0.f);
-    // The bias gradient: float sums over a block's tiles, added up in double.
-    float* blockBias = db ? sized(mine.blockBias, O) : nullptr;
     if (db) mine.biasTotal.assign(O, 0.0);
 #pragma omp for schedule(static, 1)
     for (long b = 0; b < blocks; b++) {
       const long first = b * block, count = std::min(block, tiling.count - first);
       float* v = sized(mine.a, kPoints * block * C);
       float* e = sized(mine.b, kPoints * block * O);
-      transformInput(s, tiling, x, nullptr, first, count, v);
-      if (db) std::fill(blockBias, blockBias + O, 0.f);
-      transformGradient(s, tiling, dy, mask, first, count, e, blockBias);
-      if (db)
-        for (long o = 0; o < O; o++) mine.biasTotal[o] += blockBias[o];
+      transformBlock(s, tiling, x, dy, mask, first, count, v, e, mine, db != nullptr);
       for (long p = 0; p < kPoints; p++) gemm('T', C, O, count, v + p * C, kPoints * C, e + p * O, kPoints * O, 1.f, sum + p * C * O, O);
     }
   }
@@ -515,16 +521,11 @@ void backwardWeightsByPoints(const WinogradShape& s, const Tiling& tiling, const
 #pragma omp single
     used = omp_get_num_threads();
     Buffers& mine = buffersOf(me);
-    float* blockBias = db ? sized(mine.blockBias, O) : nullptr;
     if (db) mine.biasTotal.assign(O, 0.0);
 #pragma omp for schedule(static)
     for (long b = 0; b < blocks; b++) {
       const long first = b * block, count = std::min(block, tiles - first);
-      transformInput(s, tiling, x, nullptr, first, count, v + first * kPoints * C);
-      if (db) std::fill(blockBias, blockBias + O, 0.f);
-      transformGradient(s, tiling, dy, mask, first, count, e + first * kPoints * O, blockBias);
-      if (db)
-        for (long o = 0; o < O; o++) mine.biasTotal[o] += blockBias[o];
+      transformBlock(s, tiling, x, dy, mask, first, count, v + first * kPoints * C, e + first * kPoints * O, mine, db != nullptr);
     }
 #pragma omp for schedule(static)
     for (long p = 0; p < kPoints; p++) gemm('T', C, O, tiles, v + p * C, kPoints * C, e + p * O, kPoints * O, 0.f, sum + p * C * O, O);

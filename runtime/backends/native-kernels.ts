@@ -198,15 +198,20 @@ function conv2dBackpropFilter(addon: NativeAddon) {
   };
 }
 
+/** Throws, naming the kernel, unless the masked backward pass's tensors are float32 NHWC with y shaped as dy. */
+function checkMasked(kernel: string, attrs: Attrs, dy: tf.TensorInfo, y: tf.TensorInfo, other: tf.TensorInfo): void {
+  if (!channelsLast(attrs) || !allFloat(dy, y, other) || !tf.util.arraysEqual(dy.shape, y.shape)) {
+    throw new Error(`${kernel}: dy and y must be float32 NHWC tensors of one shape, got [${dy.shape}] and [${y.shape}]`);
+  }
+}
+
 /** RELU_CONV_BACKPROP_INPUT (native-kernel-names.ts): Conv2DBackpropInput of dy masked by y > 0. */
 function reluConvBackpropInput(addon: NativeAddon) {
   return (args: KernelArgs): tf.TensorInfo => {
     const backend = args.backend as BackendWasm;
     const { dy, filter, y } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo; y: tf.TensorInfo };
     const attrs = (args.attrs ?? {}) as Attrs;
-    if (!channelsLast(attrs) || !allFloat(dy, filter, y) || !tf.util.arraysEqual(dy.shape, y.shape)) {
-      throw new Error(`${RELU_CONV_BACKPROP_INPUT}: dy and y must be float32 NHWC tensors of one shape, got [${dy.shape}] and [${y.shape}]`);
-    }
+    checkMasked(RELU_CONV_BACKPROP_INPUT, attrs, dy, y, filter);
     const inputShape = attrs.inputShape as number[];
     const info = convInfo(inputShape, filter.shape, { ...attrs, dilations: 1 });
     return runConv(addon, backend, ConvKind.BackwardData, info, dy, filter, [...inputShape], { mask: y });
@@ -219,9 +224,7 @@ function reluConvBackpropFilter(addon: NativeAddon) {
     const backend = args.backend as BackendWasm;
     const { x, dy, y } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo; y: tf.TensorInfo };
     const attrs = (args.attrs ?? {}) as Attrs;
-    if (!channelsLast(attrs) || !allFloat(x, dy, y) || !tf.util.arraysEqual(dy.shape, y.shape)) {
-      throw new Error(`${RELU_CONV_BACKPROP_FILTER}: dy and y must be float32 NHWC tensors of one shape, got [${dy.shape}] and [${y.shape}]`);
-    }
+    checkMasked(RELU_CONV_BACKPROP_FILTER, attrs, dy, y, x);
     const filterShape = attrs.filterShape as number[];
     const info = convInfo(x.shape, filterShape, { ...attrs, dilations: 1 });
     const db = backend.makeOutput([filterShape[3]!], 'float32');
