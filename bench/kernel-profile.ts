@@ -1,6 +1,6 @@
 /**
  * Where a training step of the LIDC model spends its time, per kernel type: every kernel of the
- * active backend is wrapped with a wall-clock and process-CPU timer (wasm kernels run
+ * active backend is timed, wall clock and process CPU (kernel-probe.ts; wasm kernels run
  * synchronously, so the time inside kernelFunc is the kernel's), and the rest of the step
  * (tape, tidy, JS) is reported as "outside kernels".
  *
@@ -13,6 +13,7 @@ import { compileModel } from '../compiler/compile.js';
 import { compileTraining, trainStep } from '../compiler/training.js';
 import { createRegistry } from '../plugins/index.js';
 import { contractSpec, useBackend } from './compiler.js';
+import { probeKernels } from './kernel-probe.js';
 
 export interface KernelTime {
   kernel: string;
@@ -59,41 +60,20 @@ function cpuMsNow(): number {
   return (u.user + u.system) / 1000;
 }
 
-/**
- * Wraps every kernel registered for `backend` with a timer; returns the table being filled. A
- * kernel that runs other kernels (e.g. a gradient built from products) is charged the whole time
- * and the kernels it calls are not counted again.
- */
 let peakTensorBytes = 0;
 
-function instrumentKernels(backend: string): Map<string, KernelTime> {
+/** The per-kernel table a probe fills (probeKernels: outermost calls only), and the probe. */
+function timeKernels(backend: string): { table: Map<string, KernelTime>; uninstall: () => void } {
   const table = new Map<string, KernelTime>();
-  let depth = 0;
-  for (const config of tf.getKernelsForBackend(backend)) {
-    const inner = config.kernelFunc;
-    const row: KernelTime = { kernel: config.kernelName, calls: 0, wallMs: 0, cpuMs: 0 };
-    table.set(config.kernelName, row);
-    tf.unregisterKernel(config.kernelName, backend);
-    tf.registerKernel({
-      ...config,
-      kernelFunc: (args) => {
-        if (depth > 0) return inner(args);
-        const c = cpuMsNow();
-        const t = performance.now();
-        depth++;
-        try {
-          return inner(args);
-        } finally {
-          depth--;
-          row.calls++;
-          row.wallMs += performance.now() - t;
-          row.cpuMs += cpuMsNow() - c;
-          peakTensorBytes = Math.max(peakTensorBytes, tf.memory().numBytes);
-        }
-      },
-    });
-  }
-  return table;
+  const probe = probeKernels(backend, (call) => {
+    const row = table.get(call.kernel) ?? { kernel: call.kernel, calls: 0, wallMs: 0, cpuMs: 0 };
+    row.calls++;
+    row.wallMs += call.wallMs;
+    row.cpuMs += call.cpuMs;
+    table.set(call.kernel, row);
+    peakTensorBytes = Math.max(peakTensorBytes, tf.memory().numBytes);
+  });
+  return { table, uninstall: probe.uninstall };
 }
 
 export async function profileTrainingStep(opts: { backend?: string; batch?: number; size?: number; steps?: number }): Promise<KernelProfile> {
@@ -110,12 +90,13 @@ export async function profileTrainingStep(opts: { backend?: string; batch?: numb
   const masks = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([batch, size, size], 0, 1, 'float32', 2), 0.7), 'int32'));
   // One unmeasured step: kernel set-up, optimizer slots.
   await trainStep(model, training, handle, { images, masks, seed: 5, step: 0, state: {} });
-  const table = instrumentKernels(backend.name);
+  const { table, uninstall } = timeKernels(backend.name);
   const c = cpuMsNow();
   const t = performance.now();
   for (let s = 1; s <= steps; s++) await trainStep(model, training, handle, { images, masks, seed: 5 + s, step: s, state: {} });
   const stepWallMs = (performance.now() - t) / steps;
   const stepCpuMs = (cpuMsNow() - c) / steps;
+  uninstall();
   const memory = probeMemory();
   handle.optimizer.dispose();
   tf.dispose([images, masks]);

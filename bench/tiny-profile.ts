@@ -22,6 +22,7 @@ import { compileTraining } from '../compiler/training.js';
 import { BatchSampler } from '../runtime/train/batches.js';
 import { STREAM, tfSeed } from '../runtime/train/rng.js';
 import { trainHostBatch } from '../runtime/train/step.js';
+import { probeKernels } from './kernel-probe.js';
 
 type Phase = 'forward+backward' | 'optimizer';
 
@@ -50,39 +51,20 @@ export interface TinyProfile {
   losses: number[];
 }
 
-/** Wraps every kernel of `backend` in the registry; returns the counters and an uninstaller. */
-function instrumentKernels(backend: string) {
+/** Per-kernel counters by phase, filled by a kernel probe (kernel-probe.ts: outermost calls only) while installed. */
+function countKernels(backend: string) {
   const stats = new Map<string, KernelStat>();
   const phaseCalls: Record<Phase, number> = { 'forward+backward': 0, optimizer: 0 };
-  const state = { phase: 'forward+backward' as Phase, depth: 0, kernelMs: 0, on: false };
-  const restore: Array<() => void> = [];
-  for (const config of tf.getKernelsForBackend(backend)) {
-    const original = config.kernelFunc;
-    const wrapped: tf.KernelFunc = (args) => {
-      if (!state.on) return original(args);
-      state.depth++;
-      const c0 = process.cpuUsage();
-      try {
-        return original(args);
-      } finally {
-        const c = process.cpuUsage(c0);
-        const ms = (c.user + c.system) / 1000;
-        state.depth--;
-        // Kernels a kernel runs through the engine count once: the outer call's time holds them.
-        if (state.depth === 0) {
-          const s = stats.get(config.kernelName) ?? { calls: { 'forward+backward': 0, optimizer: 0 }, ms: 0 };
-          s.calls[state.phase]++;
-          s.ms += ms;
-          stats.set(config.kernelName, s);
-          state.kernelMs += ms;
-          phaseCalls[state.phase]++;
-        }
-      }
-    };
-    (config as { kernelFunc: tf.KernelFunc }).kernelFunc = wrapped;
-    restore.push(() => ((config as { kernelFunc: tf.KernelFunc }).kernelFunc = original));
-  }
-  return { stats, phaseCalls, state, uninstall: () => restore.forEach((r) => r()) };
+  const state = { phase: 'forward+backward' as Phase, kernelMs: 0 };
+  const probe = probeKernels(backend, (call) => {
+    const s = stats.get(call.kernel) ?? { calls: { 'forward+backward': 0, optimizer: 0 }, ms: 0 };
+    s.calls[state.phase]++;
+    s.ms += call.cpuMs;
+    stats.set(call.kernel, s);
+    state.kernelMs += call.cpuMs;
+    phaseCalls[state.phase]++;
+  });
+  return { stats, phaseCalls, state, uninstall: probe.uninstall };
 }
 
 export async function profileTinyStep(opts: { spec: string; backend: string; steps: number; warmup: number }): Promise<TinyProfile> {
@@ -96,18 +78,20 @@ export async function profileTinyStep(opts: { spec: string; backend: string; ste
   const sampler = new BatchSampler(dataset, dataset.splits.train, spec.train.batch_size, spec.train.seed);
   let state = training.initialObjectiveState();
   const pixelsPerImage = spec.input.size[0] * spec.input.size[1];
-  const probe = instrumentKernels(tf.getBackend());
+  let probe: ReturnType<typeof countKernels> | undefined;
   const apply = handle.optimizer.applyGradients.bind(handle.optimizer);
   let optimizerMs = 0;
   handle.optimizer.applyGradients = (grads) => {
-    probe.state.phase = 'optimizer';
+    if (probe) probe.state.phase = 'optimizer';
     const c0 = process.cpuUsage();
     try {
       return apply(grads);
     } finally {
       const c = process.cpuUsage(c0);
-      if (probe.state.on) optimizerMs += (c.user + c.system) / 1000;
-      probe.state.phase = 'forward+backward';
+      if (probe) {
+        optimizerMs += (c.user + c.system) / 1000;
+        probe.state.phase = 'forward+backward';
+      }
     }
   };
   const losses: number[] = [];
@@ -135,11 +119,11 @@ export async function profileTinyStep(opts: { spec: string; backend: string; ste
     const clean = process.cpuUsage(clean0);
     // ...then as many steps again with it, for the per-kernel breakdown.
     const tensorsBefore = tf.memory().numTensors;
-    probe.state.on = true;
+    probe = countKernels(tf.getBackend());
     const cpu0 = process.cpuUsage();
     for (const end = step + opts.steps; step < end; step++) await runStep(step);
     const cpu = process.cpuUsage(cpu0);
-    probe.state.on = false;
+    probe.uninstall();
     const n = opts.steps;
     const cpuMs = (cpu.user + cpu.system) / 1000;
     const total = probe.phaseCalls['forward+backward'] + probe.phaseCalls.optimizer;
@@ -168,7 +152,7 @@ export async function profileTinyStep(opts: { spec: string; backend: string; ste
       losses,
     };
   } finally {
-    probe.uninstall();
+    probe?.uninstall();
   }
 }
 
